@@ -1,0 +1,24 @@
+"""Test session set-up: the plugin is importable as `geovl`, offline, headless.
+
+The repository root is the plugin package. It is exposed under its installed name
+through a symlink in a folder outside the checkout; the root itself never goes on
+sys.path (its `processing/` would shadow QGIS's Processing framework).
+"""
+import os
+import sys
+import tempfile
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+_link_dir = os.path.join(tempfile.gettempdir(), f"geovl-test-path-{os.getuid()}-{abs(hash(ROOT)) % 10**8}")
+os.makedirs(_link_dir, exist_ok=True)
+_link = os.path.join(_link_dir, "geovl")
+if os.path.realpath(_link) != ROOT:
+    if os.path.islink(_link):
+        os.remove(_link)
+    os.symlink(ROOT, _link)
+if _link_dir not in sys.path:
+    sys.path.insert(0, _link_dir)

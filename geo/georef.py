@@ -1,0 +1,68 @@
+"""Pixel <-> map transforms for windows of a raster (affine, rotation allowed)."""
+from __future__ import annotations
+
+import math
+
+from affine import Affine
+from rasterio.windows import Window
+from shapely.geometry import Polygon
+
+from ..errors import InputError
+
+# Metres per degree of latitude, and of longitude at the equator (WGS84 mean values).
+METRES_PER_DEGREE = 111_320.0
+
+
+def window_transform(transform: Affine, window: Window, scale: float = 1.0) -> Affine:
+    """Transform of a window's pixels; `scale` = source pixels per window pixel."""
+    return transform * Affine.translation(window.col_off, window.row_off) * Affine.scale(scale)
+
+
+def window_footprint(transform: Affine, window: Window) -> Polygon:
+    """The window's outline in map coordinates (a parallelogram if the raster is rotated)."""
+    c0, r0 = window.col_off, window.row_off
+    c1, r1 = c0 + window.width, r0 + window.height
+    return Polygon([transform * (c, r) for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1))])
+
+
+def bounds_to_window(transform: Affine, bounds: tuple[float, float, float, float]) -> Window:
+    """Smallest whole-pixel window covering map `bounds` (xmin, ymin, xmax, ymax)."""
+    xmin, ymin, xmax, ymax = bounds
+    inverse = ~transform
+    cols, rows = zip(*(inverse * (x, y) for x in (xmin, xmax) for y in (ymin, ymax)))
+    c0, r0 = math.floor(min(cols) + 1e-9), math.floor(min(rows) + 1e-9)
+    c1, r1 = math.ceil(max(cols) - 1e-9), math.ceil(max(rows) - 1e-9)
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def intersect_windows(a: Window, b: Window) -> Window | None:
+    """Overlap of two windows, or None."""
+    c0, r0 = max(a.col_off, b.col_off), max(a.row_off, b.row_off)
+    c1 = min(a.col_off + a.width, b.col_off + b.width)
+    r1 = min(a.row_off + a.height, b.row_off + b.height)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def pixel_size(transform: Affine) -> tuple[float, float]:
+    """Ground size of one pixel along columns and rows, in CRS units (rotation-safe)."""
+    return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
+
+
+def check_transform(transform: Affine) -> None:
+    """Refuse degenerate geotransforms (no georeferencing, or a singular matrix)."""
+    if transform.is_identity or abs(transform.determinant) < 1e-300:
+        raise InputError(
+            "The raster has no usable georeferencing (identity or singular geotransform). "
+            "Georeference it first, e.g. with the QGIS Georeferencer or gdal_translate -a_ullr."
+        )
+
+
+def metres_per_pixel(transform: Affine, is_geographic: bool, linear_units_factor: float,
+                     centre_latitude: float) -> float:
+    """Mean ground size of a pixel in metres (geographic CRS: at the given latitude)."""
+    sx, sy = pixel_size(transform)
+    if is_geographic:
+        return 0.5 * (sx * math.cos(math.radians(centre_latitude)) + sy) * METRES_PER_DEGREE
+    return 0.5 * (sx + sy) * linear_units_factor

@@ -1,0 +1,86 @@
+"""A regular tile grid over a window of a raster.
+
+Sizes are planned in two units: output pixels (what the model sees: `tile_size`,
+`overlap`) and source pixels (what is read). With a target resolution the two differ by
+`scale` = source pixels per output pixel; tiles are whole source-pixel windows so their
+footprints are exact, and the read resamples each window to `tile_size`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+from affine import Affine
+from rasterio.windows import Window
+
+from ..errors import InputError
+from .georef import window_transform
+
+
+@dataclass(frozen=True)
+class Tile:
+    row: int
+    col: int
+    window: Window  # source pixels; may reach past the raster edge (read pads it)
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    transform: Affine      # source raster's geotransform
+    area: Window           # source-pixel window the grid covers (the extent)
+    tile_size: int         # output pixels per tile side
+    overlap: int           # output pixels shared by neighbouring tiles
+    tile_src: int          # source pixels per tile side
+    step_src: int          # source pixels between tile origins
+    rows: int
+    cols: int
+
+    @property
+    def scale(self) -> float:
+        """Source pixels per output pixel."""
+        return self.tile_src / self.tile_size
+
+    def __len__(self) -> int:
+        return self.rows * self.cols
+
+    def tile(self, row: int, col: int) -> Tile:
+        window = Window(self.area.col_off + col * self.step_src, self.area.row_off + row * self.step_src,
+                        self.tile_src, self.tile_src)
+        return Tile(row, col, window)
+
+    def tiles(self) -> Iterator[Tile]:
+        for row in range(self.rows):
+            for col in range(self.cols):
+                yield self.tile(row, col)
+
+    def tile_transform(self, tile: Tile) -> Affine:
+        """Map transform of the tile's output pixels."""
+        return window_transform(self.transform, tile.window, self.scale)
+
+    def cell_transform(self) -> Affine:
+        """Transform of a raster with one cell per tile, each cell the tile's central
+        step-sized part (so cells tile the plane even when tiles overlap)."""
+        half_overlap_src = (self.tile_src - self.step_src) / 2
+        origin = Window(self.area.col_off + half_overlap_src, self.area.row_off + half_overlap_src, 0, 0)
+        return window_transform(self.transform, origin, self.step_src)
+
+
+def plan_grid(transform: Affine, area: Window, tile_size: int, overlap: int = 0,
+              scale: float = 1.0) -> TileGrid:
+    """Tiles of `tile_size` output pixels, `overlap` shared, covering `area`.
+
+    `scale` is source pixels per output pixel (1 = native resolution). The last row and
+    column may reach past `area`; an area smaller than one tile gives one tile.
+    """
+    if tile_size < 16:
+        raise InputError(f"Tile size {tile_size} px is too small; use at least 16 px (models expect 224 px or more).")
+    if not 0 <= overlap < tile_size:
+        raise InputError(f"Overlap must be between 0 and the tile size minus one ({tile_size - 1} px), not {overlap}.")
+    if scale <= 0:
+        raise InputError("The target resolution must be a positive number of metres per pixel.")
+    tile_src = max(1, round(tile_size * scale))
+    step_src = max(1, round((tile_size - overlap) * scale))
+    rows = 1 + math.ceil(max(0, area.height - tile_src) / step_src)
+    cols = 1 + math.ceil(max(0, area.width - tile_src) / step_src)
+    return TileGrid(transform, area, tile_size, overlap, tile_src, step_src, rows, cols)

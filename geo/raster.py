@@ -1,0 +1,176 @@
+"""A raster opened for tiled, windowed reading as 8-bit RGB."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.windows import Window
+
+from ..errors import InputError
+from .georef import bounds_to_window, check_transform, intersect_windows, metres_per_pixel
+from .normalise import STATS_SAMPLE_SIZE, Stretch, identity_stretch, percentile_stretch
+
+
+def default_bands(dataset) -> list[int]:
+    """Red, green, blue by colour interpretation, else bands 1-3, else band 1 three times."""
+    interp = list(dataset.colorinterp)
+    wanted = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
+    if all(c in interp for c in wanted):
+        return [interp.index(c) + 1 for c in wanted]
+    if dataset.count >= 3:
+        return [1, 2, 3]
+    return [1, 1, 1]
+
+
+def check_bands(bands: list[int], band_count: int) -> list[int]:
+    """Validate a user band list: one band (replicated) or three, each in 1..band_count."""
+    if len(bands) not in (1, 3):
+        raise InputError(f"Give one band (used as grey) or three bands (red, green, blue), not {len(bands)}: {bands}.")
+    bad = [b for b in bands if not 1 <= b <= band_count]
+    if bad:
+        raise InputError(f"Band number(s) {bad} do not exist: the raster has bands 1 to {band_count}.")
+    return bands * 3 if len(bands) == 1 else list(bands)
+
+
+def file_fingerprint(path: str) -> str:
+    """Identity of a raster file's content for caches: path, size and modification time."""
+    stat = os.stat(path)
+    key = f"{os.path.realpath(path)}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class RasterSource:
+    """Windowed reads of three composed bands, normalised once per raster to uint8.
+
+    Not thread-safe (rasterio datasets are not): use one instance per thread.
+    """
+
+    def __init__(self, path: str, bands: list[int] | None = None):
+        try:
+            self.dataset = rasterio.open(path)
+        except rasterio.RasterioIOError as exc:
+            raise InputError(f"Cannot open raster '{path}': {exc}. Check the path and that GDAL can read it.") from exc
+        self.path = path
+        if self.dataset.crs is None:
+            self.dataset.close()
+            raise InputError(
+                f"Raster '{path}' has no coordinate reference system. Assign one "
+                "(Raster > Projections > Assign Projection) and run again.")
+        check_transform(self.dataset.transform)
+        self.bands = check_bands(bands, self.dataset.count) if bands else default_bands(self.dataset)
+        self._stretch: Stretch | None = None
+
+    def __enter__(self) -> "RasterSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.dataset.close()
+
+    @property
+    def crs_wkt(self) -> str:
+        return self.dataset.crs.to_wkt()
+
+    @property
+    def epsg(self) -> int | None:
+        return self.dataset.crs.to_epsg()
+
+    @property
+    def full_window(self) -> Window:
+        return Window(0, 0, self.dataset.width, self.dataset.height)
+
+    def fingerprint(self) -> str:
+        return file_fingerprint(self.path)
+
+    def area(self, bounds: tuple[float, float, float, float] | None = None) -> Window:
+        """Pixel window of map `bounds` (raster CRS) clipped to the raster; whole raster if None."""
+        if bounds is None:
+            return self.full_window
+        area = intersect_windows(bounds_to_window(self.dataset.transform, bounds), self.full_window)
+        if area is None:
+            b = self.dataset.bounds
+            raise InputError(
+                f"The extent {tuple(round(v, 3) for v in bounds)} does not overlap the raster, whose bounds are "
+                f"({b.left:.3f}, {b.bottom:.3f}, {b.right:.3f}, {b.top:.3f}) in its CRS. Choose an extent over the raster.")
+        return area
+
+    def scale_for_resolution(self, metres: float | None) -> float:
+        """Source pixels per output pixel for a target ground resolution (None: native)."""
+        if not metres:
+            return 1.0
+        if metres <= 0:
+            raise InputError("The target resolution must be a positive number of metres per pixel.")
+        crs = self.dataset.crs
+        centre_lat = 0.0
+        if crs.is_geographic:
+            b = self.dataset.bounds
+            centre_lat = (b.bottom + b.top) / 2
+        factor = 1.0 if crs.is_geographic else crs.linear_units_factor[1]
+        return metres / metres_per_pixel(self.dataset.transform, crs.is_geographic, factor, centre_lat)
+
+    @property
+    def stretch(self) -> Stretch:
+        """Normalisation of this raster, computed on first use from a decimated read."""
+        if self._stretch is None:
+            if all(self.dataset.dtypes[b - 1] == "uint8" for b in self.bands):
+                self._stretch = identity_stretch(3)
+            else:
+                ds = self.dataset
+                factor = max(1.0, max(ds.width, ds.height) / STATS_SAMPLE_SIZE)
+                shape = (max(1, round(ds.height / factor)), max(1, round(ds.width / factor)))
+                sample, valid = self._read_bands(self.full_window, shape, Resampling.nearest)
+                self._stretch = percentile_stretch(sample, valid)
+        return self._stretch
+
+    def read(self, window: Window, out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Read `window` (may reach past the raster) resampled to `out_size` (h, w).
+
+        Returns an (h, w, 3) uint8 RGB image, zero outside the raster and on nodata,
+        and an (h, w) bool mask of valid pixels.
+        """
+        height, width = out_size
+        image = np.zeros((3, height, width), np.uint8)
+        valid = np.zeros((height, width), bool)
+        inside = intersect_windows(window, self.full_window)
+        if inside is not None:
+            fy, fx = height / window.height, width / window.width
+            r0, r1 = round((inside.row_off - window.row_off) * fy), round((inside.row_off + inside.height - window.row_off) * fy)
+            c0, c1 = round((inside.col_off - window.col_off) * fx), round((inside.col_off + inside.width - window.col_off) * fx)
+            if r1 > r0 and c1 > c0:
+                scale = inside.width / (c1 - c0)
+                resampling = (Resampling.nearest if abs(scale - 1) < 1e-9
+                              else Resampling.average if scale > 1 else Resampling.bilinear)
+                data, ok = self._read_bands(inside, (r1 - r0, c1 - c0), resampling)
+                image[:, r0:r1, c0:c1] = np.where(ok, self.stretch.apply(data), 0)
+                valid[r0:r1, c0:c1] = ok
+        return image.transpose(1, 2, 0), valid
+
+    def read_bounds(self, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
+        """The map `bounds` (raster CRS) as a size x size RGB image (query by example)."""
+        window = bounds_to_window(self.dataset.transform, bounds)
+        if intersect_windows(window, self.full_window) is None:
+            raise InputError(f"The example area {tuple(round(v, 3) for v in bounds)} lies outside the raster.")
+        return self.read(window, (size, size))[0]
+
+    def _read_bands(self, window: Window, shape: tuple[int, int],
+                    resampling: Resampling) -> tuple[np.ndarray, np.ndarray]:
+        """The composed bands of `window` at `shape`, and the valid-pixel mask."""
+        unique = sorted(set(self.bands))
+        data = self.dataset.read(unique, window=window, out_shape=(len(unique), *shape), resampling=resampling)
+        data = data[[unique.index(b) for b in self.bands]]
+        valid = np.ones(shape, bool)
+        flags = self.dataset.mask_flag_enums[self.bands[0] - 1]
+        if MaskFlags.nodata in flags:
+            nodata = [self.dataset.nodatavals[b - 1] for b in self.bands]
+            valid = np.any([band != nd for band, nd in zip(data, nodata)], axis=0)
+        elif MaskFlags.all_valid not in flags:  # alpha band or per-dataset mask
+            valid = self.dataset.read_masks(self.bands[0], window=window, out_shape=shape,
+                                            resampling=Resampling.nearest) > 0
+        if data.dtype.kind == "f":
+            valid &= np.isfinite(data).all(axis=0)
+        return data, valid
