@@ -53,6 +53,9 @@ class TileIndexWriter:
             self._con.commit()
         self._con.close()
 
+    def set_meta(self, key: str, value) -> None:
+        self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, json.dumps(value)))
+
     def add(self, footprints: list[Polygon], rows: list[int], cols: list[int], embeddings: np.ndarray) -> None:
         blobs = [e.astype(np.float16).tobytes() for e in embeddings]
         gpkg.insert_features(self._con, TABLE, _COLUMNS, self._srs_id,

@@ -1,0 +1,1 @@
+"""ML backends in pixel space: loading, presets, adapters per model family."""

@@ -1,0 +1,80 @@
+"""Safe reading of checkpoint files and hub files, with errors a user can act on."""
+from __future__ import annotations
+
+import os
+import socket
+import urllib.parse
+from typing import Callable, TypeVar
+
+import torch
+
+from ..errors import ModelError
+
+T = TypeVar("T")
+
+
+def read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint: safetensors, or torch.load with weights_only=True.
+
+    Unwraps the usual containers ({"state_dict": ...}, {"model": ...}) and a
+    DataParallel "module." prefix.
+    """
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+            state = load_file(path, device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt, truncated or pickled non-tensor content
+        raise ModelError(
+            f"Cannot read the checkpoint '{path}' ({type(exc).__name__}: {str(exc)[:200]}). The file may be "
+            "incomplete or corrupt, or not a PyTorch/safetensors checkpoint: download it again.") from exc
+    for container in ("state_dict", "model", "module"):
+        if isinstance(state, dict) and isinstance(state.get(container), dict):
+            state = state[container]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"The checkpoint '{path}' does not hold a state dict of tensors.")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def offline_error(name: str, repo: str, exc: Exception | None = None) -> ModelError:
+    from huggingface_hub.constants import HF_HUB_CACHE
+    reason = f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})" if exc else ""
+    return ModelError(
+        f"Model '{name}' ({repo} on the Hugging Face hub) is not in the local model cache ({HF_HUB_CACHE}) "
+        f"and could not be downloaded{reason}. Give a local copy instead (MODEL=/path/to/model-folder or "
+        f"checkpoint file), or download it on a connected machine with `huggingface-cli download {repo}` and "
+        f"copy that cache folder to this machine.")
+
+
+def from_hub(load: Callable[..., T], repo: str, name: str, **kwargs) -> T:
+    """Call a `from_pretrained`-style loader on a hub id: local cache first, then the hub."""
+    try:
+        return load(repo, local_files_only=True, **kwargs)
+    except OSError as exc:
+        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or not _hub_reachable():
+            raise offline_error(name, repo, exc) from exc
+    try:
+        return load(repo, **kwargs)
+    except OSError as exc:  # unknown or gated repo, lost connection (hub errors are OSErrors)
+        raise offline_error(name, repo, exc) from exc
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub's host answers at all; without this check an offline machine
+    spends half a minute in the hub client's retries before failing."""
+    from huggingface_hub.constants import ENDPOINT
+    url = urllib.parse.urlparse(ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def hub_file(repo: str, filename: str, name: str) -> str:
+    """Local path of one file of a hub repo (cache first, then download)."""
+    from huggingface_hub import hf_hub_download
+    return from_hub(lambda r, **kw: hf_hub_download(r, filename, **kw), repo, name)

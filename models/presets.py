@@ -1,0 +1,44 @@
+"""Named models: what a preset name in the MODEL parameter stands for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EmbedderPreset:
+    repo: str                   # Hugging Face hub id
+    family: str                 # "transformers" (CLIP/SigLIP) or "open_clip"
+    filename: str | None = None  # open_clip: checkpoint file in the repo
+    arch: str | None = None      # open_clip: architecture name
+    text_prefix: str = ""        # prepended to every query, as the model was trained
+    description: str = ""
+
+
+EMBEDDER_PRESETS: dict[str, EmbedderPreset] = {
+    "clip-rsicd": EmbedderPreset(
+        "flax-community/clip-rsicd-v2", "transformers",
+        description="CLIP ViT-B/32 fine-tuned on RSICD; fast on a CPU"),
+    "git-rsclip": EmbedderPreset(
+        "lcybuaa/Git-RSCLIP", "transformers",
+        description="SigLIP ViT-L/16 at 256 px trained on Git-10M; strongest, slower"),
+    "git-rsclip-base": EmbedderPreset(
+        "lcybuaa/Git-RSCLIP-base", "transformers",
+        description="SigLIP ViT-B/16 at 256 px trained on Git-10M"),
+    "remoteclip-vit-b-32": EmbedderPreset(
+        "chendelong/RemoteCLIP", "open_clip", "RemoteCLIP-ViT-B-32.pt", "ViT-B-32",
+        description="RemoteCLIP ViT-B/32 (open_clip)"),
+    "remoteclip-vit-l-14": EmbedderPreset(
+        "chendelong/RemoteCLIP", "open_clip", "RemoteCLIP-ViT-L-14.pt", "ViT-L-14",
+        description="RemoteCLIP ViT-L/14 (open_clip)"),
+    "remoteclip-rn50": EmbedderPreset(
+        "chendelong/RemoteCLIP", "open_clip", "RemoteCLIP-RN50.pt", "RN50",
+        description="RemoteCLIP ResNet-50 (open_clip)"),
+    "georsclip-vit-b-32": EmbedderPreset(
+        "Zilun/GeoRSCLIP", "open_clip", "ckpt/RS5M_ViT-B-32.pt", "ViT-B-32",
+        description="GeoRSCLIP ViT-B/32 trained on RS5M (open_clip)"),
+    "clip-vit-b-32": EmbedderPreset(
+        "openai/clip-vit-base-patch32", "transformers",
+        description="OpenAI CLIP ViT-B/32, general-purpose baseline"),
+}
+
+DEFAULT_EMBEDDER = "clip-rsicd"

@@ -1,0 +1,75 @@
+"""One entry point from a MODEL string (preset, hub id or local path) to a loaded adapter.
+
+Loaded models stay in memory for the life of the process (QGIS keeps Python alive) and
+are shared by runs; Processing runs algorithms in worker threads, so the cache is locked.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+from ..errors import ModelError
+from .base import ImageTextEmbedder
+from .device import resolve_device, resolve_dtype
+from .presets import EMBEDDER_PRESETS
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+_models: dict[tuple, object] = {}
+_lock = threading.Lock()
+
+
+def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
+                  trust_remote_code: bool = False) -> ImageTextEmbedder:
+    """An image-text embedder for `spec`, loaded once per (spec, device, precision)."""
+    spec = (spec or "").strip()
+    torch_device = resolve_device(device)
+    dtype = resolve_dtype(precision, torch_device)
+    key = ("embedder", spec, str(torch_device), dtype, trust_remote_code)
+    with _lock:
+        if key not in _models:
+            _models[key] = _build_embedder(spec, torch_device, dtype, trust_remote_code)
+        return _models[key]
+
+
+def model_identity(spec: str) -> str:
+    """What a cache key should record of a model: the spec, plus the file's size and
+    modification time for local files (a changed checkpoint invalidates caches)."""
+    path = os.path.expanduser(spec)
+    if os.path.isfile(path):
+        stat = os.stat(path)
+        return f"{os.path.realpath(path)}|{stat.st_size}|{stat.st_mtime_ns}"
+    if os.path.isdir(path):
+        stamps = [(f, os.stat(os.path.join(path, f)).st_mtime_ns) for f in sorted(os.listdir(path))]
+        return f"{os.path.realpath(path)}|{stamps}"
+    return spec
+
+
+def _build_embedder(spec, device, dtype, trust_remote_code) -> ImageTextEmbedder:
+    from .open_clip_embedder import OpenClipEmbedder
+    from .transformers_embedder import TransformersEmbedder
+
+    if spec in EMBEDDER_PRESETS:
+        preset = EMBEDDER_PRESETS[spec]
+        if preset.family == "open_clip":
+            from .checkpoints import hub_file
+            return OpenClipEmbedder(spec, hub_file(preset.repo, preset.filename, spec), preset.arch,
+                                    device, dtype, preset.text_prefix)
+        return TransformersEmbedder(spec, preset.repo, True, device, dtype, preset.text_prefix, trust_remote_code)
+    path = os.path.expanduser(spec)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise ModelError(f"The folder '{spec}' has no config.json: it is not a saved transformers model. "
+                             "Give a folder written by save_pretrained, a checkpoint file, or a preset.")
+        return TransformersEmbedder(spec, path, False, device, dtype, "", trust_remote_code)
+    if os.path.isfile(path):
+        if not path.endswith(CHECKPOINT_SUFFIXES):
+            raise ModelError(f"'{spec}' is not a checkpoint file (expected {', '.join(CHECKPOINT_SUFFIXES)}).")
+        return OpenClipEmbedder(spec, path, None, device, dtype)
+    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")):
+        return TransformersEmbedder(spec, spec, True, device, dtype, "", trust_remote_code)
+    raise ModelError(
+        f"Unknown model '{spec}': it is not a preset ({', '.join(EMBEDDER_PRESETS)}), not an existing file or "
+        "folder, and not a hub id of the form org/name. Check the spelling or the path.")

@@ -1,0 +1,1 @@
+"""QGIS-free jobs: raster paths in, geo results out."""

@@ -1,0 +1,171 @@
+"""Text-to-image retrieval over the tiles of a raster.
+
+Tiles are embedded once into a GeoPackage index (reused while the raster, model and
+tiling are unchanged); queries are a cosine ranking against the stored embeddings.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from shapely.geometry import Polygon
+
+from ..errors import InputError
+from ..geo import tile_index
+from ..geo.files import atomic_path
+from ..geo.georef import window_footprint
+from ..geo.grid import TileGrid
+from ..geo.output import write_float_raster
+from ..geo.raster import RasterSource
+from ..models.base import ImageTextEmbedder
+from ..models.resolver import load_embedder, model_identity
+from .cache import cache_key, cache_root
+from .feedback import Feedback, QuietFeedback, check_cancelled
+from .prefetch import prefetch
+from .tiling import TilingOptions, grid_settings, plan
+
+INDEX_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    name: str
+    device: str = "auto"
+    precision: str = "auto"
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    row: int
+    col: int
+    footprint: Polygon
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[Hit]
+    crs_wkt: str
+    index_path: str
+    tiles_embedded: int          # 0 when an existing index was reused
+    tile_count: int              # tiles in the index
+    heatmap_path: str | None = None
+
+
+def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: str = "",
+             examples: list[tuple[float, float, float, float]] = (), tiling: TilingOptions = TilingOptions(),
+             top_k: int = 10, index_path: str | None = None, heatmap_path: str | None = None,
+             batch_size: int = 32, feedback: Feedback | None = None) -> RetrievalResult:
+    """Rank the tiles of `raster_path` against a text `query` (minus `negative`) or
+    against example areas (map bounds in the raster's CRS)."""
+    feedback = feedback or QuietFeedback()
+    query, negative = (query or "").strip(), (negative or "").strip()
+    if not query and not examples:
+        raise InputError("Give a text query, or a query layer whose features show examples of what to find.")
+    if top_k < 1:
+        raise InputError("The number of results (top k) must be at least 1.")
+    with RasterSource(raster_path, list(tiling.bands) if tiling.bands else None) as source:
+        embedder = load_embedder(model.name, model.device, model.precision)
+        feedback.info(f"Model {model.name} on {embedder.device} ({str(embedder.dtype).replace('torch.', '')}).")
+        grid = plan(source, tiling, embedder.input_size)
+        index_path, embedded = ensure_index(source, grid, embedder, index_path, batch_size, feedback)
+        vector = query_vector(embedder, source, query, negative, examples)
+        crs_wkt = source.crs_wkt
+    fids, matrix = tile_index.load_embeddings(index_path)
+    scores = matrix @ vector
+    order = top_indices(scores, top_k)
+    tiles = tile_index.read_tiles(index_path, [int(fids[i]) for i in order])
+    hits = [Hit(rank + 1, float(scores[i]), t.row, t.col, t.footprint) for rank, (i, t) in enumerate(zip(order, tiles))]
+    if heatmap_path:
+        write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
+    return RetrievalResult(hits, crs_wkt, index_path, embedded, len(fids), heatmap_path)
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first."""
+    k = min(k, len(scores))
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+def query_vector(embedder: ImageTextEmbedder, source: RasterSource, query: str, negative: str,
+                 examples) -> np.ndarray:
+    """Unit query (text and/or mean of example embeddings) minus the negative text's
+    direction: tile . v = cos(tile, query) - cos(tile, negative)."""
+    parts = []
+    if query:
+        parts.append(embedder.embed_texts([query])[0])
+    if examples:
+        images = [source.read_bounds(b, embedder.input_size) for b in examples]
+        parts.append(embedder.embed_images(images).mean(axis=0))
+    positive = np.mean(parts, axis=0)
+    positive /= max(np.linalg.norm(positive), 1e-12)
+    if negative:
+        positive = positive - embedder.embed_texts([negative])[0]
+    return positive.astype(np.float32)
+
+
+def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder, index_path: str | None,
+                 batch_size: int, feedback: Feedback) -> tuple[str, int]:
+    """Path of an index of this raster/model/tiling, building it unless one exists.
+    Returns (path, number of tiles embedded now)."""
+    settings = {"version": INDEX_VERSION, "raster": source.fingerprint(), "model": model_identity(embedder.name),
+                "bands": source.bands, "grid": grid_settings(grid)}
+    key = cache_key(settings)
+    index_path = index_path or os.path.join(cache_root(), "retrieval", f"{key}.gpkg")
+    meta = tile_index.read_meta(index_path)
+    if meta and meta.get("key") == key:
+        feedback.info(f"Reusing the tile index {index_path} ({meta.get('tile_count')} tiles).")
+        return index_path, 0
+    if meta is None and os.path.exists(index_path):
+        raise InputError(f"'{index_path}' exists and is not a GeoVL index; choose another index file name.")
+    feedback.info(f"Indexing {len(grid)} tiles of {grid.tile_size} px ({grid.rows} x {grid.cols}) into {index_path}.")
+    meta = {"key": key, **settings, "raster_path": source.path, "model_name": embedder.name,
+            "crs_wkt": source.crs_wkt, "normalisation": source.stretch.as_dict(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with atomic_path(index_path) as tmp:
+        with tile_index.TileIndexWriter(tmp, source.crs_wkt, source.epsg, meta) as writer:
+            count = _embed_tiles(source, grid, embedder, writer, batch_size, feedback)
+            if count == 0:
+                raise InputError("Every tile of the raster (within the extent) is nodata: there is nothing to "
+                                 "index. Check the extent, the bands and the raster's nodata value.")
+            writer.set_meta("tile_count", count)
+    return index_path, count
+
+
+def _embed_tiles(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder,
+                 writer: tile_index.TileIndexWriter, batch_size: int, feedback: Feedback) -> int:
+    """Embed every tile that has valid pixels; reading runs a batch ahead of the model."""
+    count = 0
+    for visited, tiles, pixels in prefetch(_read_batches(source, grid, embedder, batch_size)):
+        embeddings = embedder.embed_pixels(pixels)
+        writer.add([window_footprint(grid.transform, t.window) for t in tiles],
+                   [t.row for t in tiles], [t.col for t in tiles], embeddings)
+        count += len(tiles)
+        feedback.progress(100.0 * visited / len(grid))
+        check_cancelled(feedback)
+    return count
+
+
+def _read_batches(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder, batch_size: int):
+    """(tiles visited so far, tiles, pixel tensor) per batch; all-nodata tiles skipped."""
+    tiles, images = [], []
+    for visited, tile in enumerate(grid.tiles(), 1):
+        image, valid = source.read(tile.window, (grid.tile_size, grid.tile_size))
+        if valid.any():
+            tiles.append(tile)
+            images.append(image)
+        if len(tiles) == batch_size or (visited == len(grid) and tiles):
+            yield visited, tiles, embedder.preprocess(images)
+            tiles, images = [], []
+
+
+def write_heatmap(path: str, index_path: str, grid: TileGrid, scores: np.ndarray, crs_wkt: str) -> None:
+    """One cell per tile of the grid, holding its score (nodata where no tile was indexed)."""
+    rows, cols = tile_index.read_cells(index_path)
+    values = np.full((grid.rows, grid.cols), np.nan, np.float32)
+    values[rows, cols] = scores
+    write_float_raster(path, values, grid.cell_transform(), crs_wkt, description="similarity")

@@ -1,0 +1,114 @@
+"""Shared fixtures: tiny random-initialised models of the real architectures, saved the
+way users have them (save_pretrained folders, open_clip state dict files), and small
+GeoTIFFs written with rasterio."""
+from __future__ import annotations
+
+import json
+import string
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+CHARS = string.ascii_lowercase + string.digits + " .,;:'-"
+
+
+def char_tokenizer(bos: str, eos: str, pad: str, max_length: int):
+    """A character-level fast tokenizer with the family's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([pad, bos, eos, "<unk>", *CHARS]))}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", special_tokens=[(bos, vocab[bos]), (eos, vocab[eos])])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad,
+                                   unk_token="<unk>", model_max_length=max_length), vocab
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory):
+    """A CLIPModel (ViT, 64 px input) with CLIPImageProcessor and a char tokenizer."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    tokenizer, vocab = char_tokenizer("<|startoftext|>", "<|endoftext|>", "<pad>", 32)
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=32, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<pad>"]),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=64, patch_size=16),
+        projection_dim=16)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-clip")
+    CLIPModel(config).eval().save_pretrained(path)
+    CLIPImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_siglip_dir(tmp_path_factory):
+    """A SiglipModel (64 px input, 16 text positions) with SiglipImageProcessor."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    tokenizer, vocab = char_tokenizer("<s>", "</s>", "<pad>", 16)
+    config = SiglipConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, pad_token_id=vocab["<pad>"],
+                         eos_token_id=vocab["</s>"], bos_token_id=vocab["<s>"]),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=64, patch_size=16))
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-siglip")
+    SiglipModel(config).eval().save_pretrained(path)
+    SiglipImageProcessor(size={"height": 64, "width": 64}).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+TINY_OPEN_CLIP = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_open_clip_ckpt(tmp_path_factory):
+    """An open_clip state dict file of a tiny ViT registered as architecture 'tiny-ViT-16'."""
+    import open_clip
+    import torch
+
+    folder = tmp_path_factory.mktemp("tiny-open-clip")
+    (folder / "tiny-ViT-16.json").write_text(json.dumps(TINY_OPEN_CLIP))
+    open_clip.add_model_config(str(folder / "tiny-ViT-16.json"))
+    torch.manual_seed(0)
+    model = open_clip.create_model("tiny-ViT-16", pretrained=None)
+    path = folder / "tiny-checkpoint.pt"
+    torch.save(model.state_dict(), path)
+    return str(path)
+
+
+def write_raster(path, data: np.ndarray, *, crs="EPSG:32633", transform=None, nodata=None, **profile) -> str:
+    """Write a (bands, H, W) array as a GeoTIFF (default: UTM 33N, 1 m pixels)."""
+    transform = transform or from_origin(500_000.0, 4_650_000.0, 1.0, 1.0)
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
+                       dtype=data.dtype, crs=crs, transform=transform, nodata=nodata, **profile) as dst:
+        dst.write(data)
+    return str(path)
+
+
+@pytest.fixture
+def rgb_raster(tmp_path):
+    """A 3-band uint16 raster of 200 x 300 px with structure (not noise)."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:200, 0:300]
+    base = (1000 + 800 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.float64)
+    data = np.stack([base + rng.normal(0, 50, base.shape) for _ in range(3)]).clip(0, 4000).astype(np.uint16)
+    return write_raster(tmp_path / "rgb.tif", data)

@@ -1,0 +1,237 @@
+"""RasterSource on small GeoTIFFs written with rasterio: bands, stretch, windowed reads."""
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.enums import ColorInterp
+from rasterio.windows import Window
+
+from geovl.errors import InputError
+from geovl.geo.raster import RasterSource, check_bands, default_bands
+
+UTM = Affine(0.5, 0, 500000, 0, -0.5, 4650000)  # 0.5 m pixels
+
+
+def write_tif(path, data, crs="EPSG:32633", transform=UTM, nodata=None, colorinterp=None):
+    """Write a (bands, H, W) array as a GeoTIFF and return its path as str."""
+    count, height, width = data.shape
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=count, dtype=data.dtype,
+                       crs=crs, transform=transform, nodata=nodata) as dst:
+        dst.write(data)
+        if colorinterp:
+            dst.colorinterp = colorinterp
+    return str(path)
+
+
+@pytest.fixture
+def rgb8(tmp_path):
+    """A 3-band uint8 raster 40 px wide, 30 px high, and its data."""
+    data = np.random.default_rng(1).integers(1, 256, (3, 30, 40), dtype=np.uint8)
+    return write_tif(tmp_path / "rgb8.tif", data), data
+
+
+# --- bands -------------------------------------------------------------------
+
+def test_default_bands_by_colour_interpretation(tmp_path):
+    """Bands stored blue, green, red, alpha are composed as 3, 2, 1."""
+    path = write_tif(tmp_path / "bgra.tif", np.zeros((4, 8, 8), np.uint8), colorinterp=[
+        ColorInterp.blue, ColorInterp.green, ColorInterp.red, ColorInterp.alpha])
+    with rasterio.open(path) as ds:
+        assert default_bands(ds) == [3, 2, 1]
+
+
+def test_default_bands_fallbacks(tmp_path):
+    """Without RGB interpretation: bands 1-3 for 4 grey bands, band 1 three times for one band."""
+    four = write_tif(tmp_path / "four.tif", np.zeros((4, 8, 8), np.uint16))
+    one = write_tif(tmp_path / "one.tif", np.zeros((1, 8, 8), np.uint16))
+    with rasterio.open(four) as ds:
+        assert ColorInterp.red not in ds.colorinterp
+        assert default_bands(ds) == [1, 2, 3]
+    with rasterio.open(one) as ds:
+        assert default_bands(ds) == [1, 1, 1]
+
+
+def test_check_bands_valid():
+    """One band is replicated to grey RGB; three bands are kept in the given order."""
+    assert check_bands([2], 4) == [2, 2, 2]
+    assert check_bands([4, 1, 2], 4) == [4, 1, 2]
+
+
+@pytest.mark.parametrize("bands, match", [([0, 1, 2], "do not exist"), ([1, 2, 5], "do not exist"),
+                                          ([1, 2], "not 2")])
+def test_check_bands_errors(bands, match):
+    """Band 0, band 5 of a 4-band raster and a two-band list are InputErrors."""
+    with pytest.raises(InputError, match=match):
+        check_bands(bands, 4)
+
+
+def test_user_bands_are_used(tmp_path, rgb8):
+    """RasterSource(bands=[3, 1, 2]) reads those bands in that order."""
+    path, data = rgb8
+    with RasterSource(path, bands=[3, 1, 2]) as src:
+        image, _ = src.read(Window(0, 0, 40, 30), (30, 40))
+    np.testing.assert_array_equal(image, data[[2, 0, 1]].transpose(1, 2, 0))
+
+
+# --- opening ------------------------------------------------------------------
+
+def test_raster_without_crs_is_refused(tmp_path):
+    """A GeoTIFF without CRS raises an InputError that says how to assign one."""
+    path = write_tif(tmp_path / "nocrs.tif", np.zeros((3, 8, 8), np.uint8), crs=None)
+    with pytest.raises(InputError, match="no coordinate reference system") as info:
+        RasterSource(path)
+    assert "Assign" in str(info.value) and "nocrs.tif" in str(info.value)
+
+
+def test_missing_file_is_input_error(tmp_path):
+    """A path that does not exist is an InputError, not a rasterio exception."""
+    with pytest.raises(InputError, match="Cannot open raster"):
+        RasterSource(str(tmp_path / "missing.tif"))
+
+
+# --- normalisation --------------------------------------------------------------
+
+@pytest.fixture
+def uint16(tmp_path):
+    """A 3-band uint16 raster 64x48 with a dark top-left 16x16 corner, and its data."""
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 60000, (3, 48, 64), dtype=np.uint16)
+    data[0] = (data[0] // 3).astype(np.uint16)  # bands with different ranges
+    data[:, :16, :16] = rng.integers(1000, 1100, (3, 16, 16), dtype=np.uint16)
+    return write_tif(tmp_path / "u16.tif", data), data
+
+
+def expected_uint8(values, low, high):
+    """Hand stretch: (v - low) / (high - low) to 0..255, rounded, clipped."""
+    out = np.floor((values.astype(np.float64) - low) * 255.0 / (high - low) + 0.5)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_uint16_stretch_is_global_percentiles(uint16):
+    """The stretch is the 2nd/98th percentile of each band's pixels over the whole raster."""
+    path, data = uint16
+    with RasterSource(path) as src:
+        stretch = src.stretch
+    for band in range(3):
+        low, high = np.percentile(data[band], [2, 98])
+        assert stretch.low[band] == pytest.approx(low)
+        assert stretch.high[band] == pytest.approx(high)
+
+
+def test_uint16_tile_uses_global_stretch(uint16):
+    """The dark corner tile stays dark: normalised with the raster's stretch, not its own."""
+    path, data = uint16
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 16, 16), (16, 16))
+    assert image.shape == (16, 16, 3) and image.dtype == np.uint8 and valid.all()
+    for band in range(3):
+        low, high = np.percentile(data[band], [2, 98])
+        expected = expected_uint8(data[band, :16, :16], low, high)
+        diff = np.abs(image[..., band].astype(int) - expected.astype(int))
+        assert diff.max() <= 1  # float32 vs float64 rounding at most
+    assert image.max() < 20  # a per-tile stretch would spread the corner over 0..255
+
+
+def test_uint8_passes_through_unchanged(rgb8):
+    """8-bit imagery is not stretched: the read equals the file's pixels."""
+    path, data = rgb8
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 40, 30), (30, 40))
+        assert src.stretch.method == "none"
+    np.testing.assert_array_equal(image, data.transpose(1, 2, 0))
+    assert valid.all()
+
+
+def test_nodata_pixels_are_invalid_and_zero(tmp_path):
+    """Pixels equal to nodata in all bands are masked, zero, and left out of the stretch."""
+    rng = np.random.default_rng(3)
+    data = rng.integers(100, 5000, (3, 20, 20), dtype=np.uint16)
+    data[:, 5:10, 2:8] = 0
+    path = write_tif(tmp_path / "nd.tif", data, nodata=0)
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 20, 20), (20, 20))
+        stretch = src.stretch
+    expected_valid = np.ones((20, 20), bool)
+    expected_valid[5:10, 2:8] = False
+    np.testing.assert_array_equal(valid, expected_valid)
+    assert not image[5:10, 2:8].any()
+    for band in range(3):
+        low, high = np.percentile(data[band][expected_valid], [2, 98])
+        assert (stretch.low[band], stretch.high[band]) == pytest.approx((low, high))
+
+
+# --- windows ---------------------------------------------------------------------
+
+def test_window_past_bottom_right_edge_is_padded(rgb8):
+    """Window (30, 20, 20, 20) on a 40x30 raster: only its top-left 10x10 lies inside."""
+    path, data = rgb8
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(30, 20, 20, 20), (20, 20))
+    expected_valid = np.zeros((20, 20), bool)
+    expected_valid[:10, :10] = True
+    np.testing.assert_array_equal(valid, expected_valid)
+    np.testing.assert_array_equal(image[:10, :10], data[:, 20:30, 30:40].transpose(1, 2, 0))
+    assert not image[10:].any() and not image[:, 10:].any()
+
+
+def test_window_past_top_left_edge_is_padded(rgb8):
+    """Window (-5, -3, 20, 20): raster pixels start at output row 3, column 5."""
+    path, data = rgb8
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(-5, -3, 20, 20), (20, 20))
+    expected_valid = np.zeros((20, 20), bool)
+    expected_valid[3:, 5:] = True
+    np.testing.assert_array_equal(valid, expected_valid)
+    np.testing.assert_array_equal(image[3:, 5:], data[:, 0:17, 0:15].transpose(1, 2, 0))
+    assert not image[:3].any() and not image[:, :5].any()
+
+
+def test_read_at_half_resolution(tmp_path):
+    """out_size half the window (scale 2) gives the halved shape; constant 2x2 blocks keep their value."""
+    small = np.random.default_rng(5).integers(0, 256, (3, 16, 20), dtype=np.uint8)
+    data = np.kron(small, np.ones((1, 2, 2), np.uint8))  # (3, 32, 40), each value a 2x2 block
+    path = write_tif(tmp_path / "blocks.tif", data)
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 40, 32), (16, 20))
+    assert image.shape == (16, 20, 3) and valid.shape == (16, 20) and valid.all()
+    np.testing.assert_array_equal(image, small.transpose(1, 2, 0))
+
+
+# --- extent and resolution -------------------------------------------------------------
+
+def test_area_of_bounds(rgb8):
+    """Bounds inside give their pixel window; bounds partly outside are clipped to the raster."""
+    path, _ = rgb8  # 40x30 px of 0.5 m: x 500000..500020, y 4649985..4650000
+    with RasterSource(path) as src:
+        w = src.area((500005, 4649990, 500010, 4649995))
+        assert (w.col_off, w.row_off, w.width, w.height) == (10, 10, 10, 10)
+        w = src.area((499990, 4649990, 500010, 4650010))
+        assert (w.col_off, w.row_off, w.width, w.height) == (0, 0, 20, 20)
+        w = src.area(None)
+        assert (w.col_off, w.row_off, w.width, w.height) == (0, 0, 40, 30)
+
+
+def test_area_outside_raster_raises(rgb8):
+    """An extent that misses the raster is an InputError naming the raster's bounds."""
+    path, _ = rgb8
+    with RasterSource(path) as src, pytest.raises(InputError, match="does not overlap") as info:
+        src.area((600000, 4000000, 600100, 4000100))
+    assert "500000.000" in str(info.value)
+
+
+def test_scale_for_resolution_projected(rgb8):
+    """A 0.5 m raster at a 1.0 m target resolution reads 2 source px per output px."""
+    path, _ = rgb8
+    with RasterSource(path) as src:
+        assert src.scale_for_resolution(1.0) == pytest.approx(2.0)
+        assert src.scale_for_resolution(None) == 1.0
+        with pytest.raises(InputError):
+            src.scale_for_resolution(-1.0)
+
+
+def test_scale_for_resolution_geographic(tmp_path):
+    """0.0001 deg px centred near 60 N are about 0.75e-4 * 111320 = 8.349 m; 16.698 m target -> 2."""
+    transform = Affine(0.0001, 0, -10.0, 0, -0.0001, 60.0005)
+    path = write_tif(tmp_path / "geo.tif", np.zeros((3, 10, 10), np.uint8), crs="EPSG:4326", transform=transform)
+    with RasterSource(path) as src:
+        assert src.scale_for_resolution(2 * 0.75e-4 * 111320) == pytest.approx(2.0, rel=1e-4)

@@ -1,0 +1,129 @@
+"""The tile index GeoPackage: structure checked with plain sqlite3 (and ogr if present), round trips."""
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+from rasterio.crs import CRS
+from shapely.geometry import box
+
+from geovl.geo.files import atomic_path
+from geovl.geo.tile_index import TileIndexWriter, load_embeddings, read_cells, read_meta, read_tiles
+
+META = {"raster": "abc123", "model": "clip-vit-b32", "tile_size": 224, "overlap": 32,
+        "stretch": {"method": "percentile 2-98", "low": [1.5, 2.0, 3.0], "high": [900.0, 950.0, 1000.0]}}
+ROWS = [0, 0, 1, 1, 2]
+COLS = [0, 1, 0, 1, 0]
+# 100 m tiles in UTM 33N, origin (400000, 5000000), rows going south
+FOOTPRINTS = [box(400000 + 100 * c, 5000000 - 100 * (r + 1), 400000 + 100 * (c + 1), 5000000 - 100 * r)
+              for r, c in zip(ROWS, COLS)]
+
+
+@pytest.fixture
+def embeddings():
+    return np.random.default_rng(11).normal(size=(len(ROWS), 8)).astype(np.float32) * 5
+
+
+@pytest.fixture
+def index(tmp_path, embeddings):
+    """An index of five tiles written through atomic_path; returns its path."""
+    target = str(tmp_path / "index.gpkg")
+    with atomic_path(target) as tmp:
+        with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+            writer.add(FOOTPRINTS[:3], ROWS[:3], COLS[:3], embeddings[:3])
+            writer.add(FOOTPRINTS[3:], ROWS[3:], COLS[3:], embeddings[3:])
+    return target
+
+
+def test_index_is_a_geopackage(index, tmp_path):
+    """application_id is 'GPKG', tiles is a features table, geovl_meta an attributes table."""
+    assert os.listdir(tmp_path) == ["index.gpkg"]  # temporary name renamed away
+    con = sqlite3.connect(index)
+    try:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        contents = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
+        assert contents == {"tiles": "features", "geovl_meta": "attributes"}
+        assert con.execute("SELECT table_name, column_name, geometry_type_name, srs_id, z, m "
+                           "FROM gpkg_geometry_columns").fetchall() == [("tiles", "geom", "POLYGON", 32633, 0, 0)]
+        assert con.execute("SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys "
+                           "WHERE srs_id = 32633").fetchone() == ("EPSG", 32633)
+        extent = con.execute("SELECT min_x, min_y, max_x, max_y, srs_id FROM gpkg_contents "
+                             "WHERE table_name = 'tiles'").fetchone()
+        assert extent == (400000, 5000000 - 300, 400200, 5000000, 32633)
+        assert con.execute("SELECT count(*) FROM tiles").fetchone()[0] == 5
+        assert con.execute("SELECT count(*) FROM rtree_tiles_geom").fetchone()[0] == 5
+    finally:
+        con.close()
+
+
+def test_meta_round_trips(index, tmp_path):
+    """read_meta returns the dict given to the writer; a non-index file gives None."""
+    assert read_meta(index) == META
+    other = tmp_path / "not_an_index.gpkg"
+    other.write_bytes(b"this is not sqlite")
+    assert read_meta(str(other)) is None
+    assert read_meta(str(tmp_path / "missing.gpkg")) is None
+
+
+def test_embeddings_are_unit_rows_in_fid_order(index, embeddings):
+    """load_embeddings gives float32 unit rows equal to the normalised input, fids 1..5."""
+    fids, matrix = load_embeddings(index)
+    np.testing.assert_array_equal(fids, [1, 2, 3, 4, 5])
+    assert matrix.dtype == np.float32 and matrix.shape == (5, 8)
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-6)
+    expected = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    np.testing.assert_allclose(matrix, expected, atol=2e-3)  # stored as float16
+
+
+def test_read_tiles_returns_footprints(index):
+    """read_tiles gives each fid's row, col and footprint, in the order asked."""
+    tiles = read_tiles(index, [4, 1, 5])
+    assert [(t.fid, t.row, t.col) for t in tiles] == [(4, 1, 1), (1, 0, 0), (5, 2, 0)]
+    for tile, i in zip(tiles, [3, 0, 4]):
+        assert tile.footprint.equals(FOOTPRINTS[i])
+    assert tiles[0].footprint.bounds == (400100, 4999800, 400200, 4999900)
+
+
+def test_read_cells_matches_rows_and_cols(index):
+    """read_cells gives grid rows and columns in fid order."""
+    rows, cols = read_cells(index)
+    np.testing.assert_array_equal(rows, ROWS)
+    np.testing.assert_array_equal(cols, COLS)
+
+
+def test_failure_inside_atomic_path_leaves_nothing(tmp_path, embeddings):
+    """An exception while writing leaves no index and no partial file in the folder."""
+    target = tmp_path / "index.gpkg"
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(str(target)) as tmp:
+            with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+                writer.add(FOOTPRINTS, ROWS, COLS, embeddings)
+                raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []
+
+
+def test_failure_keeps_previous_index(index, embeddings):
+    """A failed rebuild does not replace or damage the index already at the target."""
+    with pytest.raises(RuntimeError):
+        with atomic_path(index) as tmp:
+            with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, {"model": "other"}):
+                raise RuntimeError("boom")
+    assert read_meta(index) == META
+    assert os.listdir(os.path.dirname(index)) == ["index.gpkg"]
+
+
+def test_ogr_reads_the_index(index):
+    """GDAL's GPKG driver sees 5 polygons in EPSG:32633 with the right envelope."""
+    ogr = pytest.importorskip("osgeo.ogr")
+    ds = ogr.Open(index)
+    assert ds is not None
+    layer = ds.GetLayerByName("tiles")
+    assert layer.GetFeatureCount() == 5
+    srs = layer.GetSpatialRef()
+    srs.AutoIdentifyEPSG()
+    assert srs.GetAuthorityCode(None) == "32633"
+    feature = layer.GetFeature(4)
+    assert (feature.GetField("grid_row"), feature.GetField("grid_col")) == (1, 1)
+    # OGR envelopes are (minx, maxx, miny, maxy)
+    assert feature.GetGeometryRef().GetEnvelope() == (400100, 400200, 4999800, 4999900)
+    ds = None
