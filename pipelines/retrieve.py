@@ -24,16 +24,10 @@ from ..models.resolver import load_embedder, model_identity
 from .cache import cache_key, cache_root
 from .feedback import Feedback, QuietFeedback, check_cancelled
 from .prefetch import prefetch
-from .tiling import TilingOptions, grid_settings, plan
+from .options import ModelOptions, TilingOptions
+from .tiling import grid_settings, plan
 
 INDEX_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    name: str
-    device: str = "auto"
-    precision: str = "auto"
 
 
 @dataclass

@@ -1,19 +1,9 @@
-"""Tiling options shared by every job, and planning them on a raster."""
+"""Planning a tile grid on a raster from the tiling options."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from ..geo.grid import TileGrid, plan_grid
 from ..geo.raster import RasterSource
-
-
-@dataclass(frozen=True)
-class TilingOptions:
-    tile_size: int = 0           # output pixels per tile side; 0 = the model's input size
-    overlap: int = 0             # output pixels shared by neighbouring tiles
-    resolution: float = 0.0      # target ground resolution in m/px; 0 = native
-    extent: tuple[float, float, float, float] | None = None  # raster CRS; None = whole raster
-    bands: tuple[int, ...] | None = None                      # None = RGB by colour interpretation
+from .options import TilingOptions
 
 
 def plan(source: RasterSource, options: TilingOptions, model_input_size: int) -> TileGrid:

@@ -1,0 +1,1 @@
+"""QGIS desktop glue: plugin class, Processing provider, settings, translations."""

@@ -1,0 +1,1 @@
+"""One module per Processing algorithm: parameters <-> pipeline call <-> QGIS outputs."""

@@ -1,0 +1,136 @@
+"""geovl:retrieve — text-to-image retrieval over the tiles of a raster layer."""
+from __future__ import annotations
+
+import os
+
+from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsFields, QgsGeometry,
+                       QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
+
+from .base import GeoVLAlgorithm, QgisFeedback, make_fields
+from .render import layer_as_file
+
+ALGORITHM_VERSION = "1"
+DEFAULT_MODEL = "clip-rsicd"  # models.presets.DEFAULT_EMBEDDER; not imported so the plugin loads without torch
+
+
+class RetrieveAlgorithm(GeoVLAlgorithm):
+    QUERY = "QUERY"
+    NEGATIVE = "NEGATIVE"
+    QUERY_LAYER = "QUERY_LAYER"
+    TOP_K = "TOP_K"
+    BATCH_SIZE = "BATCH_SIZE"
+    OUTPUT_HEATMAP = "OUTPUT_HEATMAP"
+    OUTPUT_INDEX = "OUTPUT_INDEX"
+
+    def name(self):
+        return "retrieve"
+
+    def displayName(self):
+        return self.tr("Text-to-image retrieval")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Finds the tiles of a raster layer that best match a text query (\"storage tanks next to a harbour\"), "
+            "or that look like the features of a query layer.\n\n"
+            "The raster is cut into tiles that are embedded once by an image-text model into a tile index "
+            "(a GeoPackage); later queries on the same raster, model and tiling reuse it and only embed the text.\n\n"
+            "Model presets: clip-rsicd (default, CLIP fine-tuned on RSICD, fast on a CPU), git-rsclip and "
+            "git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, "
+            "georsclip-vit-b-32, clip-vit-b-32. A hub id (org/name) or a local folder or checkpoint file also works.\n\n"
+            "Outputs: the top-k tile footprints ranked by score (cosine similarity; minus the similarity to the "
+            "negative text when one is given), an optional heatmap with one score per tile, and the tile index.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
+        self.addParameter(QgsProcessingParameterString(self.QUERY, self.tr("Query text"), optional=True))
+        self.addParameter(QgsProcessingParameterString(self.NEGATIVE, self.tr("Negative text (what not to find)"),
+                                                       optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.QUERY_LAYER, self.tr("Query layer (find areas like these features)"), optional=True))
+        self.add_model_parameters(DEFAULT_MODEL)
+        self.addParameter(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of results (top k)"),
+                                                       minValue=1, defaultValue=10))
+        self.add_tiling_parameters()
+        self._advanced(QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size"), minValue=1,
+                                                    defaultValue=32))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Matching tiles"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_HEATMAP, self.tr("Similarity heatmap"), optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_INDEX, self.tr("Tile index (default: kept in the GeoVL cache)"),
+            self.tr("GeoPackage (*.gpkg)"), optional=True, createByDefault=False))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        from ..pipelines.cache import cache_root
+        from ..pipelines.retrieve import retrieve
+
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
+        query = self.parameterAsString(parameters, self.QUERY, context).strip()
+        negative = self.parameterAsString(parameters, self.NEGATIVE, context).strip()
+        examples = self._example_bounds(parameters, context, layer,
+                                       self.parameterAsInt(parameters, self.TILE_SIZE, context) or 224)
+        if not query and not examples:
+            raise QgsProcessingException(self.tr(
+                "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find."))
+        model = self.model_options(parameters, context)
+        tiling = self.tiling_options(parameters, context, layer)
+        extent = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs()) if tiling.extent else None
+        path = layer_as_file(layer, extent, tiling.resolution, os.path.join(cache_root(), "rendered"),
+                             context, feedback)
+        heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
+        index = self.parameterAsFileOutput(parameters, self.OUTPUT_INDEX, context) or None
+
+        result = self.run_engine(
+            retrieve, path, model, query=query, negative=negative, examples=examples, tiling=tiling,
+            top_k=self.parameterAsInt(parameters, self.TOP_K, context), index_path=index, heatmap_path=heatmap,
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context), feedback=QgisFeedback(feedback))
+        feedback.pushInfo(self.tr("{} tiles in the index ({} embedded in this run).").format(
+            result.tile_count, result.tiles_embedded))
+
+        label = query or self.tr("like {} feature(s) of the query layer").format(len(examples))
+        (sink, dest_id) = self.parameterAsSink(parameters, self.OUTPUT, context, self._fields(), QgsWkbTypes.Type.Polygon,
+                                               layer.crs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        fields = self._fields()
+        for hit in result.hits:
+            feature = QgsFeature(fields)
+            geometry = QgsGeometry()
+            geometry.fromWkb(hit.footprint.wkb)
+            feature.setGeometry(geometry)
+            feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name, layer.publicSource(),
+                                   hit.row, hit.col, ALGORITHM_VERSION])
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        outputs = {self.OUTPUT: dest_id, self.OUTPUT_INDEX: result.index_path}
+        if heatmap:
+            outputs[self.OUTPUT_HEATMAP] = heatmap
+        return outputs
+
+    def _example_bounds(self, parameters, context, layer, tile_size):
+        """Bounding boxes of the query layer's features, in the raster's CRS."""
+        source = self.parameterAsSource(parameters, self.QUERY_LAYER, context)
+        if source is None:
+            return []
+        request = QgsFeatureRequest().setDestinationCrs(layer.crs(), context.transformContext())
+        boxes = []
+        for feature in source.getFeatures(request):
+            if feature.hasGeometry():
+                box = feature.geometry().boundingBox()
+                if box.width() == 0 or box.height() == 0:  # points: one tile around them
+                    box = box.buffered(0.5 * layer.rasterUnitsPerPixelX() * tile_size)
+                boxes.append((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
+        if not boxes:
+            raise QgsProcessingException(self.tr("The query layer has no features with a geometry."))
+        return boxes
+
+    @staticmethod
+    def _fields() -> QgsFields:
+        return make_fields([("rank", "int"), ("score", "double"), ("query", "string"), ("negative", "string"),
+                            ("model", "string"), ("source", "string"), ("tile_row", "int"), ("tile_col", "int"),
+                            ("version", "string")])
