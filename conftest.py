@@ -4,6 +4,7 @@ The repository root is the plugin package. It is exposed under its installed nam
 through a symlink in a folder outside the checkout; the root itself never goes on
 sys.path (its `processing/` would shadow QGIS's Processing framework).
 """
+import hashlib
 import os
 import sys
 import tempfile
@@ -13,7 +14,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-_link_dir = os.path.join(tempfile.gettempdir(), f"geovl-test-path-{os.getuid()}-{abs(hash(ROOT)) % 10**8}")
+_link_dir = os.path.join(tempfile.gettempdir(), f"geovl-test-path-{os.getuid()}-{hashlib.sha1(ROOT.encode()).hexdigest()[:8]}")
 os.makedirs(_link_dir, exist_ok=True)
 _link = os.path.join(_link_dir, "geovl")
 if os.path.realpath(_link) != ROOT:

@@ -70,16 +70,46 @@ def add_feature_table(con: sqlite3.Connection, table: str, columns: str, srs_id:
                 "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (table,))
 
 
+# The GeoPackage R-tree extension's triggers (spec annex F.3, simplified to the cases of
+# non-empty geometries), so edits made later in QGIS keep the spatial index right.
+_RTREE_TRIGGERS = """
+CREATE TRIGGER "rtree_{t}_geom_insert" AFTER INSERT ON "{t}"
+WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
+  (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER "rtree_{t}_geom_update1" AFTER UPDATE OF geom ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
+  (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER "rtree_{t}_geom_update2" AFTER UPDATE OF geom ON "{t}"
+WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; END;
+CREATE TRIGGER "rtree_{t}_geom_update3" AFTER UPDATE ON "{t}"
+WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
+  (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER "rtree_{t}_geom_update4" AFTER UPDATE ON "{t}"
+WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM "rtree_{t}_geom" WHERE id IN (OLD.fid, NEW.fid); END;
+CREATE TRIGGER "rtree_{t}_geom_delete" AFTER DELETE ON "{t}"
+WHEN old.geom NOT NULL
+BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; END;
+"""
+
+
 def add_attribute_table(con: sqlite3.Connection, table: str, columns: str) -> None:
-    """Create a non-spatial table registered so QGIS lists it."""
-    con.execute(f'CREATE TABLE "{table}" ({columns})')
+    """Create a non-spatial table (integer fid first, as the spec asks) registered so QGIS lists it."""
+    con.execute(f'CREATE TABLE "{table}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, {columns})')
     con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?, 'attributes', ?)",
                 (table, table))
 
 
 def insert_features(con: sqlite3.Connection, table: str, columns: list[str], srs_id: int,
                     rows: list[tuple[BaseGeometry, tuple]]) -> None:
-    """Insert (geometry, values) rows and their R-tree entries."""
+    """Insert (geometry, values) rows and their R-tree entries.
+
+    The R-tree is filled here: its triggers call ST_* functions that only GDAL and QGIS
+    register, so they are added by finish_feature_table once writing is done."""
     names = ", ".join(["geom", *columns])
     marks = ", ".join("?" * (len(columns) + 1))
     for geometry, values in rows:
@@ -89,8 +119,9 @@ def insert_features(con: sqlite3.Connection, table: str, columns: list[str], srs
         con.execute(f'INSERT INTO "rtree_{table}_geom" VALUES (?, ?, ?, ?, ?)', (cur.lastrowid, xmin, xmax, ymin, ymax))
 
 
-def update_extent(con: sqlite3.Connection, table: str) -> None:
-    """Record the table's extent in gpkg_contents (from its R-tree)."""
+def finish_feature_table(con: sqlite3.Connection, table: str) -> None:
+    """Record the table's extent and add the R-tree triggers (for later edits in QGIS)."""
+    con.executescript(_RTREE_TRIGGERS.replace("{t}", table))
     con.execute(f'UPDATE gpkg_contents SET (min_x, max_x, min_y, max_y) = '
                 f'(SELECT min(minx), max(maxx), min(miny), max(maxy) FROM "rtree_{table}_geom") '
                 f'WHERE table_name = ?', (table,))

@@ -54,14 +54,17 @@ class RasterSource:
         except rasterio.RasterioIOError as exc:
             raise InputError(f"Cannot open raster '{path}': {exc}. Check the path and that GDAL can read it.") from exc
         self.path = path
-        if self.dataset.crs is None:
-            self.dataset.close()
-            raise InputError(
-                f"Raster '{path}' has no coordinate reference system. Assign one "
-                "(Raster > Projections > Assign Projection) and run again.")
-        check_transform(self.dataset.transform)
-        self.bands = check_bands(bands, self.dataset.count) if bands else default_bands(self.dataset)
         self._stretch: Stretch | None = None
+        try:
+            if self.dataset.crs is None:
+                raise InputError(
+                    f"Raster '{path}' has no coordinate reference system. Assign one "
+                    "(Raster > Projections > Assign Projection) and run again.")
+            check_transform(self.dataset.transform)
+            self.bands = check_bands(bands, self.dataset.count) if bands else default_bands(self.dataset)
+        except InputError:
+            self.dataset.close()
+            raise
 
     def __enter__(self) -> "RasterSource":
         return self

@@ -39,22 +39,27 @@ class TileIndexWriter:
 
     def __init__(self, path: str, crs_wkt: str, epsg: int | None, meta: dict):
         self._con, self._srs_id = gpkg.create(path, crs_wkt, epsg)
-        gpkg.add_feature_table(self._con, TABLE, "grid_row INTEGER, grid_col INTEGER, embedding BLOB", self._srs_id)
-        gpkg.add_attribute_table(self._con, META_TABLE, "key TEXT PRIMARY KEY, value TEXT")
-        self._con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)",
-                              [(k, json.dumps(v)) for k, v in meta.items()])
+        try:
+            gpkg.add_feature_table(self._con, TABLE, "grid_row INTEGER, grid_col INTEGER, embedding BLOB",
+                                   self._srs_id)
+            gpkg.add_attribute_table(self._con, META_TABLE, "key TEXT UNIQUE NOT NULL, value TEXT")
+            for key, value in meta.items():
+                self.set_meta(key, value)
+        except BaseException:
+            self._con.close()
+            raise
 
     def __enter__(self) -> "TileIndexWriter":
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is None:
-            gpkg.update_extent(self._con, TABLE)
+            gpkg.finish_feature_table(self._con, TABLE)
             self._con.commit()
         self._con.close()
 
     def set_meta(self, key: str, value) -> None:
-        self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, json.dumps(value)))
+        self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def add(self, footprints: list[Polygon], rows: list[int], cols: list[int], embeddings: np.ndarray) -> None:
         blobs = [e.astype(np.float16).tobytes() for e in embeddings]
@@ -87,6 +92,7 @@ def load_embeddings(path: str) -> tuple[np.ndarray, np.ndarray]:
     dim = len(rows[0][1]) // 2 if rows else 0
     matrix = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), dim).astype(np.float32)
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    matrix.setflags(write=False)  # shared through the cache
     with _cache_lock:
         _cache[key] = (fids, matrix)
         while len(_cache) > _CACHE_SIZE:

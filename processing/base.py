@@ -19,7 +19,8 @@ PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLAlgorithm", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 def make_fields(spec: list[tuple[str, str]]) -> QgsFields:

@@ -21,7 +21,8 @@ MAX_RENDER_PIXELS = 400_000_000
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLRender", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 def local_path(layer: QgsRasterLayer) -> str | None:

@@ -1,0 +1,40 @@
+# GeoVL — see README.md. Every target that needs the environment runs `setup` first,
+# which is idempotent (QGIS from the distribution, .venv, requirements.txt).
+SHELL := /bin/bash
+SYSTEM_PYTHON ?= /usr/bin/python3
+PY := .venv/bin/python
+MODEL ?= clip-rsicd
+QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+LOCALES := fr
+SOURCES := $(shell git ls-files '*.py' 2>/dev/null | grep -vE '^(tests|bench|scripts)/|conftest.py')
+
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup test demo deploy package bench transup transcompile clean
+
+setup:
+	@SYSTEM_PYTHON=$(SYSTEM_PYTHON) bash scripts/setup.sh
+
+test: setup transcompile
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+deploy: setup transcompile
+	@QGIS_PROFILE=$(QGIS_PROFILE) $(SYSTEM_PYTHON) scripts/deploy.py
+
+demo: deploy
+	@$(PY) scripts/demo.py --model "$(MODEL)" --out demo_out
+
+bench: setup
+	$(PY) bench/retrieve.py
+
+package: setup transcompile
+	@$(PY) scripts/package.py
+
+transup: setup
+	pylupdate5 -noobsolete $(SOURCES) -ts $(foreach l,$(LOCALES),i18n/geovl_$(l).ts)
+
+transcompile: setup
+	@lrelease -silent i18n/*.ts
+
+clean:
+	rm -rf dist demo_out i18n/*.qm

@@ -1,0 +1,83 @@
+"""make demo: a sample raster, then geovl:retrieve through qgis_process, outputs in demo_out/.
+
+With no network and no cached model it stops with one message saying which model,
+where it was looked for and how to provide one.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # Debian's qgis_process wrapper passes an unknown flag
+
+
+def write_sample(path: str, size: int = 1024) -> None:
+    """A synthetic 0.5 m RGB scene: fields, a road grid, buildings, round tanks, water."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:size, 0:size]
+    rgb = np.zeros((3, size, size), np.float32)
+    rgb[:] = np.array([95, 120, 70], np.float32)[:, None, None]          # vegetation
+    rgb += rng.normal(0, 8, rgb.shape)
+    water = yy > 0.75 * size + 30 * np.sin(xx / 60)
+    rgb[:, water] = np.array([40, 70, 110], np.float32)[:, None]
+    for c in range(64, size, 256):                                          # roads
+        rgb[:, :, c:c + 14] = 128
+        rgb[:, c:c + 14, :] = 128
+    for _ in range(60):                                                     # buildings
+        r, c = rng.integers(0, int(0.7 * size), 2)
+        h, w = rng.integers(12, 40, 2)
+        rgb[:, r:r + h, c:c + w] = rng.integers(150, 220)
+    for cx in range(600, 900, 70):                                          # storage tanks by the water
+        tank = (yy - 700) ** 2 + (xx - cx) ** 2 < 28 ** 2
+        rgb[:, tank] = 235
+    data = np.clip(rgb, 0, 255).astype(np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8",
+                       crs="EPSG:32631", transform=from_origin(448_000, 5_412_000, 0.5, 0.5),
+                       photometric="RGB", compress="deflate", tiled=True) as dst:
+        dst.write(data)
+
+
+def run_algorithm(algorithm: str, params: dict) -> subprocess.CompletedProcess:
+    args = [QGIS_PROCESS, "run", algorithm, "--"] + [f"{k}={v}" for k, v in params.items()]
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    return subprocess.run(args, capture_output=True, text=True, env=env)
+
+
+def error_message(output: str) -> str:
+    """The algorithm's own error sentence: qgis_process prints it after "ERROR:"."""
+    errors = [line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith("ERROR:")]
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return errors[-1] if errors else (lines[-1] if lines else "qgis_process failed without a message")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="clip-rsicd")
+    parser.add_argument("--out", default="demo_out")
+    args = parser.parse_args()
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    sample = os.path.join(out, "sample.tif")
+    if not os.path.exists(sample):
+        write_sample(sample)
+    print(f"Sample raster: {sample}")
+
+    outputs = {"OUTPUT": os.path.join(out, "retrieve_tiles.gpkg"),
+               "OUTPUT_HEATMAP": os.path.join(out, "retrieve_heatmap.tif")}
+    result = run_algorithm("geovl:retrieve", {"INPUT": sample, "QUERY": "storage tanks next to a harbour",
+                                              "MODEL": args.model, "TOP_K": 5, **outputs})
+    if result.returncode != 0:
+        print(f"\ngeovl:retrieve did not run: {error_message(result.stdout + result.stderr)}\n"
+              f"Provide a model with: make demo MODEL=/path/to/model-or-checkpoint (or a hub id on a "
+              f"connected machine).", file=sys.stderr)
+        return 1
+    print("geovl:retrieve wrote:\n  " + "\n  ".join(outputs.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
