@@ -18,6 +18,9 @@ class TransformersEmbedder(ImageTextEmbedder):
     def __init__(self, name: str, source: str, is_hub: bool, device: torch.device, dtype: torch.dtype,
                  text_prefix: str = "", trust_remote_code: bool = False):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # console bars are noise in the Processing log
 
         def load(loader, **kwargs):
             kwargs["trust_remote_code"] = trust_remote_code
