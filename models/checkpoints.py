@@ -45,7 +45,7 @@ def offline_error(name: str, repo: str, exc: Exception | None = None) -> ModelEr
     return ModelError(
         f"Model '{name}' ({repo} on the Hugging Face hub) is not in the local model cache ({HF_HUB_CACHE}) "
         f"and could not be downloaded{reason}. Give a local copy instead (MODEL=/path/to/model-folder or "
-        f"checkpoint file), or download it on a connected machine with `huggingface-cli download {repo}` and "
+        f"checkpoint file), or download it on a connected machine with `hf download {repo}` and "
         f"copy that cache folder to this machine.")
 
 

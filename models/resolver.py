@@ -27,7 +27,8 @@ def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
     spec = (spec or "").strip()
     torch_device = resolve_device(device)
     dtype = resolve_dtype(precision, torch_device)
-    key = ("embedder", spec, str(torch_device), dtype, trust_remote_code)
+    # The identity (not just the spec) so a replaced checkpoint file is loaded afresh.
+    key = ("embedder", model_identity(spec), str(torch_device), dtype, trust_remote_code)
     with _lock:
         if key not in _models:
             _models[key] = _build_embedder(spec, torch_device, dtype, trust_remote_code)
@@ -68,7 +69,7 @@ def _build_embedder(spec, device, dtype, trust_remote_code) -> ImageTextEmbedder
         if not path.endswith(CHECKPOINT_SUFFIXES):
             raise ModelError(f"'{spec}' is not a checkpoint file (expected {', '.join(CHECKPOINT_SUFFIXES)}).")
         return OpenClipEmbedder(spec, path, None, device, dtype)
-    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")):
+    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES):
         return TransformersEmbedder(spec, spec, True, device, dtype, "", trust_remote_code)
     raise ModelError(
         f"Unknown model '{spec}': it is not a preset ({', '.join(EMBEDDER_PRESETS)}), not an existing file or "

@@ -74,7 +74,7 @@ def tiny_siglip_dir(tmp_path_factory):
 
 TINY_OPEN_CLIP = {
     "embed_dim": 16,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "patch_size": 16},
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "patch_size": 16, "head_width": 16},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
 }
 

@@ -1,44 +1,8 @@
-"""Fixtures for the model tests.
-
-`tiny_open_clip_ckpt` is overridden here: the shared one in tests/conftest.py leaves the
-vision `head_width` at open_clip's default of 64, so a 32-wide tower gets 32 // 64 = 0
-attention heads and open_clip.create_model raises ValueError.
-"""
+"""Fixtures for the model tests: image-like pictures and a private cache folder."""
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
-
-TINY_OPEN_CLIP = {
-    "embed_dim": 16,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "patch_size": 16, "head_width": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
-}
-
-
-def register_tiny_open_clip(folder) -> None:
-    import open_clip
-    config = folder / "tiny-ViT-16.json"
-    config.write_text(json.dumps(TINY_OPEN_CLIP))
-    open_clip.add_model_config(str(config))
-
-
-@pytest.fixture(scope="session")
-def tiny_open_clip_ckpt(tmp_path_factory):
-    """An open_clip state dict file of a tiny ViT registered as architecture 'tiny-ViT-16'."""
-    import open_clip
-    import torch
-
-    folder = tmp_path_factory.mktemp("tiny-open-clip")
-    register_tiny_open_clip(folder)
-    torch.manual_seed(0)
-    model = open_clip.create_model("tiny-ViT-16", pretrained=None)
-    path = folder / "tiny-checkpoint.pt"
-    torch.save(model.state_dict(), path)
-    return str(path)
-
 
 def scene(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A uint8 RGB image that looks like imagery: smooth gradients, a few shapes, mild noise."""
