@@ -14,6 +14,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# `python -m pytest` run from the checkout puts the current folder on sys.path; drop it.
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != ROOT]
 _link_dir = os.path.join(tempfile.gettempdir(), f"geovl-test-path-{os.getuid()}-{hashlib.sha1(ROOT.encode()).hexdigest()[:8]}")
 os.makedirs(_link_dir, exist_ok=True)
 _link = os.path.join(_link_dir, "geovl")

@@ -131,7 +131,13 @@ def geometry_blob(geometry: BaseGeometry, srs_id: int) -> bytes:
     """GeoPackage binary: header (little-endian, xy envelope) + WKB."""
     xmin, ymin, xmax, ymax = geometry.bounds
     header = b"GP" + bytes([0, 0b0000_0011]) + struct.pack("<i4d", srs_id, xmin, xmax, ymin, ymax)
-    return header + wkb.dumps(geometry)
+    return header + wkb_2d(geometry)
+
+
+def wkb_2d(geometry: BaseGeometry) -> bytes:
+    """XY WKB. The output dimension is explicit because inside QGIS shapely may run on
+    QGIS's older GEOS, which rejects shapely's default of 4."""
+    return wkb.dumps(geometry, output_dimension=2)
 
 
 def blob_geometry(blob: bytes) -> BaseGeometry:

@@ -15,6 +15,7 @@ from shapely.geometry import Polygon
 from ..errors import InputError
 from ..geo import tile_index
 from ..geo.files import atomic_path
+from ..geo.gpkg import wkb_2d
 from ..geo.georef import window_footprint
 from ..geo.grid import TileGrid
 from ..geo.output import write_float_raster
@@ -37,6 +38,10 @@ class Hit:
     row: int
     col: int
     footprint: Polygon
+
+    @property
+    def footprint_wkb(self) -> bytes:
+        return wkb_2d(self.footprint)
 
 
 @dataclass

@@ -11,8 +11,9 @@ import hashlib
 import math
 import os
 
-from qgis.core import (QgsDistanceArea, QgsPointXY, QgsProcessingException, QgsRasterDataProvider,
-                       QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle, QgsUnitTypes)
+from qgis.core import (QgsDistanceArea, QgsPointXY, QgsProcessingException, QgsRasterBlockFeedback,
+                       QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle,
+                       QgsUnitTypes)
 from qgis.PyQt.QtCore import QCoreApplication
 
 # Largest raster rendered from a non-file layer (pixels); beyond it the user should
@@ -70,8 +71,14 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     pipe.set(layer.dataProvider().clone())
     render_extent = QgsRectangle(extent.xMinimum(), extent.yMaximum() - rows * size,
                                  extent.xMinimum() + cols * size, extent.yMaximum())
-    error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(), feedback)
-    if error != QgsRasterFileWriter.WriterError.NoError or (feedback and feedback.isCanceled()):
+    # writeRaster takes a QgsRasterBlockFeedback, relayed to the algorithm's feedback.
+    block_feedback = QgsRasterBlockFeedback()
+    if feedback:
+        feedback.canceled.connect(block_feedback.cancel)
+        block_feedback.progressChanged.connect(feedback.setProgress)
+    error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(),
+                               block_feedback)
+    if error != QgsRasterFileWriter.WriterError.NoError or block_feedback.isCanceled():
         if os.path.exists(partial):
             os.remove(partial)
         raise QgsProcessingException(tr("Rendering layer '{}' failed (error {}).").format(layer.name(), int(error)))

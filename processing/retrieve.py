@@ -102,7 +102,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         for hit in result.hits:
             feature = QgsFeature(fields)
             geometry = QgsGeometry()
-            geometry.fromWkb(hit.footprint.wkb)
+            geometry.fromWkb(hit.footprint_wkb)
             feature.setGeometry(geometry)
             feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name, layer.publicSource(),
                                    hit.row, hit.col, ALGORITHM_VERSION])

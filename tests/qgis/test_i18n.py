@@ -1,0 +1,66 @@
+"""The French translation: translator install/removal and translated algorithm names."""
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+from qgis.PyQt.QtCore import QCoreApplication
+
+from .conftest import REPO_ROOT
+
+SOURCE = "Text-to-image retrieval"
+
+
+def ts_translation(context: str, source: str) -> str:
+    """The translation of `source` in `context` of i18n/geovl_fr.ts."""
+    root = ET.parse(os.path.join(REPO_ROOT, "i18n", "geovl_fr.ts")).getroot()
+    for ctx in root.iter("context"):
+        if ctx.findtext("name") == context:
+            for message in ctx.iter("message"):
+                if message.findtext("source") == source:
+                    return message.findtext("translation")
+    raise AssertionError(f"{source!r} is not in context {context} of geovl_fr.ts")
+
+
+@pytest.fixture
+def french(qgis_app):
+    from geovl.geovl_plugin.translation import install_translator, remove_translator
+
+    if not os.path.isfile(os.path.join(REPO_ROOT, "i18n", "geovl_fr.qm")):
+        pytest.fail("i18n/geovl_fr.qm is missing: run `make transcompile`")
+    translator = install_translator("fr")
+    yield translator
+    remove_translator(translator)
+
+
+def test_install_and_remove_french(french):
+    """install_translator('fr') translates as geovl_fr.ts says; remove_translator restores English."""
+    from geovl.geovl_plugin.translation import remove_translator
+
+    expected = ts_translation("RetrieveAlgorithm", SOURCE)
+    assert french is not None
+    assert expected and expected != SOURCE
+    assert QCoreApplication.translate("RetrieveAlgorithm", SOURCE) == expected
+    remove_translator(french)
+    assert QCoreApplication.translate("RetrieveAlgorithm", SOURCE) == SOURCE
+
+
+def test_algorithm_names_in_french(french):
+    """With French installed, a new RetrieveAlgorithm and its parameters speak French."""
+    from geovl.processing.retrieve import RetrieveAlgorithm
+
+    alg = RetrieveAlgorithm()
+    alg.initAlgorithm()
+    assert alg.displayName() == ts_translation("RetrieveAlgorithm", SOURCE)
+    assert alg.parameterDefinition("QUERY").description() == ts_translation("RetrieveAlgorithm", "Query text")
+    # Shared parameters come from processing/base.py's module-level tr() ("@default" context).
+    assert alg.parameterDefinition("DEVICE").description() == ts_translation("@default", "Device")
+
+
+def test_unknown_locale_gives_no_translator(qgis_app):
+    """A locale without a .qm gives None and changes nothing."""
+    from geovl.geovl_plugin.translation import install_translator
+
+    assert install_translator("xx") is None
+    assert QCoreApplication.translate("RetrieveAlgorithm", SOURCE) == SOURCE

@@ -1,0 +1,72 @@
+"""The deployed plugin under qgis_process: system Python, packages only through geovl/site_packages."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from qgis.core import QgsVectorLayer
+
+from .conftest import REPO_ROOT
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+pytestmark = pytest.mark.skipif(not os.access(QGIS_PROCESS, os.X_OK), reason="qgis_process is not installed")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A HOME whose default QGIS profile has GeoVL deployed by scripts/deploy.py."""
+    home = tmp_path_factory.mktemp("home")
+    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    done = subprocess.run([SYSTEM_PYTHON, os.path.join(REPO_ROOT, "scripts", "deploy.py"), "--profile", str(profile)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert os.path.realpath(profile / "python" / "plugins" / "geovl") == REPO_ROOT
+    return home
+
+
+def qgis_process(home, *args) -> subprocess.CompletedProcess:
+    # No venv on the paths, and none of pytest-qgis's QGIS_CUSTOM_CONFIG_PATH / QGIS_OPTIONS_PATH:
+    # qgis_process must read the profile under HOME.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("QGIS_", "XDG_")) and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", GEOVL_CACHE_DIR=str(home / "cache"),
+               PYTHONDONTWRITEBYTECODE="1")  # the deployed plugin is this checkout: leave no __pycache__ in it
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not p.startswith(os.path.join(REPO_ROOT, ".venv")))
+    return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=150)
+
+
+def test_plugins_lists_geovl(home):
+    """`qgis_process plugins` lists geovl as a loaded plugin with a Processing provider."""
+    done = qgis_process(home, "plugins")
+    assert done.returncode == 0, done.stderr
+    assert any(line.split() == ["*", "geovl"] for line in done.stdout.splitlines()), done.stdout
+
+
+def test_unknown_model_fails_with_a_sentence(home, rgb_raster, tmp_path):
+    """MODEL=no-such-model exits non-zero with the 'Unknown model' sentence and no traceback."""
+    out = tmp_path / "out.gpkg"
+    done = qgis_process(home, "run", "geovl:retrieve", "--", f"INPUT={rgb_raster}", "QUERY=a harbour",
+                        "MODEL=no-such-model", "TILE_SIZE=64", f"OUTPUT={out}")
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    # Reaching the model resolver means torch, rasterio and shapely (absent from the system
+    # Python) were imported from the folder that deploy.py wrote into the geovl/site_packages setting.
+    assert "Unknown model 'no-such-model'" in text
+    assert "needs Python packages" not in text
+    assert "Traceback" not in text
+    assert not out.exists()
+
+
+def test_retrieve_runs_under_qgis_process(home, rgb_raster, tiny_clip_dir, qgis_app, tmp_path):
+    """qgis_process runs geovl:retrieve with the deployed plugin and writes 10 matching tiles."""
+    out = tmp_path / "out.gpkg"
+    done = qgis_process(home, "run", "geovl:retrieve", "--", f"INPUT={rgb_raster}", "QUERY=a harbour",
+                        f"MODEL={tiny_clip_dir}", "TILE_SIZE=64", f"OUTPUT={out}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    layer = QgsVectorLayer(str(out), "out", "ogr")
+    assert layer.isValid() and layer.featureCount() == 10
+    assert layer.crs().authid() == "EPSG:32633"
