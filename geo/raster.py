@@ -14,6 +14,12 @@ from .georef import bounds_to_window, check_transform, intersect_windows, metres
 from .normalise import STATS_SAMPLE_SIZE, Stretch, identity_stretch, percentile_stretch
 
 
+# GDAL's block cache for reads (rasterio's own GDAL, not QGIS's). Tiles are read in row
+# order, so one row of tiles' blocks is all that is worth keeping; GDAL's default (5% of
+# RAM) would instead let memory grow with the raster up to that size.
+READ_CACHE_BYTES = 128 * 2**20
+
+
 def default_bands(dataset) -> list[int]:
     """Red, green, blue by colour interpretation, else bands 1-3, else band 1 three times."""
     interp = list(dataset.colorinterp)
@@ -49,9 +55,12 @@ class RasterSource:
     """
 
     def __init__(self, path: str, bands: list[int] | None = None):
+        self._env = rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES)
+        self._env.__enter__()
         try:
             self.dataset = rasterio.open(path)
         except rasterio.RasterioIOError as exc:
+            self._env.__exit__()
             raise InputError(f"Cannot open raster '{path}': {exc}. Check the path and that GDAL can read it.") from exc
         self.path = path
         self._stretch: Stretch | None = None
@@ -63,7 +72,7 @@ class RasterSource:
             check_transform(self.dataset.transform)
             self.bands = check_bands(bands, self.dataset.count) if bands else default_bands(self.dataset)
         except InputError:
-            self.dataset.close()
+            self.close()
             raise
 
     def __enter__(self) -> "RasterSource":
@@ -74,6 +83,7 @@ class RasterSource:
 
     def close(self) -> None:
         self.dataset.close()
+        self._env.__exit__()
 
     @property
     def crs_wkt(self) -> str:
