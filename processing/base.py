@@ -90,6 +90,13 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                 "geovl/site_packages to a site-packages folder that has them.").format(", ".join(missing))
         return True, ""
 
+    def prepareAlgorithm(self, parameters, context, feedback):
+        # processing.run and qgis_process do not ask canExecute(); refuse here with its sentence.
+        ok, message = self.canExecute()
+        if not ok:
+            raise QgsProcessingException(message)
+        return True
+
     def add_model_parameters(self, default_model: str) -> None:
         self.addParameter(QgsProcessingParameterString(self.MODEL, tr("Model (preset, hub id or local path)"),
                                                        defaultValue=default_model))

@@ -22,11 +22,11 @@ def write_sample(path: str, size: int = 1024) -> None:
     rgb = np.zeros((3, size, size), np.float32)
     rgb[:] = np.array([95, 120, 70], np.float32)[:, None, None]          # vegetation
     rgb += rng.normal(0, 8, rgb.shape)
-    water = yy > 0.75 * size + 30 * np.sin(xx / 60)
-    rgb[:, water] = np.array([40, 70, 110], np.float32)[:, None]
     for c in range(64, size, 256):                                          # roads
         rgb[:, :, c:c + 14] = 128
         rgb[:, c:c + 14, :] = 128
+    water = yy > 0.75 * size + 30 * np.sin(xx / 60)
+    rgb[:, water] = np.array([40, 70, 110], np.float32)[:, None]
     for _ in range(60):                                                     # buildings
         r, c = rng.integers(0, int(0.7 * size), 2)
         h, w = rng.integers(12, 40, 2)
