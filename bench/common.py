@@ -151,6 +151,44 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
+_LIBGDAL = []
+
+
+def _libgdal():
+    """The libgdal rasterio loaded (its bundled copy in wheels), via ctypes; None if not found."""
+    import ctypes
+    if _LIBGDAL:
+        return _LIBGDAL[0]
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({l.split()[-1] for l in f if "libgdal" in os.path.basename(l.split()[-1])})
+        lib = ctypes.CDLL(libs[0])
+        lib.GDALGetCacheMax64.restype = lib.GDALGetCacheUsed64.restype = ctypes.c_int64
+        _LIBGDAL.append(lib)
+        return lib
+    except (OSError, IndexError, AttributeError):
+        return None
+
+
+def gdal_cache_mb() -> dict:
+    """GDAL block cache limit and use in MB (rasterio exposes neither); {} if unknown.
+    Call after rasterio has opened a dataset (so libgdal is loaded)."""
+    lib = _libgdal()
+    if lib is None:
+        return {}
+    return {"max_mb": round(lib.GDALGetCacheMax64() / 2**20, 1), "used_mb": round(lib.GDALGetCacheUsed64() / 2**20, 1)}
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo") as f:

@@ -24,8 +24,8 @@ from ..models.base import ImageTextEmbedder
 from ..models.resolver import load_embedder, model_identity
 from .cache import cache_key, cache_root
 from .feedback import Feedback, QuietFeedback, check_cancelled
-from .prefetch import prefetch
 from .options import ModelOptions, TilingOptions
+from .prefetch import prefetch
 from .tiling import grid_settings, plan
 
 INDEX_VERSION = 1

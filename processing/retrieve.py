@@ -7,7 +7,8 @@ from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle,
+                       QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, QgisFeedback, make_fields
 from .render import layer_as_file
@@ -80,7 +81,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
                 "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find."))
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
-        extent = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs()) if tiling.extent else None
+        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
         path = layer_as_file(layer, extent, tiling.resolution, os.path.join(cache_root(), "rendered"),
                              context, feedback)
         heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
@@ -94,11 +95,11 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
             result.tile_count, result.tiles_embedded))
 
         label = query or self.tr("like {} feature(s) of the query layer").format(len(examples))
-        (sink, dest_id) = self.parameterAsSink(parameters, self.OUTPUT, context, self._fields(), QgsWkbTypes.Type.Polygon,
+        fields = self._fields()
+        (sink, dest_id) = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
                                                layer.crs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        fields = self._fields()
         for hit in result.hits:
             feature = QgsFeature(fields)
             geometry = QgsGeometry()
