@@ -81,10 +81,10 @@ def test_open_clip_arch_inferred_from_shapes(openclip):
 
 @pytest.mark.parametrize("shape", [(64, 64), (100, 80), (37, 150)])
 def test_clip_preprocess_matches_clip_image_processor(clip, tiny_clip_dir, shape):
-    """CLIP pixels equal CLIPImageProcessor's (resize shortest edge + centre crop included)."""
-    from transformers import CLIPImageProcessor
+    """CLIP pixels equal CLIP's own (PIL) image processor's (resize shortest edge + centre crop included)."""
+    from transformers import CLIPImageProcessorPil
     image = scene(*shape)
-    reference = CLIPImageProcessor.from_pretrained(tiny_clip_dir)(images=[image], return_tensors="pt")
+    reference = CLIPImageProcessorPil.from_pretrained(tiny_clip_dir)(images=[image], return_tensors="pt")
     ours = clip.preprocess([image])
     assert ours.dtype == torch.float32 and ours.shape == (1, 3, 64, 64)
     torch.testing.assert_close(ours, reference["pixel_values"].float(), atol=1e-6, rtol=0)
@@ -99,10 +99,10 @@ def test_clip_preprocess_by_hand(clip):
 
 @pytest.mark.parametrize("shape", [(64, 64), (100, 80)])
 def test_siglip_preprocess_matches_siglip_image_processor(siglip, tiny_siglip_dir, shape):
-    """SigLIP pixels equal SiglipImageProcessor's (squash-resize to 64 x 64)."""
-    from transformers import SiglipImageProcessor
+    """SigLIP pixels equal SigLIP's own (PIL) image processor's (squash-resize to 64 x 64)."""
+    from transformers import SiglipImageProcessorPil
     image = scene(*shape)
-    reference = SiglipImageProcessor.from_pretrained(tiny_siglip_dir)(images=[image], return_tensors="pt")
+    reference = SiglipImageProcessorPil.from_pretrained(tiny_siglip_dir)(images=[image], return_tensors="pt")
     torch.testing.assert_close(siglip.preprocess([image]), reference["pixel_values"].float(), atol=1e-6, rtol=0)
 
 
@@ -132,9 +132,9 @@ def test_open_clip_preprocess_by_hand(openclip):
 
 def test_clip_embeddings_match_clip_model(clip, tiny_clip_dir):
     """embed_images / embed_texts equal CLIPModel's normalised image and text features."""
-    from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
+    from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel
     model = CLIPModel.from_pretrained(tiny_clip_dir).eval()
-    pixels = CLIPImageProcessor.from_pretrained(tiny_clip_dir)(images=images(), return_tensors="pt")["pixel_values"]
+    pixels = CLIPImageProcessorPil.from_pretrained(tiny_clip_dir)(images=images(), return_tensors="pt")["pixel_values"]
     tokens = AutoTokenizer.from_pretrained(tiny_clip_dir)(TEXTS, padding=True, truncation=True, max_length=32,
                                                           return_tensors="pt")
     with torch.no_grad():
@@ -148,11 +148,11 @@ def test_clip_embeddings_match_clip_model(clip, tiny_clip_dir):
 
 def test_siglip_embeddings_match_siglip_model(siglip, tiny_siglip_dir):
     """SigLIP texts are padded to max_position_embeddings with no attention mask, as trained."""
-    from transformers import AutoTokenizer, SiglipImageProcessor, SiglipModel
+    from transformers import AutoTokenizer, SiglipImageProcessorPil, SiglipModel
     model = SiglipModel.from_pretrained(tiny_siglip_dir).eval()
     length = model.config.text_config.max_position_embeddings
     tokenizer = AutoTokenizer.from_pretrained(tiny_siglip_dir)
-    pixels = SiglipImageProcessor.from_pretrained(tiny_siglip_dir)(images=images(), return_tensors="pt")["pixel_values"]
+    pixels = SiglipImageProcessorPil.from_pretrained(tiny_siglip_dir)(images=images(), return_tensors="pt")["pixel_values"]
     ids = tokenizer(TEXTS, padding="max_length", truncation=True, max_length=length, return_tensors="pt")["input_ids"]
     shortest = tokenizer(TEXTS[:1], padding=True, return_tensors="pt")["input_ids"]
     with torch.no_grad():
