@@ -26,6 +26,8 @@ import common  # noqa: E402  (bench/common.py; also sets HF_HUB_OFFLINE before a
 common.setup_path()
 os.environ.setdefault("GEOVL_CACHE_DIR", os.path.join(common.CACHE_DIR, "geovl-cache"))
 
+from geovl.pipelines.feedback import QuietFeedback  # noqa: E402  (needs setup_path)
+
 BATCH = 32
 TILE = 224
 QUERY = "storage tanks"
@@ -53,7 +55,7 @@ def _load(spec: dict):
                       "peak_rss_after_load_mb": round(common.peak_rss_mb(), 1)}
 
 
-class RecordingFeedback:
+class RecordingFeedback(QuietFeedback):
     """Feedback that records when each batch finished (progress is reported per batch)."""
 
     def __init__(self):
@@ -64,15 +66,6 @@ class RecordingFeedback:
         self.marks.append((time.perf_counter() - self.start, percent))
         self.gdal_cache_used_mb = max(getattr(self, "gdal_cache_used_mb", 0.0),
                                       common.gdal_cache_mb().get("used_mb", 0.0))
-
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-    def cancelled(self) -> bool:
-        return False
 
 
 def _retrieve(spec: dict, index_path: str, query: str, feedback=None):

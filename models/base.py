@@ -1,6 +1,7 @@
 """Task interfaces the pipelines program against; one adapter per model family."""
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -30,6 +31,13 @@ class ImageTextEmbedder(ABC):
     @abstractmethod
     def _text_features(self, texts: list[str]) -> torch.Tensor:
         """Texts -> text features."""
+
+    @property
+    def overlaps_reading(self) -> bool:
+        """Whether tile reading should run in a thread beside the model: on an accelerator,
+        or when torch leaves CPU cores free. On a CPU whose cores all run torch's OpenMP
+        workers, a reader thread preempts one of them and costs more than it hides."""
+        return self.device.type != "cpu" or torch.get_num_threads() < (os.cpu_count() or 1)
 
     @torch.inference_mode()
     def embed_pixels(self, pixels: torch.Tensor) -> np.ndarray:

@@ -137,9 +137,11 @@ def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
 
 def _embed_tiles(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder,
                  writer: tile_index.TileIndexWriter, batch_size: int, feedback: Feedback) -> int:
-    """Embed every tile that has valid pixels; reading runs a batch ahead of the model."""
+    """Embed every tile that has valid pixels (reading a batch ahead of the model where
+    the embedder leaves room for it)."""
     count = 0
-    for visited, tiles, pixels in prefetch(_read_batches(source, grid, embedder, batch_size)):
+    batches = _read_batches(source, grid, embedder, batch_size)
+    for visited, tiles, pixels in prefetch(batches) if embedder.overlaps_reading else batches:
         embeddings = embedder.embed_pixels(pixels)
         writer.add([window_footprint(grid.transform, t.window) for t in tiles],
                    [t.row for t in tiles], [t.col for t in tiles], embeddings)

@@ -15,7 +15,9 @@ from shapely.geometry import box
 from geovl.errors import Cancelled, InputError
 from geovl.geo.raster import RasterSource
 from geovl.geo.tile_index import load_embeddings, read_cells, read_meta
+from geovl.models.base import ImageTextEmbedder
 from geovl.models.resolver import load_embedder
+from geovl.pipelines.feedback import QuietFeedback
 from geovl.pipelines.options import ModelOptions, TilingOptions
 from geovl.pipelines.retrieve import retrieve
 
@@ -253,7 +255,7 @@ def test_nodata_tiles_are_skipped(rgb_raster, tmp_path, clip_options, cache_dir)
 
 # ---------------------------------------------------------------- cancellation
 
-class CancelAfter:
+class CancelAfter(QuietFeedback):
     """Feedback that reports cancelled from the n-th check on."""
 
     def __init__(self, n: int):
@@ -262,18 +264,45 @@ class CancelAfter:
     def progress(self, percent):
         self.progressed.append(percent)
 
-    def info(self, message):
-        pass
-
-    def warning(self, message):
-        pass
-
     def cancelled(self):
         self.checks += 1
         return self.checks >= self.n
 
 
-def test_cancel_leaves_no_index_and_a_rerun_works(rgb_raster, clip_options, cache_dir):
+@pytest.fixture(params=["inline", "thread"])
+def reading(request, monkeypatch):
+    """Run the pipeline with tile reading in line and in a reader thread (the choice
+    the embedder makes from its device and free cores)."""
+    monkeypatch.setattr(ImageTextEmbedder, "overlaps_reading", property(lambda self: request.param == "thread"))
+    return request.param
+
+
+class ThreadsAtProgress(QuietFeedback):
+    """Feedback that notes whether the reader thread is alive at each progress report."""
+
+    def __init__(self):
+        self.reader_alive = []
+
+    def progress(self, percent):
+        self.reader_alive.append(any(t.name == "geovl-prefetch" for t in threading.enumerate()))
+
+
+def test_reader_thread_embeds_like_inline_reading(rgb_raster, clip_options, cache_dir, monkeypatch):
+    """Tiles read in the reader thread get the same scores as tiles read in line."""
+    scores = {}
+    for threaded in (False, True):
+        monkeypatch.setattr(ImageTextEmbedder, "overlaps_reading", property(lambda self, t=threaded: t))
+        feedback = ThreadsAtProgress()
+        result = retrieve(rgb_raster, clip_options, "a road", tiling=TILING, batch_size=3, top_k=ROWS * COLS,
+                          index_path=str(cache_dir / f"threaded-{threaded}.gpkg"), feedback=feedback)
+        assert any(feedback.reader_alive) is threaded
+        scores[threaded] = {(h.row, h.col): h.score for h in result.hits}
+    assert len(scores[True]) == ROWS * COLS and scores[True].keys() == scores[False].keys()
+    for cell, score in scores[False].items():
+        assert scores[True][cell] == pytest.approx(score, abs=1e-6)
+
+
+def test_cancel_leaves_no_index_and_a_rerun_works(rgb_raster, clip_options, cache_dir, reading):
     """Cancelling after the first batch raises Cancelled, leaves no index or .partial file, stops the reader; a rerun works."""
     feedback = CancelAfter(1)
     with pytest.raises(Cancelled):
