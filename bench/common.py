@@ -6,12 +6,11 @@ Caches (model folder, rasters) live under /tmp/geovl-bench and are reused across
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
 import resource
-import string
-import sys
 import tempfile
 import time
 
@@ -27,41 +26,27 @@ MODEL_DIR = os.path.join(CACHE_DIR, "clip-vit-b32-random")
 _MODEL_DONE = ".geovl-bench-complete"
 
 
+def _load_file(path: str, name: str):
+    """Import a file of the repository as a module of its own name."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def setup_path() -> None:
-    """Make the repository importable as `geovl` without putting the root on sys.path
-    (its processing/ package would shadow QGIS's)."""
-    link_dir = os.path.join(tempfile.gettempdir(), f"geovl-bench-path-{os.getuid()}-{abs(hash(ROOT)) % 10**8}")
-    os.makedirs(link_dir, exist_ok=True)
-    link = os.path.join(link_dir, "geovl")
-    if os.path.realpath(link) != ROOT:
-        if os.path.islink(link):
-            os.remove(link)
-        os.symlink(ROOT, link)
-    while ROOT in sys.path:  # `python bench/x.py` puts bench/ on the path, never the root; be sure
-        sys.path.remove(ROOT)
-    if link_dir not in sys.path:
-        sys.path.insert(0, link_dir)
+    """Make the repository importable as `geovl` exactly as the tests do: the root
+    conftest.py links it from a folder outside the checkout (its processing/ package
+    would shadow QGIS's if the root itself were on sys.path)."""
+    _load_file(os.path.join(ROOT, "conftest.py"), "geovl_root_conftest")
 
 
 # --------------------------------------------------------------------------- model
 
-CHARS = string.ascii_lowercase + string.digits + " .,;:'-"
-
-
 def char_tokenizer(bos: str, eos: str, pad: str, max_length: int):
-    """A character-level fast tokenizer with CLIP's special tokens (no vocab download)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    # eos id != 2 so CLIP's text pooling takes the (non-legacy) eos-token path
-    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([pad, "<unk>", bos, eos, *CHARS]))}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, vocab[bos]), (eos, vocab[eos])])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad,
-                                   unk_token="<unk>", model_max_length=max_length), vocab
+    """The tests' character-level tokenizer (no vocabulary download)."""
+    fixtures = _load_file(os.path.join(ROOT, "tests", "conftest.py"), "geovl_test_fixtures")
+    return fixtures.char_tokenizer(bos, eos, pad, max_length)
 
 
 def ensure_clip_vit_b32(path: str = MODEL_DIR) -> str:

@@ -19,7 +19,9 @@ def char_tokenizer(bos: str, eos: str, pad: str, max_length: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([pad, bos, eos, "<unk>", *CHARS]))}
+    # eos id != 2, so CLIP pools at the eos token like released checkpoints (id 2 selects
+    # transformers' legacy argmax pooling).
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([pad, "<unk>", bos, eos, *CHARS]))}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
     tok.decoder = decoders.Fuse()
