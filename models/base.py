@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -55,3 +56,53 @@ class ImageTextEmbedder(ABC):
 def _unit_rows(features: torch.Tensor) -> np.ndarray:
     features = features.float()
     return torch.nn.functional.normalize(features, dim=-1).cpu().numpy()
+
+
+# An image embedding as plain CPU tensors, so caches can store it with safetensors.
+Embedding = dict[str, torch.Tensor]
+
+
+@dataclass
+class SegmentPrompt:
+    """Sparse (and optional dense) prompts for one object, in the tile's pixels:
+    x to the right, y down, origin at the tile's top-left corner."""
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (N, 2) xy
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))        # (N,) 1 fg, 0 bg
+    box: np.ndarray | None = None          # (4,) x0, y0, x1, y1
+    mask_logits: np.ndarray | None = None  # dense prompt: low-res logits of an earlier decode
+
+
+@dataclass
+class Segmentation:
+    mask: np.ndarray     # (H, W) bool at the tile's size
+    score: float         # the model's own quality estimate (predicted IoU), 0..1
+    logits: np.ndarray   # low-res logits, usable as the next decode's dense prompt
+
+
+class PromptSegmenter(ABC):
+    """Segment Anything and its kin: encode a tile once, decode many prompts against it.
+
+    `encode` is the expensive part (seconds per tile on a CPU) and its result can be
+    cached; `decode` is cheap (milliseconds per prompt).
+    """
+
+    name: str
+    device: torch.device
+    dtype: torch.dtype
+    input_size: int        # side of the square image the encoder takes, in pixels
+    takes_text: bool = False
+
+    @abstractmethod
+    def encode(self, image: np.ndarray) -> Embedding:
+        """(H, W, 3) uint8 RGB tile -> its embedding (CPU tensors)."""
+
+    @abstractmethod
+    def decode(self, embedding: Embedding, image_size: tuple[int, int], prompt: SegmentPrompt,
+               multimask: bool = False) -> Segmentation:
+        """One object's mask for `prompt` on a tile of `image_size` (h, w). With `multimask`
+        the model proposes several masks and the one it scores best is returned (what SAM
+        recommends for a single ambiguous point)."""
+
+    def decode_text(self, embedding: Embedding, image_size: tuple[int, int], text: str) -> list[Segmentation]:
+        """Every instance of the concept `text` on the tile (text-capable models only)."""
+        raise NotImplementedError(f"{self.name} cannot take text prompts.")

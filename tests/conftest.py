@@ -114,3 +114,42 @@ def rgb_raster(tmp_path):
     base = (1000 + 800 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.float64)
     data = np.stack([base + rng.normal(0, 50, base.shape) for _ in range(3)]).clip(0, 4000).astype(np.uint16)
     return write_raster(tmp_path / "rgb.tif", data)
+
+
+def tiny_sam(img_size: int = 256, seed: int = 0):
+    """A random segment-anything Sam: 32-wide ViT (2 blocks, block 1 global) at `img_size`,
+    with the stock prompt encoder and mask decoder shapes scaled to width 32."""
+    from functools import partial
+
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
+    torch.manual_seed(seed)
+    grid = img_size // 16
+    sam = Sam(
+        image_encoder=ImageEncoderViT(img_size=img_size, patch_size=16, embed_dim=32, depth=2, num_heads=2,
+                                      mlp_ratio=4, out_chans=32, qkv_bias=True,
+                                      norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), use_rel_pos=True,
+                                      window_size=4, global_attn_indexes=[1]),
+        prompt_encoder=PromptEncoder(embed_dim=32, image_embedding_size=(grid, grid),
+                                     input_image_size=(img_size, img_size), mask_in_chans=16),
+        mask_decoder=MaskDecoder(num_multimask_outputs=3, transformer_dim=32, iou_head_depth=3,
+                                 iou_head_hidden_dim=32,
+                                 transformer=TwoWayTransformer(depth=2, embedding_dim=32, mlp_dim=64, num_heads=8)),
+        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
+    # Random init leaves rel-pos tables at zero; give them values so a wrong table layout shows.
+    with torch.no_grad():
+        for name, param in sam.named_parameters():
+            if "rel_pos" in name:
+                param.normal_(0, 0.1)
+    return sam.eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_sam_ckpt(tmp_path_factory):
+    """A tiny segment-anything checkpoint file (256 px input), saved as users have them."""
+    import torch
+
+    path = tmp_path_factory.mktemp("tiny-sam") / "tiny_sam.pth"
+    torch.save(tiny_sam().state_dict(), path)
+    return str(path)
