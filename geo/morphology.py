@@ -1,0 +1,40 @@
+"""Binary morphology on masks with numpy only (no scipy or skimage in the engine)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _disk_offsets(radius: int) -> list[tuple[int, int]]:
+    """(row, col) offsets of the pixels of a disk of `radius` pixels around (0, 0)."""
+    span = range(-radius, radius + 1)
+    return [(dr, dc) for dr in span for dc in span if dr * dr + dc * dc <= radius * radius]
+
+
+def close_mask(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary closing (dilate, then erode) of a bool mask with a disk of `radius` pixels.
+
+    The mask is extended by edge replication, so a region that reaches an image edge is
+    not eaten away there (as it would be if outside counted as background).
+    """
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0, not {radius}")
+    if radius == 0:
+        return mask.astype(bool, copy=True)
+    offsets = _disk_offsets(radius)
+    # Each pass shrinks the array by `radius` on every side, so padding by twice the
+    # radius gives every output pixel the neighbourhood it would have in an infinite,
+    # edge-replicated image, with no special cases at the borders.
+    padded = np.pad(mask.astype(bool), 2 * radius, mode="edge")
+    dilated = _combine_shifted(padded, offsets, radius, np.logical_or)
+    return _combine_shifted(dilated, offsets, radius, np.logical_and)
+
+
+def _combine_shifted(array: np.ndarray, offsets: list[tuple[int, int]], radius: int, combine) -> np.ndarray:
+    """`combine` (OR: dilation, AND: erosion) of `array` shifted by each offset, over the
+    pixels at least `radius` from its edges (the result is 2 * radius smaller per axis)."""
+    height, width = array.shape[0] - 2 * radius, array.shape[1] - 2 * radius
+    result = None
+    for dr, dc in offsets:
+        shifted = array[radius + dr:radius + dr + height, radius + dc:radius + dc + width]
+        result = shifted.copy() if result is None else combine(result, shifted, out=result)
+    return result
