@@ -42,3 +42,21 @@ EMBEDDER_PRESETS: dict[str, EmbedderPreset] = {
 }
 
 DEFAULT_EMBEDDER = "clip-rsicd"
+
+
+@dataclass(frozen=True)
+class SegmenterPreset:
+    repo: str                   # Hugging Face hub id of a transformers SAM / SAM2 / SAM3 model
+    description: str = ""
+
+
+SEGMENTER_PRESETS: dict[str, SegmenterPreset] = {
+    "sam-vit-b": SegmenterPreset("facebook/sam-vit-base", "SAM ViT-B; the fastest SAM on a CPU"),
+    "sam-vit-l": SegmenterPreset("facebook/sam-vit-large", "SAM ViT-L"),
+    "sam-vit-h": SegmenterPreset("facebook/sam-vit-huge", "SAM ViT-H (GeoSAM's base model)"),
+    "sam2.1-hiera-tiny": SegmenterPreset("facebook/sam2.1-hiera-tiny", "SAM 2.1 Hiera-T"),
+    "sam2.1-hiera-large": SegmenterPreset("facebook/sam2.1-hiera-large", "SAM 2.1 Hiera-L"),
+    "sam3": SegmenterPreset("facebook/sam3", "SAM 3: text prompts (concepts such as 'road')"),
+}
+
+DEFAULT_SEGMENTER = "sam-vit-b"

@@ -10,9 +10,9 @@ import re
 import threading
 
 from ..errors import ModelError
-from .base import ImageTextEmbedder
+from .base import ImageTextEmbedder, PromptSegmenter
 from .device import resolve_device, resolve_dtype
-from .presets import EMBEDDER_PRESETS
+from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -32,6 +32,21 @@ def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
     with _lock:
         if key not in _models:
             _models[key] = _build_embedder(spec, torch_device, dtype, trust_remote_code)
+        return _models[key]
+
+
+def load_segmenter(spec: str, device: str = "auto", precision: str = "auto",
+                   model_type: str = "auto") -> PromptSegmenter:
+    """A prompt segmenter for `spec`: a preset, a segment-anything checkpoint file (any
+    SAM size; `model_type` auto, vit_b, vit_l or vit_h), or a transformers SAM / SAM2 /
+    SAM3 folder or hub id."""
+    spec = (spec or "").strip()
+    torch_device = resolve_device(device)
+    dtype = resolve_dtype(precision, torch_device)
+    key = ("segmenter", model_identity(spec), model_type, str(torch_device), dtype)
+    with _lock:
+        if key not in _models:
+            _models[key] = _build_segmenter(spec, torch_device, dtype, model_type)
         return _models[key]
 
 
@@ -74,3 +89,29 @@ def _build_embedder(spec, device, dtype, trust_remote_code) -> ImageTextEmbedder
     raise ModelError(
         f"Unknown model '{spec}': it is not a preset ({', '.join(EMBEDDER_PRESETS)}), not an existing file or "
         "folder, and not a hub id of the form org/name. Check the spelling or the path.")
+
+
+def _build_segmenter(spec, device, dtype, model_type) -> PromptSegmenter:
+    from .sam_segmenter import SamSegmenter, load_sam_checkpoint
+
+    def load_transformers_segmenter(source: str, from_hub: bool) -> PromptSegmenter:
+        from .transformers_segmenter import load_transformers_segmenter
+        return load_transformers_segmenter(spec, source, from_hub, device, dtype)
+
+    if spec in SEGMENTER_PRESETS:
+        return load_transformers_segmenter(SEGMENTER_PRESETS[spec].repo, True)
+    path = os.path.expanduser(spec)
+    if os.path.isfile(path):
+        if not path.endswith(CHECKPOINT_SUFFIXES):
+            raise ModelError(f"'{spec}' is not a checkpoint file (expected {', '.join(CHECKPOINT_SUFFIXES)}).")
+        return SamSegmenter(spec, load_sam_checkpoint(path, model_type), device, dtype)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise ModelError(f"The folder '{spec}' has no config.json: it is not a saved transformers model. "
+                             "Give a folder written by save_pretrained, a SAM checkpoint file, or a preset.")
+        return load_transformers_segmenter(path, False)
+    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES):
+        return load_transformers_segmenter(spec, True)
+    raise ModelError(
+        f"Unknown segmentation model '{spec}': it is not a preset ({', '.join(SEGMENTER_PRESETS)}), not an "
+        "existing checkpoint file or folder, and not a hub id of the form org/name. Check the spelling or the path.")

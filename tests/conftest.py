@@ -146,6 +146,12 @@ def tiny_sam(img_size: int = 256, seed: int = 0):
 
 
 @pytest.fixture(scope="session")
+def tiny_sam_factory():
+    """The tiny_sam builder, for tests that need the reference model object."""
+    return tiny_sam
+
+
+@pytest.fixture(scope="session")
 def tiny_sam_ckpt(tmp_path_factory):
     """A tiny segment-anything checkpoint file (256 px input), saved as users have them."""
     import torch
