@@ -1,0 +1,106 @@
+"""Class and label rasters written block by block, atomically, with their class table."""
+from __future__ import annotations
+
+import colorsys
+import contextlib
+import json
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
+
+from .files import atomic_path
+from .georef import intersect_windows
+
+CLASSES_TAG = "GEOVL_CLASSES"
+BLOCK_SIZE = 256
+
+# Qualitative colours that stay apart from each other and from imagery (Tableau 10).
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+class MaskRasterWriter:
+    """A single-band GeoTIFF written by blocks at pixel offsets; 0 is nodata.
+
+    Tiled and sparse: blocks never written are not stored and read back as 0, so a
+    mostly empty raster over a large area costs little disk. The file appears at `path`
+    only when the `with` block ends normally. Writes aligned to the 256 px blocks are
+    cheapest: a block GDAL has already flushed is read back and recompressed.
+    """
+
+    def __init__(self, path: str, width: int, height: int, transform: Affine, crs_wkt: str,
+                 dtype: str = "uint8", colormap: dict[int, tuple[int, ...]] | None = None,
+                 tags: dict[str, str] | None = None, description: str | None = None):
+        if colormap and np.dtype(dtype) != np.uint8:
+            raise ValueError(f"A colour map needs a uint8 raster, not {dtype}.")
+        self.path = path
+        self.width, self.height = width, height
+        self._profile = dict(driver="GTiff", width=width, height=height, count=1, dtype=dtype, crs=crs_wkt,
+                             transform=transform, nodata=0, tiled=True, blockxsize=BLOCK_SIZE,
+                             blockysize=BLOCK_SIZE, compress="deflate", sparse_ok=True,
+                             # the compressed size is unknown in advance: go BigTIFF when it might pass 4 GB
+                             bigtiff="if_safer")
+        self._colormap = colormap
+        self._tags = dict(tags or {})
+        if description:
+            self._tags["TIFFTAG_IMAGEDESCRIPTION"] = description
+        self._stack: contextlib.ExitStack | None = None
+        self._dataset = None
+
+    def __enter__(self) -> "MaskRasterWriter":
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._dataset = stack.enter_context(rasterio.open(tmp, "w", **self._profile))
+            if self._colormap:
+                self._dataset.write_colormap(1, self._colormap)
+            if self._tags:
+                self._dataset.update_tags(**self._tags)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        # Closes the dataset, then renames it into place, or removes it on an exception.
+        return self._stack.__exit__(*exc)
+
+    def write(self, data: np.ndarray, row_off: int, col_off: int) -> None:
+        """Write a (rows, cols) block with its top-left pixel at (row_off, col_off); the
+        parts that fall outside the raster are dropped."""
+        block = Window(col_off, row_off, data.shape[1], data.shape[0])
+        inside = intersect_windows(block, Window(0, 0, self.width, self.height))
+        if inside is None:
+            return
+        r0, c0 = inside.row_off - row_off, inside.col_off - col_off
+        part = data[r0:r0 + inside.height, c0:c0 + inside.width]
+        self._dataset.write(part.astype(self._dataset.dtypes[0], copy=False), 1, window=inside)
+
+
+def class_tags(classes: list[str]) -> dict[str, str]:
+    """Dataset tags recording the class name of each pixel value (1, 2, ...)."""
+    return {CLASSES_TAG: json.dumps({str(code): name for code, name in enumerate(classes, start=1)})}
+
+
+def read_class_table(path: str) -> dict[int, str] | None:
+    """Pixel value -> class name from a raster's tags; None if it has no readable table."""
+    with rasterio.open(path) as dataset:
+        text = dataset.tags().get(CLASSES_TAG)
+    if text is None:
+        return None
+    try:
+        return {int(code): str(name) for code, name in json.loads(text).items()}
+    except (ValueError, AttributeError):   # not JSON, not an object, or a key that is not a number
+        return None
+
+
+def class_colours(count: int) -> dict[int, tuple[int, int, int, int]]:
+    """RGBA colours for values 0..count: 0 transparent, classes opaque and distinct."""
+    colours = {0: (0, 0, 0, 0)}
+    for code in range(1, count + 1):
+        if code <= len(PALETTE):
+            colours[code] = (*PALETTE[code - 1], 255)
+        else:
+            # beyond the palette: hues a golden angle apart never repeat
+            hue = (code * 0.618033988749895) % 1.0
+            colours[code] = (*(round(255 * v) for v in colorsys.hsv_to_rgb(hue, 0.75, 0.85)), 255)
+    return colours
