@@ -1,0 +1,160 @@
+"""raster_regions, simplify_polygon and polygon_area_m2 against hand-computed coordinates.
+
+Label rasters are in EPSG:32631 with origin (500000, 4500000) and 0.5 m pixels, so
+pixel (row, col) spans x = 500000 + col/2 .. +0.5 and y = 4500000 - row/2 - 0.5 .. -row/2.
+"""
+import numpy as np
+import pytest
+from affine import Affine
+from rasterio.transform import from_origin
+from shapely.geometry import Polygon, box
+
+from geovl.geo.vectorise import Region, polygon_area_m2, raster_regions, simplify_polygon
+
+from ..conftest import write_raster
+
+X0, Y0, PX = 500000.0, 4500000.0, 0.5
+
+
+def label_raster(tmp_path, labels):
+    return write_raster(tmp_path / "labels.tif", labels[None].astype(np.int32), crs="EPSG:32631",
+                        transform=from_origin(X0, Y0, PX, PX))
+
+
+def pixel_box(row0, row1, col0, col1):
+    """Map outline of rows row0..row1-1, cols col0..col1-1."""
+    return box(X0 + col0 * PX, Y0 - row1 * PX, X0 + col1 * PX, Y0 - row0 * PX)
+
+
+def test_rectangle_bounds_exact(tmp_path):
+    """Label 1 at rows 10..19, cols 20..39: x 500010..500020, y 4499990..4499995, 50 m2."""
+    labels = np.zeros((40, 60), np.int32)
+    labels[10:20, 20:40] = 1
+    regions = raster_regions(label_raster(tmp_path, labels), {1: 1})
+    assert len(regions) == 1
+    region = regions[0]
+    assert isinstance(region, Region) and region.class_code == 1
+    assert region.polygon.bounds == (500010.0, 4499990.0, 500020.0, 4499995.0)
+    assert region.polygon.area == 50.0
+    assert region.label_areas == {1: 50.0}
+
+
+def test_region_across_window_borders_is_one_polygon(tmp_path):
+    """A disk of radius 18 px and a 3 px wide diagonal band (4-connected) each cross
+    several 16 px windows of a 64 x 64 raster: one polygon each, no holes, areas = pixel
+    counts x 0.25 m2, and the same polygons as with a single window."""
+    rows, cols = np.mgrid[0:64, 0:64]
+    labels = np.zeros((64, 64), np.int32)
+    labels[(rows - 24) ** 2 + (cols - 25) ** 2 <= 18 ** 2] = 1      # rows 6..42, cols 7..43
+    labels[np.abs(rows + cols - 95) <= 1] = 2                      # rows and cols 31..63
+    path = label_raster(tmp_path, labels)
+    regions = raster_regions(path, {1: 1, 2: 2}, window_size=16)
+    by_class = {r.class_code: r for r in regions}
+    assert sorted(by_class) == [1, 2] and len(regions) == 2
+    for code in (1, 2):
+        polygon = by_class[code].polygon
+        assert polygon.geom_type == "Polygon" and polygon.is_valid and not polygon.interiors
+        assert polygon.area == pytest.approx((labels == code).sum() * 0.25)
+        assert by_class[code].label_areas == {code: pytest.approx(polygon.area)}
+    assert by_class[1].polygon.bounds == (X0 + 7 * PX, Y0 - 43 * PX, X0 + 44 * PX, Y0 - 6 * PX)
+    assert by_class[2].polygon.bounds == (X0 + 31 * PX, Y0 - 64 * PX, X0 + 64 * PX, Y0 - 31 * PX)
+    whole = raster_regions(path, {1: 1, 2: 2})
+    assert [r.polygon.equals(w.polygon) for r, w in zip(regions, whole)] == [True, True]
+
+
+def test_windows_dissolve_with_inexact_pixel_size(tmp_path):
+    """0.3 m pixels and an origin off the grid (not exact in binary): the pieces of a disk
+    from 16 px windows still dissolve into one polygon without slivers."""
+    rows, cols = np.mgrid[0:64, 0:64]
+    labels = ((rows - 30) ** 2 + (cols - 31) ** 2 <= 25 ** 2).astype(np.int32)
+    transform = Affine(0.3, 0, 500000.1, 0, -0.3, 4500000.7)
+    path = write_raster(tmp_path / "odd.tif", labels[None], crs="EPSG:32631", transform=transform)
+    (region,) = raster_regions(path, {1: 1}, window_size=16)
+    assert region.polygon.geom_type == "Polygon" and not region.polygon.interiors
+    assert region.polygon.area == pytest.approx(labels.sum() * 0.09)
+    assert region.polygon.bounds == pytest.approx((500000.1 + 6 * 0.3, 4500000.7 - 56 * 0.3,
+                                                   500000.1 + 57 * 0.3, 4500000.7 - 5 * 0.3))
+
+
+def test_ring_keeps_its_hole(tmp_path):
+    """Rows/cols 5..24 minus 10..14 (crossing 16 px windows): one hole of 2.5 m square."""
+    labels = np.zeros((32, 32), np.int32)
+    labels[5:25, 5:25] = 7
+    labels[10:15, 10:15] = 0
+    (region,) = raster_regions(label_raster(tmp_path, labels), {7: 1}, window_size=16)
+    assert len(region.polygon.interiors) == 1
+    assert Polygon(region.polygon.interiors[0]).equals(pixel_box(10, 15, 10, 15))
+    assert region.polygon.area == (400 - 25) * 0.25
+    assert region.label_areas == {7: 93.75}
+
+
+def test_two_labels_of_one_class_dissolve(tmp_path):
+    """Labels 1 and 2 (both class 1) side by side: one region, each label's area kept."""
+    labels = np.zeros((20, 30), np.int32)
+    labels[2:12, 3:13] = 1      # 100 px = 25 m2
+    labels[4:8, 13:25] = 2      # 48 px = 12 m2
+    (region,) = raster_regions(label_raster(tmp_path, labels), {1: 1, 2: 1})
+    assert region.class_code == 1
+    assert region.label_areas == {1: 25.0, 2: 12.0}
+    assert region.polygon.area == 37.0
+    assert region.polygon.equals(pixel_box(2, 12, 3, 13).union(pixel_box(4, 8, 13, 25)))
+
+
+def test_two_classes_touching_stay_apart(tmp_path):
+    labels = np.zeros((20, 30), np.int32)
+    labels[2:12, 3:13] = 1
+    labels[2:12, 13:20] = 3
+    regions = raster_regions(label_raster(tmp_path, labels), {1: 1, 3: 2})
+    assert [(r.class_code, r.label_areas) for r in regions] == [(1, {1: 25.0}), (2, {3: 17.5})]
+    assert regions[0].polygon.equals(pixel_box(2, 12, 3, 13))
+    assert regions[1].polygon.equals(pixel_box(2, 12, 13, 20))
+
+
+def test_separate_parts_and_diagonal_touch_are_separate_regions(tmp_path):
+    """One label in two blobs, and pixels touching only at a corner (4-connectivity):
+    separate regions, each with only its own area of the label."""
+    labels = np.zeros((20, 30), np.int32)
+    labels[0:4, 0:4] = 5        # 16 px
+    labels[10:12, 20:29] = 5    # 18 px
+    labels[4, 4] = 6            # corner-touches the first blob
+    regions = raster_regions(label_raster(tmp_path, labels), {5: 1, 6: 1})
+    areas = sorted((r.polygon.area, tuple(sorted(r.label_areas.items()))) for r in regions)
+    assert areas == [(0.25, ((6, 0.25),)), (4.0, ((5, 4.0),)), (4.5, ((5, 4.5),))]
+
+
+def test_empty_raster_gives_no_regions(tmp_path):
+    assert raster_regions(label_raster(tmp_path, np.zeros((10, 10), np.int32)), {}) == []
+
+
+def test_simplify_polygon():
+    """A staircase edge of 0.5 m steps becomes one straight edge at tolerance 1 m;
+    tolerance 0 returns the polygon itself; a zero-area polygon gives None."""
+    stairs = [(0, 0), (10, 0)] + [(10 - k * 0.5, 0.5 * k + d) for k in range(20) for d in (0, 0.5)][1:] + [(0, 10)]
+    polygon = Polygon(stairs)
+    assert polygon.is_valid and len(polygon.exterior.coords) > 40
+    simple = simplify_polygon(polygon, 1.0)
+    assert simple.is_valid and len(simple.exterior.coords) <= 5
+    assert simple.area == pytest.approx(polygon.area, rel=0.1)
+    assert simplify_polygon(polygon, 0) is polygon
+    assert simplify_polygon(Polygon([(0, 0), (1, 0), (2, 0)]), 0.1) is None
+
+
+def test_area_projected():
+    assert polygon_area_m2(box(0, 0, 20, 5), geographic=False) == 100.0
+    assert polygon_area_m2(box(0, 0, 20, 5), geographic=False, metres_per_unit=0.3048) == pytest.approx(
+        100 * 0.3048 ** 2)
+
+
+@pytest.mark.parametrize("lat, expected", [
+    # WGS84: (a^2 (1-e^2) / 2) * dlon * [q~(lat + 0.01) - q~(lat)],
+    # q~(p) = sin p / (1 - e^2 sin^2 p) + ln((1 + e sin p) / (1 - e sin p)) / (2 e).
+    # A sphere of R = 6371007.2 m with geodetic latitudes would give 1236434 and 618124.
+    (0.0, 1230907.20),
+    (60.0, 621587.24),
+])
+def test_area_geographic_square(lat, expected):
+    """A 0.01 x 0.01 degree square at the equator and at 60N, on the WGS84 ellipsoid."""
+    square = box(10.0, lat, 10.01, lat + 0.01)
+    assert polygon_area_m2(square, geographic=True) == pytest.approx(expected, rel=1e-6)
+    southern = box(-75.0, -lat - 0.01, -74.99, -lat)
+    assert polygon_area_m2(southern, geographic=True) == pytest.approx(expected, rel=1e-6)
