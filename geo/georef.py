@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 from shapely.geometry import Polygon
@@ -43,6 +44,31 @@ def intersect_windows(a: Window, b: Window) -> Window | None:
     if c1 <= c0 or r1 <= r0:
         return None
     return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def read_placement(window: Window, bounds: Window,
+                   out_size: tuple[int, int]) -> tuple[Window, tuple[int, int, int, int]] | None:
+    """For a read of `window` (which may reach past `bounds`, the raster) resampled to
+    `out_size` (h, w): the part inside the raster, and where it lands in the output
+    array as (row0, row1, col0, col1); None when nothing of the window is inside."""
+    inside = intersect_windows(window, bounds)
+    if inside is None:
+        return None
+    fy, fx = out_size[0] / window.height, out_size[1] / window.width
+    r0, r1 = round((inside.row_off - window.row_off) * fy), round((inside.row_off + inside.height - window.row_off) * fy)
+    c0, c1 = round((inside.col_off - window.col_off) * fx), round((inside.col_off + inside.width - window.col_off) * fx)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return inside, (r0, r1, c0, c1)
+
+
+def map_to_pixels(transform: Affine, xy: np.ndarray) -> np.ndarray:
+    """(N, 2) map coordinates -> (N, 2) pixel coordinates (column, row) of `transform`."""
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    inverse = ~transform
+    cols = inverse.a * xy[:, 0] + inverse.b * xy[:, 1] + inverse.c
+    rows = inverse.d * xy[:, 0] + inverse.e * xy[:, 1] + inverse.f
+    return np.stack([cols, rows], axis=1)
 
 
 def pixel_size(transform: Affine) -> tuple[float, float]:

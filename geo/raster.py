@@ -10,7 +10,7 @@ from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .georef import bounds_to_window, check_transform, intersect_windows, metres_per_pixel
+from .georef import bounds_to_window, check_transform, intersect_windows, metres_per_pixel, pixel_size, read_placement
 from .normalise import STATS_SAMPLE_SIZE, Stretch, identity_stretch, percentile_stretch
 
 
@@ -118,13 +118,21 @@ class RasterSource:
             return 1.0
         if metres <= 0:
             raise InputError("The target resolution must be a positive number of metres per pixel.")
+        return metres / self.metres_per_pixel()
+
+    def metres_per_pixel(self) -> float:
+        """Mean ground size of a source pixel in metres (geographic CRS: at the raster's centre)."""
         crs = self.dataset.crs
         centre_lat = 0.0
         if crs.is_geographic:
             b = self.dataset.bounds
             centre_lat = (b.bottom + b.top) / 2
         factor = 1.0 if crs.is_geographic else crs.linear_units_factor[1]
-        return metres / metres_per_pixel(self.dataset.transform, crs.is_geographic, factor, centre_lat)
+        return metres_per_pixel(self.dataset.transform, crs.is_geographic, factor, centre_lat)
+
+    def metres_per_unit(self) -> float:
+        """Metres per map unit of the raster's CRS (geographic CRS: at the raster's centre)."""
+        return self.metres_per_pixel() / (sum(pixel_size(self.dataset.transform)) / 2)
 
     @property
     def stretch(self) -> Stretch:
@@ -149,18 +157,15 @@ class RasterSource:
         height, width = out_size
         image = np.zeros((3, height, width), np.uint8)
         valid = np.zeros((height, width), bool)
-        inside = intersect_windows(window, self.full_window)
-        if inside is not None:
-            fy, fx = height / window.height, width / window.width
-            r0, r1 = round((inside.row_off - window.row_off) * fy), round((inside.row_off + inside.height - window.row_off) * fy)
-            c0, c1 = round((inside.col_off - window.col_off) * fx), round((inside.col_off + inside.width - window.col_off) * fx)
-            if r1 > r0 and c1 > c0:
-                scale = inside.width / (c1 - c0)
-                resampling = (Resampling.nearest if abs(scale - 1) < 1e-9
-                              else Resampling.average if scale > 1 else Resampling.bilinear)
-                data, ok = self._read_bands(inside, (r1 - r0, c1 - c0), resampling)
-                image[:, r0:r1, c0:c1] = np.where(ok, self.stretch.apply(data), 0)
-                valid[r0:r1, c0:c1] = ok
+        placement = read_placement(window, self.full_window, out_size)
+        if placement is not None:
+            inside, (r0, r1, c0, c1) = placement
+            scale = inside.width / (c1 - c0)
+            resampling = (Resampling.nearest if abs(scale - 1) < 1e-9
+                          else Resampling.average if scale > 1 else Resampling.bilinear)
+            data, ok = self._read_bands(inside, (r1 - r0, c1 - c0), resampling)
+            image[:, r0:r1, c0:c1] = np.where(ok, self.stretch.apply(data), 0)
+            valid[r0:r1, c0:c1] = ok
         return image.transpose(1, 2, 0), valid
 
     def read_bounds(self, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..processing.retrieve import RetrieveAlgorithm
+from ..processing.segment import SegmentAlgorithm
 
 ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.svg")
 
@@ -29,5 +30,5 @@ class GeoVLProvider(QgsProcessingProvider):
         return ICON
 
     def loadAlgorithms(self):
-        for algorithm in (RetrieveAlgorithm(),):
+        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm()):
             self.addAlgorithm(algorithm)
