@@ -131,10 +131,14 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
         prompts = [replace(p, class_name=p.class_name or default_class) for p in prompts]
         prior_names = prior_class_names(prior_path) if prior_path else {}
         classes = list(dict.fromkeys([*(p.class_name for p in prompts), *prior_names.values(), *texts]))
-        routed = _route(grid, _map_prompts(source, grid, prompts, line_spacing_m, feedback), classes)
+        mapped = _map_prompts(source, grid, prompts, line_spacing_m, feedback)
+        routed = _route(grid, mapped, classes)
         if prompts and not routed and not prior_path and not texts:
-            raise InputError(f"None of the {len(prompts)} prompts lies on the raster (within the extent). Check "
-                             "that the prompt layer covers the raster and that its CRS is right.")
+            if not mapped:
+                raise InputError(f"None of the {len(prompts)} prompts lies on the raster (within the extent). "
+                                 "Check that the prompt layer covers the raster and that its CRS is right.")
+            raise InputError("Every prompt on the raster is a background point (label 0): add at least one point, "
+                             "box or line on an object (label 1).")
         cache = EmbeddingCache({"version": CACHE_VERSION, "raster": source.fingerprint(),
                                 "model": model_identity(model.name), "model_type": model_type,
                                 "dtype": dtype_name(segmenter.dtype), "bands": source.bands,

@@ -230,6 +230,8 @@ def test_bad_input(tiny_sam_ckpt, tmp_path, cache_dir):
     with pytest.raises(InputError, match="None of the 2 prompts lies on the raster"):
         segment(raster, model, far, feedback=feedback)
     assert len(feedback.warnings) == 2 and "Prompt 11" in feedback.warnings[0]
+    with pytest.raises(InputError, match="Every prompt on the raster is a background point"):
+        segment(raster, model, [MapPrompt("point", (to_map(10, 10),), label=0)])
     with pytest.raises(ModelError, match="cannot take text prompts.*sam3"):
         segment(raster, model, texts=["road"])
     with pytest.raises(ModelError, match="Unknown SAM model type 'vit_q'"):
