@@ -159,3 +159,101 @@ def tiny_sam_ckpt(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-sam") / "tiny_sam.pth"
     torch.save(tiny_sam().state_dict(), path)
     return str(path)
+
+
+def unit_gain_(model):
+    """Redraw a random transformers model's weight tensors at unit gain (std 1/sqrt(fan-in)).
+    Their init leaves position tables at zero and shrinks outputs to ~1e-5 logits, where
+    masks are rounding noise that no prompt moves; at unit gain a wrong coordinate shows."""
+    import torch
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.ndim >= 2:
+                param.normal_(0, param[0].numel() ** -0.5)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_transformers_sam_dir(tmp_path_factory):
+    """A transformers SamModel (32-wide ViT, 256 px input) saved with its SamProcessor."""
+    import torch
+    from transformers import (SamConfig, SamImageProcessor, SamMaskDecoderConfig, SamModel, SamProcessor,
+                              SamPromptEncoderConfig, SamVisionConfig)
+
+    # num_pos_feats is half the prompt encoder's width, or box prompts do not fit.
+    config = SamConfig(
+        vision_config=SamVisionConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, image_size=256,
+                                      patch_size=16, output_channels=32, global_attn_indexes=[1], window_size=4,
+                                      mlp_dim=64, num_pos_feats=16),
+        prompt_encoder_config=SamPromptEncoderConfig(hidden_size=32, image_size=256, patch_size=16,
+                                                     mask_input_channels=16),
+        mask_decoder_config=SamMaskDecoderConfig(hidden_size=32, mlp_dim=64, num_hidden_layers=2,
+                                                 num_attention_heads=2, iou_head_hidden_dim=32))
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-transformers-sam")
+    unit_gain_(SamModel(config)).eval().save_pretrained(path)
+    SamProcessor(SamImageProcessor(size={"longest_edge": 256}, pad_size={"height": 256, "width": 256},
+                                   mask_size={"longest_edge": 64}, mask_pad_size={"height": 64, "width": 64})
+                 ).save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_sam2_dir(tmp_path_factory):
+    """A transformers Sam2Model (4-stage Hiera, 128 px input) saved with its Sam2Processor."""
+    import torch
+    from transformers import (Sam2Config, Sam2HieraDetConfig, Sam2ImageProcessor, Sam2MaskDecoderConfig, Sam2Model,
+                              Sam2Processor, Sam2PromptEncoderConfig, Sam2VisionConfig)
+
+    # Block 3 (second of stage 3) attends globally; a global block may not open a pooling stage.
+    backbone = Sam2HieraDetConfig(hidden_size=12, image_size=[128, 128], blocks_per_stage=[1, 1, 2, 1],
+                                  embed_dim_per_stage=[12, 24, 48, 96], num_attention_heads_per_stage=[1, 1, 2, 2],
+                                  window_size_per_stage=[4, 4, 4, 4], global_attention_blocks=[3],
+                                  window_positional_embedding_background_size=[4, 4])
+    config = Sam2Config(
+        vision_config=Sam2VisionConfig(backbone_config=backbone, backbone_channel_list=[96, 48, 24, 12],
+                                       backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]], fpn_hidden_size=32),
+        prompt_encoder_config=Sam2PromptEncoderConfig(hidden_size=32, image_size=128, patch_size=16,
+                                                      mask_input_channels=8),
+        mask_decoder_config=Sam2MaskDecoderConfig(hidden_size=32, mlp_dim=64, num_attention_heads=2,
+                                                  iou_head_hidden_dim=32))
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-sam2")
+    unit_gain_(Sam2Model(config)).eval().save_pretrained(path)
+    Sam2Processor(Sam2ImageProcessor(size={"height": 128, "width": 128}, mask_size={"height": 32, "width": 32})
+                  ).save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_sam3_dir(tmp_path_factory):
+    """A transformers Sam3Model (32-wide ViT, 112 px input, 8 queries) saved with its
+    Sam3Processor and a char tokenizer."""
+    import torch
+    from transformers import (Sam3Config, Sam3DETRDecoderConfig, Sam3DETREncoderConfig, Sam3GeometryEncoderConfig,
+                              Sam3ImageProcessor, Sam3MaskDecoderConfig, Sam3Model, Sam3Processor, Sam3VisionConfig,
+                              Sam3ViTConfig)
+
+    tokenizer, vocab = char_tokenizer("<|startoftext|>", "<|endoftext|>", "<pad>", 32)
+    small = dict(num_attention_heads=2, intermediate_size=64)
+    config = Sam3Config(
+        vision_config=Sam3VisionConfig(
+            backbone_config=Sam3ViTConfig(hidden_size=32, num_hidden_layers=2, image_size=112, patch_size=14,
+                                          window_size=4, global_attn_indexes=[1], pretrain_image_size=56, **small),
+            fpn_hidden_size=32, backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]]),
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, projection_dim=32, num_hidden_layers=2,
+                         max_position_embeddings=32, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<pad>"], **small),
+        geometry_encoder_config=Sam3GeometryEncoderConfig(hidden_size=32, num_layers=1, **small),
+        detr_encoder_config=Sam3DETREncoderConfig(hidden_size=32, num_layers=1, **small),
+        detr_decoder_config=Sam3DETRDecoderConfig(hidden_size=32, num_layers=1, num_queries=8, **small),
+        mask_decoder_config=Sam3MaskDecoderConfig(hidden_size=32, num_attention_heads=2))
+    torch.manual_seed(0)
+    model = unit_gain_(Sam3Model(config)).eval()
+    path = tmp_path_factory.mktemp("tiny-sam3")
+    model.save_pretrained(path)
+    Sam3Processor(Sam3ImageProcessor(size={"height": 112, "width": 112}, mask_size={"height": 32, "width": 32}),
+                  tokenizer).save_pretrained(path)
+    return str(path)
