@@ -146,6 +146,25 @@ def tiny_sam(img_size: int = 256, seed: int = 0):
 
 
 @pytest.fixture(scope="session")
+def whole_tile_sam_ckpt(tmp_path_factory):
+    """A tiny SAM whose every mask covers the whole tile (constant positive logits): what
+    the pipeline then writes is decided by routing, valid pixels and stitching alone."""
+    import torch
+
+    sam = tiny_sam()
+    with torch.no_grad():
+        upscale = sam.mask_decoder.output_upscaling[3]  # last ConvTranspose2d, then GELU
+        upscale.weight.zero_()
+        upscale.bias.fill_(1.0)
+        for mlp in sam.mask_decoder.output_hypernetworks_mlps:
+            mlp.layers[-1].weight.zero_()
+            mlp.layers[-1].bias.fill_(1.0)
+    path = tmp_path_factory.mktemp("whole-tile-sam") / "whole_tile_sam.pth"
+    torch.save(sam.state_dict(), path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def tiny_sam_factory():
     """The tiny_sam builder, for tests that need the reference model object."""
     return tiny_sam
