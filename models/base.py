@@ -90,7 +90,8 @@ class PromptSegmenter(ABC):
     device: torch.device
     dtype: torch.dtype
     input_size: int        # side of the square image the encoder takes, in pixels
-    takes_text: bool = False
+    takes_text: bool = False     # decode_text works (SAM 3 concepts)
+    takes_points: bool = True    # decode works (point, box and dense prompts)
 
     @abstractmethod
     def encode(self, image: np.ndarray) -> Embedding:

@@ -62,6 +62,20 @@ def from_hub(load: Callable[..., T], repo: str, name: str, **kwargs) -> T:
         raise offline_error(name, repo, exc) from exc
 
 
+def load_pretrained(loader, source: str, name: str, is_hub: bool, **kwargs):
+    """`loader.from_pretrained(source)` for a hub id (local cache first) or a local folder,
+    with errors that name the model."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # console bars are noise in the Processing log
+    if is_hub:
+        return from_hub(loader.from_pretrained, source, name, **kwargs)
+    try:
+        return loader.from_pretrained(source, **kwargs)
+    except OSError as exc:
+        raise ModelError(f"Cannot load '{name}' from {source}: {str(exc).splitlines()[0]}") from exc
+
+
 def _hub_reachable(timeout: float = 3.0) -> bool:
     """Whether the hub's host answers at all; without this check an offline machine
     spends half a minute in the hub client's retries before failing."""

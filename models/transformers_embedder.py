@@ -7,7 +7,7 @@ import transformers
 
 from ..errors import ModelError
 from .base import ImageTextEmbedder
-from .checkpoints import from_hub
+from .checkpoints import load_pretrained
 
 # transformers' reference (PIL) image processors: on a CPU about ten times faster per
 # tile than transformers 5's torchvision default, which would compete with the model.
@@ -23,18 +23,9 @@ class TransformersEmbedder(ImageTextEmbedder):
     def __init__(self, name: str, source: str, is_hub: bool, device: torch.device, dtype: torch.dtype,
                  text_prefix: str = "", trust_remote_code: bool = False):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # console bars are noise in the Processing log
 
         def load(loader, **kwargs):
-            kwargs["trust_remote_code"] = trust_remote_code
-            if is_hub:
-                return from_hub(loader.from_pretrained, source, name, **kwargs)
-            try:
-                return loader.from_pretrained(source, **kwargs)
-            except OSError as exc:
-                raise ModelError(f"Cannot load '{name}' from {source}: {str(exc).splitlines()[0]}") from exc
+            return load_pretrained(loader, source, name, is_hub, trust_remote_code=trust_remote_code, **kwargs)
 
         config = load(AutoConfig)
         if config.model_type not in EMBEDDER_TYPES:

@@ -21,17 +21,8 @@ from .base import Embedding, PromptSegmenter, SegmentPrompt, Segmentation
 def load_transformers_segmenter(name: str, source: str, from_hub: bool, device: torch.device,
                                 dtype: torch.dtype) -> PromptSegmenter:
     """The segmenter for a transformers SAM / SAM2 / SAM3 folder or hub id (`source`)."""
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # console bars are noise in the Processing log
-
     def load(loader, **kwargs):
-        if from_hub:
-            return checkpoints.from_hub(loader.from_pretrained, source, name, **kwargs)
-        try:
-            return loader.from_pretrained(source, **kwargs)
-        except OSError as exc:
-            raise ModelError(f"Cannot load '{name}' from {source}: {str(exc).splitlines()[0]}") from exc
+        return checkpoints.load_pretrained(loader, source, name, from_hub, **kwargs)
 
     model_type = load(transformers.AutoConfig).model_type
     family = SEGMENTER_TYPES.get(model_type)
@@ -83,7 +74,7 @@ class TransformersSegmenter(PromptSegmenter):
                          "(e.g. the preset sam3) for text prompts, or give point or box prompts.")
 
 
-class SamSegmenter(TransformersSegmenter):
+class TransformersSamSegmenter(TransformersSegmenter):
     """SamModel. Embedding: image_embeddings (1, C, 64, 64) for a 1024 px encoder, and
     reshaped_input_size (h, w), the tile's size inside the encoder's padded square."""
 
@@ -135,7 +126,7 @@ class SamSegmenter(TransformersSegmenter):
         return Segmentation(mask[0, 0].cpu().numpy(), float(scores[best]), low_res[0, 0, 0].cpu().numpy())
 
 
-class Sam2Segmenter(SamSegmenter):
+class TransformersSam2Segmenter(TransformersSamSegmenter):
     """Sam2Model (also from SAM 2 video checkpoints, model_type sam2_video). Embedding: the
     mask decoder's three feature levels, image_embeddings.0 (1, C/8, 256, 256),
     image_embeddings.1 (1, C/4, 128, 128) and image_embeddings.2 (1, C, 64, 64) for a
@@ -166,7 +157,7 @@ class Sam2Segmenter(SamSegmenter):
         return self.processor.post_process_masks(low_res, [image_size])[0]
 
 
-class Sam3Segmenter(TransformersSegmenter):
+class TransformersSam3Segmenter(TransformersSegmenter):
     """Sam3Model (also from SAM3 video checkpoints, model_type sam3_video): promptable
     concept segmentation, every instance of a text prompt. Embedding: backbone_features
     (1, 1024, 72, 72) for a 1008 px encoder, the ViT's patch grid before the FPN neck.
@@ -179,6 +170,7 @@ class Sam3Segmenter(TransformersSegmenter):
     model_class = "Sam3Model"
     processor_class = "Sam3Processor"
     takes_text = True
+    takes_points = False
 
     def _encoder_modules(self) -> list[torch.nn.Module]:
         return [self.model.vision_encoder.backbone]
@@ -218,9 +210,9 @@ class Sam3Segmenter(TransformersSegmenter):
 # model_type in config.json -> family. The hub's SAM 2 and SAM3 checkpoints are saved as
 # their video models (sam2_video, sam3_video), which hold the image model's weights.
 SEGMENTER_TYPES = {
-    "sam": SamSegmenter,
-    "sam2": Sam2Segmenter,
-    "sam2_video": Sam2Segmenter,
-    "sam3": Sam3Segmenter,
-    "sam3_video": Sam3Segmenter,
+    "sam": TransformersSamSegmenter,
+    "sam2": TransformersSam2Segmenter,
+    "sam2_video": TransformersSam2Segmenter,
+    "sam3": TransformersSam3Segmenter,
+    "sam3_video": TransformersSam3Segmenter,
 }

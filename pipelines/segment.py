@@ -127,6 +127,9 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
         if texts and not segmenter.takes_text:
             raise ModelError(f"The model '{model.name}' cannot take text prompts. Use a SAM 3 model (preset sam3) "
                              "for text, or give point, box or line prompts instead.")
+        if prompts and not segmenter.takes_points:
+            raise ModelError(f"The model '{model.name}' takes text concepts only (TEXT), not point, box or line "
+                             "prompts. Use a SAM or SAM 2 model for those (e.g. the preset sam-vit-b).")
         grid = plan(source, tiling, segmenter.input_size)
         prompts = [replace(p, class_name=p.class_name or default_class) for p in prompts]
         prior_names = prior_class_names(prior_path) if prior_path else {}

@@ -236,3 +236,35 @@ def test_bad_input(tiny_sam_ckpt, tmp_path, cache_dir):
         segment(raster, model, texts=["road"])
     with pytest.raises(ModelError, match="Unknown SAM model type 'vit_q'"):
         segment(raster, model, [MapPrompt("point", (to_map(10, 10),))], model_type="vit_q")
+
+
+def test_transformers_sam_through_the_pipeline(tiny_transformers_sam_dir, tmp_path, cache_dir):
+    """A transformers SamModel folder: the class raster equals the adapter's own decode of
+    the tile with the same pixel prompt (the adapter is checked against SamModel +
+    SamProcessor in test_transformers_segmenter)."""
+    from geovl.models.base import SegmentPrompt
+
+    image = scene(256, 256, seed=9)
+    raster = write_rgb(tmp_path / "hf_sam.tif", image)
+    mask_path = str(tmp_path / "classes.tif")
+    segment(raster, options(tiny_transformers_sam_dir), [MapPrompt("point", (to_map(60.5, 90.5),))],
+            refine=False, closing_px=0, mask_path=mask_path)
+    segmenter = load_segmenter(tiny_transformers_sam_dir, "cpu", "fp32")
+    expected = segmenter.decode(segmenter.encode(image), (256, 256),
+                                SegmentPrompt(np.array([[60.5, 90.5]], np.float32), np.array([1])), multimask=True)
+    assert 0 < expected.mask.sum() < expected.mask.size
+    np.testing.assert_array_equal(read_band(mask_path), expected.mask.astype(np.uint8))
+
+
+def test_text_concepts_with_sam3(tiny_sam3_dir, tmp_path, cache_dir):
+    """SAM 3 text concepts run per tile; every instance is a region of its concept's class.
+    Point prompts are refused up front for a text-only model."""
+    raster = write_rgb(tmp_path / "sam3.tif", scene(224, 224, seed=10))
+    mask_path = str(tmp_path / "classes.tif")
+    result = segment(raster, options(tiny_sam3_dir), texts=["road", "sidewalk"], mask_path=mask_path)
+    assert result.classes == ["road", "sidewalk"]
+    assert result.tiles_decoded == 4 and result.masks_decoded > 0  # 224 px over 112 px tiles
+    assert result.regions and {r.class_name for r in result.regions} <= {"road", "sidewalk"}
+    assert set(np.unique(read_band(mask_path))) <= {0, 1, 2}
+    with pytest.raises(ModelError, match="takes text concepts only"):
+        segment(raster, options(tiny_sam3_dir), [MapPrompt("point", (to_map(10, 10),))])

@@ -17,7 +17,7 @@ from transformers import Sam2Model, Sam2Processor, Sam3Model, Sam3Processor, Sam
 from geovl.errors import ModelError
 from geovl.models.base import SegmentPrompt
 from geovl.models.resolver import load_segmenter
-from geovl.models.transformers_segmenter import (Sam2Segmenter, Sam3Segmenter, SamSegmenter,
+from geovl.models.transformers_segmenter import (TransformersSam2Segmenter, TransformersSam3Segmenter, TransformersSamSegmenter,
                                                   load_transformers_segmenter)
 
 from .conftest import scene
@@ -154,8 +154,8 @@ def test_embedding_round_trips_through_safetensors(segmenters, image, tmp_path, 
 
 
 def test_families_through_the_resolver(model_dirs):
-    expected = {"sam": (SamSegmenter, 256, False), "sam2": (Sam2Segmenter, 128, False),
-                "sam3": (Sam3Segmenter, 112, True)}
+    expected = {"sam": (TransformersSamSegmenter, 256, False), "sam2": (TransformersSam2Segmenter, 128, False),
+                "sam3": (TransformersSam3Segmenter, 112, True)}
     for family, (cls, input_size, takes_text) in expected.items():
         segmenter = load_segmenter(model_dirs[family], "cpu", "fp32")
         assert type(segmenter) is cls
