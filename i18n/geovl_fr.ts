@@ -9,77 +9,77 @@
         <translation>GeoVL a besoin de paquets Python que ce QGIS ne peut pas importer : {}. Lancez `make setup deploy` dans le dossier de GeoVL (cela les installe et y fait pointer l'extension), ou réglez le paramètre QGIS geovl/site_packages sur un dossier site-packages qui les contient.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="94"/>
+        <location filename="../processing/base.py" line="101"/>
         <source>Model (preset, hub id or local path)</source>
         <translation>Modèle (préréglage, identifiant du hub ou chemin local)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="96"/>
+        <location filename="../processing/base.py" line="103"/>
         <source>Device</source>
         <translation>Périphérique de calcul</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="97"/>
+        <location filename="../processing/base.py" line="104"/>
         <source>Precision</source>
         <translation>Précision numérique</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="101"/>
+        <location filename="../processing/base.py" line="108"/>
         <source>Extent (default: the whole raster)</source>
         <translation>Emprise (par défaut : tout le raster)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="103"/>
+        <location filename="../processing/base.py" line="110"/>
         <source>Bands (1 for grey, or red, green, blue)</source>
         <translation>Bandes (1 pour du gris, ou rouge, vert, bleu)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="106"/>
+        <location filename="../processing/base.py" line="113"/>
         <source>Tile size in pixels (0: the model&apos;s input)</source>
         <translation>Taille des tuiles en pixels (0 : l'entrée du modèle)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="108"/>
+        <location filename="../processing/base.py" line="115"/>
         <source>Tile overlap in pixels</source>
         <translation>Recouvrement des tuiles en pixels</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="110"/>
+        <location filename="../processing/base.py" line="117"/>
         <source>Resolution in metres per pixel (0: the raster&apos;s own)</source>
         <translation>Résolution en mètres par pixel (0 : celle du raster)</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="40"/>
+        <location filename="../processing/render.py" line="41"/>
         <source>The raster layer &apos;{}&apos; has no coordinate reference system. Assign one (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche raster « {} » n'a pas de système de coordonnées de référence. Attribuez-en un (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="49"/>
+        <location filename="../processing/render.py" line="50"/>
         <source>The extent does not overlap the layer &apos;{}&apos;.</source>
         <translation>L'emprise ne recouvre pas la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="53"/>
+        <location filename="../processing/render.py" line="54"/>
         <source>Rendering layer &apos;{}&apos; over this extent at this resolution would make a {} x {} px raster, more than {} Mpx. Choose a smaller extent or a coarser resolution (RESOLUTION, metres per pixel).</source>
         <translation>Le rendu de la couche « {} » sur cette emprise à cette résolution donnerait un raster de {} x {} px, plus de {} Mpx. Choisissez une emprise plus petite ou une résolution plus grossière (RESOLUTION, mètres par pixel).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="61"/>
+        <location filename="../processing/render.py" line="62"/>
         <source>Reusing the rendering of layer &apos;{}&apos; in {}.</source>
         <translation>Réutilisation du rendu de la couche « {} » dans {}.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="63"/>
+        <location filename="../processing/render.py" line="64"/>
         <source>Rendering layer &apos;{}&apos; to a {} x {} px GeoTIFF.</source>
         <translation>Rendu de la couche « {} » en un GeoTIFF de {} x {} px.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="77"/>
+        <location filename="../processing/render.py" line="84"/>
         <source>Rendering layer &apos;{}&apos; failed (error {}).</source>
         <translation>Le rendu de la couche « {} » a échoué (erreur {}).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="96"/>
+        <location filename="../processing/render.py" line="103"/>
         <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
         <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
     </message>
@@ -87,12 +87,12 @@
 <context>
     <name>GeoVLProvider</name>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="20"/>
+        <location filename="../geovl_plugin/provider.py" line="21"/>
         <source>GeoVL (vision-language)</source>
         <translation>GeoVL (vision-langage)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="23"/>
+        <location filename="../geovl_plugin/provider.py" line="24"/>
         <source>GeoVL: remote-sensing vision-language models</source>
         <translation>GeoVL : modèles vision-langage pour la télédétection</translation>
     </message>
@@ -100,12 +100,12 @@
 <context>
     <name>RetrieveAlgorithm</name>
     <message>
-        <location filename="../processing/retrieve.py" line="32"/>
+        <location filename="../processing/retrieve.py" line="33"/>
         <source>Text-to-image retrieval</source>
         <translation>Recherche d'images par texte</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="35"/>
+        <location filename="../processing/retrieve.py" line="36"/>
         <source>Finds the tiles of a raster layer that best match a text query (&quot;storage tanks next to a harbour&quot;), or that look like the features of a query layer.
 
 The raster is cut into tiles that are embedded once by an image-text model into a tile index (a GeoPackage); later queries on the same raster, model and tiling reuse it and only embed the text.
@@ -122,79 +122,218 @@ Préréglages de modèles : clip-rsicd (par défaut, CLIP affiné sur RSICD, rap
 Sorties : les emprises des k meilleures tuiles classées par score (similarité cosinus ; moins la similarité au texte négatif s'il est donné), une carte de chaleur facultative avec un score par tuile, et l'index des tuiles.</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="47"/>
+        <location filename="../processing/retrieve.py" line="48"/>
         <source>Raster layer</source>
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="48"/>
+        <location filename="../processing/retrieve.py" line="49"/>
         <source>Query text</source>
         <translation>Texte de la requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="49"/>
+        <location filename="../processing/retrieve.py" line="50"/>
         <source>Negative text (what not to find)</source>
         <translation>Texte négatif (ce qu'il ne faut pas trouver)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="51"/>
+        <location filename="../processing/retrieve.py" line="52"/>
         <source>Query layer (find areas like these features)</source>
         <translation>Couche requête (trouver des zones semblables à ces entités)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="54"/>
+        <location filename="../processing/retrieve.py" line="55"/>
         <source>Number of results (top k)</source>
         <translation>Nombre de résultats (top k)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="57"/>
+        <location filename="../processing/retrieve.py" line="58"/>
         <source>Batch size</source>
         <translation>Taille des lots</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="59"/>
+        <location filename="../processing/retrieve.py" line="60"/>
         <source>Matching tiles</source>
         <translation>Tuiles correspondantes</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="61"/>
+        <location filename="../processing/retrieve.py" line="62"/>
         <source>Similarity heatmap</source>
         <translation>Carte de chaleur de similarité</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="63"/>
+        <location filename="../processing/retrieve.py" line="64"/>
         <source>Tile index (default: kept in the GeoVL cache)</source>
         <translation>Index des tuiles (par défaut : conservé dans le cache GeoVL)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="63"/>
+        <location filename="../processing/retrieve.py" line="64"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="73"/>
+        <location filename="../processing/retrieve.py" line="74"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="79"/>
+        <location filename="../processing/retrieve.py" line="80"/>
         <source>Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find.</source>
         <translation>Donnez un texte de requête (QUERY), ou une couche requête (QUERY_LAYER) dont les entités montrent ce qu'il faut trouver.</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="93"/>
+        <location filename="../processing/retrieve.py" line="94"/>
         <source>{} tiles in the index ({} embedded in this run).</source>
         <translation>{} tuiles dans l'index ({} encodées lors de cette exécution).</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="96"/>
+        <location filename="../processing/retrieve.py" line="97"/>
         <source>like {} feature(s) of the query layer</source>
         <translation>semblable à {} entité(s) de la couche requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="129"/>
+        <location filename="../processing/retrieve.py" line="130"/>
         <source>The query layer has no features with a geometry.</source>
         <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
+    </message>
+</context>
+<context>
+    <name>SegmentAlgorithm</name>
+    <message>
+        <location filename="../processing/segment.py" line="39"/>
+        <source>Prompted segmentation (SAM)</source>
+        <translation>Segmentation guidée par invites (SAM)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="42"/>
+        <source>Segments objects such as roads and sidewalks with Segment Anything, over a whole raster layer.
+
+Prompts: a vector layer of points (click on the object; a label field with 0 marks background points), polygons (their bounding boxes) or lines (points sampled along them, e.g. road centrelines from OpenStreetMap); a class field names the class of each prompt (road, sidewalk). A prior class raster gives sparse points per class and tile, as GeoSAM does. Text concepts (&quot;road; sidewalk&quot;) need a SAM 3 model.
+
+The raster is cut into tiles of the model's input size. Each tile is encoded once and its embedding cached, so running again with new prompts on the same raster only decodes them (fast). Objects that cross tile borders come out as one polygon.
+
+Models: sam-vit-b (default), sam-vit-l, sam-vit-h, sam2.1-hiera-tiny, sam2.1-hiera-large, sam3, a transformers SAM folder or hub id, or a segment-anything checkpoint file (.pth) of any size, such as GeoSAM's: its architecture is read from the file.
+
+Outputs: polygons with class, score (the model's predicted IoU), area in m² and the prompt that made them; a class raster (0 = nothing); optionally the centre lines of the road class.</source>
+        <translation>Segmente des objets tels que les routes et les trottoirs avec Segment Anything, sur toute une couche raster.
+
+Invites : une couche vecteur de points (cliquez sur l'objet ; un champ d'étiquette à 0 marque les points de fond), de polygones (leurs rectangles englobants) ou de lignes (des points échantillonnés le long de celles-ci, par exemple des axes de routes issus d'OpenStreetMap) ; un champ de classe donne la classe de chaque invite (road, sidewalk). Un raster de classes a priori fournit des points épars par classe et par tuile, comme le fait GeoSAM. Les concepts textuels (« road; sidewalk ») nécessitent un modèle SAM 3.
+
+Le raster est découpé en tuiles de la taille d'entrée du modèle. Chaque tuile est encodée une seule fois et son plongement mis en cache : relancer avec de nouvelles invites sur le même raster ne fait que les décoder (rapide). Un objet qui traverse la limite entre deux tuiles donne un seul polygone.
+
+Modèles : sam-vit-b (par défaut), sam-vit-l, sam-vit-h, sam2.1-hiera-tiny, sam2.1-hiera-large, sam3, un dossier ou un identifiant du hub d'un SAM transformers, ou un fichier de poids segment-anything (.pth) de n'importe quelle taille, comme celui de GeoSAM : son architecture est lue dans le fichier.
+
+Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le modèle), leur surface en m² et l'invite qui les a produits ; un raster de classes (0 = rien) ; en option, les axes de la classe des routes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="59"/>
+        <source>Raster layer</source>
+        <translation>Couche raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="60"/>
+        <source>Prompts (points, boxes from polygons, lines)</source>
+        <translation>Invites (points, rectangles englobants des polygones, lignes)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="63"/>
+        <source>Label field (1 object, 0 background)</source>
+        <translation>Champ d'étiquette (1 objet, 0 fond)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="66"/>
+        <source>Class field (e.g. road, sidewalk)</source>
+        <translation>Champ de classe (par ex. road, sidewalk)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="69"/>
+        <source>Prior class raster (sparse prompts sampled per class)</source>
+        <translation>Raster de classes a priori (invites éparses échantillonnées par classe)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="71"/>
+        <source>Text concepts, separated by ; (SAM 3 models)</source>
+        <translation>Concepts textuels, séparés par ; (modèles SAM 3)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="74"/>
+        <source>SAM checkpoint type</source>
+        <translation>Type du fichier de poids SAM</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="76"/>
+        <source>Refine each mask with a second, dense-prompt pass</source>
+        <translation>Affiner chaque masque par une seconde passe avec une invite dense</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="78"/>
+        <source>Minimum polygon area (m²)</source>
+        <translation>Surface minimale des polygones (m²)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="81"/>
+        <source>Simplification tolerance (map units, 0: none)</source>
+        <translation>Tolérance de simplification (unités de la carte, 0 : aucune)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="85"/>
+        <source>Spacing of points along line prompts (m, 0: every 32 pixels)</source>
+        <translation>Espacement des points le long des invites linéaires (m, 0 : tous les 32 pixels)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="88"/>
+        <source>Segments</source>
+        <translation>Objets segmentés</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="90"/>
+        <source>Class raster</source>
+        <translation>Raster de classes</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="92"/>
+        <source>Road centre lines</source>
+        <translation>Axes des routes</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="102"/>
+        <source>Choose a raster layer (INPUT).</source>
+        <translation>Choisissez une couche raster (INPUT).</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="107"/>
+        <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
+        <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="168"/>
+        <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
+        <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="175"/>
+        <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
+        <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="193"/>
+        <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
+        <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="211"/>
+        <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
+        <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="216"/>
+        <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
+        <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="220"/>
+        <source>The prompt layer has no features with a geometry.</source>
+        <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
     </message>
 </context>
 </TS>

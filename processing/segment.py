@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsGeometry, QgsProcessing,
+from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsFeature, QgsFeatureSink, QgsGeometry, QgsProcessing,
                        QgsProcessingException, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
@@ -146,6 +146,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                                        ("source", "string")])
             lines, lines_id = self.parameterAsSink(parameters, self.OUTPUT_CENTERLINES, context, line_fields,
                                                    QgsWkbTypes.Type.LineString, layer.crs())
+            if lines is None:
+                raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_CENTERLINES))
             for centerline in result.centerlines:
                 feature = QgsFeature(line_fields)
                 feature.setGeometry(_geometry(centerline.wkb))
@@ -168,10 +170,23 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                 "again."))
         label_field = self.parameterAsString(parameters, self.LABEL_FIELD, context)
         class_field = self.parameterAsString(parameters, self.CLASS_FIELD, context)
-        request = QgsFeatureRequest().setDestinationCrs(layer.crs(), context.transformContext())
-        prompts = []
-        for feature in source.getFeatures(request):
+        for name, field in ((self.LABEL_FIELD, label_field), (self.CLASS_FIELD, class_field)):
+            if field and source.fields().lookupField(field) < 0:
+                raise QgsProcessingException(self.tr(
+                    "The prompt layer has no field '{}' ({}); its fields are: {}.").format(
+                    field, name, ", ".join(source.fields().names())))
+        # Transformed here, not by the request: a feature the request cannot transform comes
+        # back without its geometry, and would be skipped as if it had none.
+        transform = QgsCoordinateTransform(source.sourceCrs(), layer.crs(), context.transformContext())
+        prompts, unprojectable = [], []
+        for feature in source.getFeatures():
             if not feature.hasGeometry():
+                continue
+            geometry = feature.geometry()
+            try:
+                geometry.transform(transform)
+            except QgsCsException:
+                unprojectable.append(str(feature.id()))
                 continue
             label = _label(feature[label_field]) if label_field else 1
             if label is None:
@@ -179,7 +194,6 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                     "Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.").format(
                     feature.id(), feature[label_field], label_field))
             class_name = str(feature[class_field]).strip() if class_field and feature[class_field] else ""
-            geometry = feature.geometry()
             kind = {QgsWkbTypes.GeometryType.PointGeometry: "point", QgsWkbTypes.GeometryType.LineGeometry: "line",
                     QgsWkbTypes.GeometryType.PolygonGeometry: "box"}.get(geometry.type())
             for part in geometry.constParts():
@@ -193,6 +207,15 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                     box = part_geometry.boundingBox()
                     coords = ((box.xMinimum(), box.yMinimum()), (box.xMaximum(), box.yMaximum()))
                 prompts.append(MapPrompt(kind, coords, label, class_name, feature.id()))
+        if unprojectable and not prompts:
+            raise QgsProcessingException(self.tr(
+                "None of the prompts can be transformed from the prompt layer's CRS ({}) to the raster's ({}). "
+                "Check that the prompt layer's CRS is right.").format(source.sourceCrs().authid(),
+                                                                      layer.crs().authid()))
+        if unprojectable:
+            feedback.pushWarning(self.tr(
+                "Features {} of the prompt layer cannot be transformed to the raster's CRS and were skipped.").format(
+                ", ".join(unprojectable)))
         if not prompts:
             feedback.pushWarning(self.tr("The prompt layer has no features with a geometry."))
         return prompts

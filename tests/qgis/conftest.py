@@ -47,3 +47,44 @@ def partial_files(folder) -> list[str]:
     for root, _, files in os.walk(folder):
         found += [os.path.join(root, f) for f in files if ".partial" in f]
     return found
+
+
+# geovl:segment test rasters: UTM 31N, 0.5 m pixels from (ORIGIN_X, ORIGIN_Y).
+SEGMENT_CRS = "EPSG:32631"
+SEGMENT_PIXEL = 0.5
+
+
+def to_map(col: float, row: float) -> tuple[float, float]:
+    """Map coordinates (EPSG:32631) of a pixel position of the segment test rasters (hand-written affine)."""
+    return ORIGIN_X + col * SEGMENT_PIXEL, ORIGIN_Y - row * SEGMENT_PIXEL
+
+
+def write_rgb(path, image, nodata=None) -> str:
+    """An (H, W, 3) uint8 image as a GeoTIFF of the segment test grid."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=image.shape[1], height=image.shape[0], count=3,
+                       dtype="uint8", crs=SEGMENT_CRS, transform=from_origin(ORIGIN_X, ORIGIN_Y, SEGMENT_PIXEL,
+                                                                             SEGMENT_PIXEL), nodata=nodata) as dst:
+        dst.write(image.transpose(2, 0, 1))
+    return str(path)
+
+
+def prompt_layer(geometry: str, features, crs: str | None = SEGMENT_CRS, label_type: str = "integer"):
+    """A memory layer of prompts: `features` are (QgsGeometry, label, class name) triples;
+    fields `label` and `cls`. Feature ids are 1, 2, ... in order."""
+    from qgis.core import QgsFeature, QgsVectorLayer
+
+    uri = f"{geometry}?field=label:{label_type}&field=cls:string(20)" + (f"&crs={crs}" if crs else "")
+    layer = QgsVectorLayer(uri, "prompts", "memory")
+    assert layer.isValid()
+    added = []
+    for geom, label, class_name in features:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(geom)
+        feature.setAttributes([label, class_name])
+        added.append(feature)
+    ok, _ = layer.dataProvider().addFeatures(added)
+    assert ok and layer.featureCount() == len(added)
+    return layer

@@ -1,9 +1,15 @@
-"""Cancelling geovl:retrieve mid-index leaves no output, no index and no partial files."""
+"""Cancelling geovl:retrieve mid-index, or geovl:segment mid-raster, leaves no output, no
+index, no partial files, and only complete tile embeddings in the cache."""
 from __future__ import annotations
 
-from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
+import glob
 
-from .conftest import partial_files
+from qgis.core import (QgsApplication, QgsGeometry, QgsPointXY, QgsProcessingContext, QgsProcessingFeedback,
+                       QgsVectorLayer)
+from safetensors.torch import load_file
+
+from ..models.conftest import scene
+from .conftest import partial_files, prompt_layer, to_map, write_rgb
 
 
 class CancelOnFirstProgress(QgsProcessingFeedback):
@@ -20,8 +26,8 @@ class CancelOnFirstProgress(QgsProcessingFeedback):
             self.cancel()
 
 
-def run(params, feedback):
-    alg = QgsApplication.processingRegistry().createAlgorithmById("geovl:retrieve")
+def run(params, feedback, algorithm="geovl:retrieve"):
+    alg = QgsApplication.processingRegistry().createAlgorithmById(algorithm)
     assert alg is not None
     context = QgsProcessingContext()
     try:
@@ -51,4 +57,34 @@ def test_cancel_then_rerun(plugin, tiny_clip_dir, rgb_raster, cache_dir, tmp_pat
     assert QgsVectorLayer(str(out), "out", "ogr").featureCount() == 10
     assert (tmp_path / "heat.tif").exists()
     assert [p.suffix for p in (cache_dir / "retrieval").iterdir()] == [".gpkg"]
+    assert partial_files(tmp_path) == []
+
+
+def test_cancel_segment_then_rerun(plugin, tiny_sam_ckpt, cache_dir, tmp_path):
+    """A line over three tiles, cancelled after the first tile: no outputs, one complete
+    tile embedding in the cache; the next run encodes only the other two."""
+    raster = write_rgb(tmp_path / "three_tiles.tif", scene(256, 768, seed=7))
+    line = QgsGeometry.fromPolylineXY([QgsPointXY(*to_map(20, 128)), QgsPointXY(*to_map(700, 128))])
+    outputs = {"OUTPUT": tmp_path / "out.gpkg", "OUTPUT_MASK": tmp_path / "classes.tif",
+               "OUTPUT_CENTERLINES": tmp_path / "lines.gpkg"}
+    params = {"INPUT": raster, "PROMPTS": prompt_layer("LineString", [(line, 1, "road")]), "MODEL": tiny_sam_ckpt,
+              **{k: str(v) for k, v in outputs.items()}}
+    feedback = CancelOnFirstProgress()
+    results, ok, log = run(params, feedback, "geovl:segment")
+    assert feedback.isCanceled() and feedback.reports and feedback.reports[0] < 100
+    assert not ok
+    assert "The run was cancelled" in log
+    assert [name for name, path in outputs.items() if path.exists()] == []
+    assert partial_files(tmp_path) == []
+    tiles = glob.glob(str(cache_dir / "segment" / "*" / "tile_*"))
+    assert [t.rsplit("/", 1)[1] for t in tiles] == ["tile_0_0.safetensors"]
+    assert set(load_file(tiles[0])) == {"image_embeddings"}
+
+    feedback = QgsProcessingFeedback()
+    results, ok, log = run(params, feedback, "geovl:segment")
+    assert ok, log
+    assert "3 tile(s) decoded, 2 encoded in this run" in log
+    assert all(path.exists() for path in outputs.values())
+    assert QgsVectorLayer(str(outputs["OUTPUT"]), "out", "ogr").featureCount() > 0
+    assert len(glob.glob(str(cache_dir / "segment" / "*" / "tile_*"))) == 3
     assert partial_files(tmp_path) == []

@@ -64,3 +64,33 @@ def test_unknown_locale_gives_no_translator(qgis_app):
 
     assert install_translator("xx") is None
     assert QCoreApplication.translate("RetrieveAlgorithm", SOURCE) == SOURCE
+
+
+def test_segment_algorithm_in_french(french):
+    """geovl:segment's name, parameters and refusals speak French, placeholders filled."""
+    from geovl.processing.segment import SegmentAlgorithm
+
+    alg = SegmentAlgorithm()
+    alg.initAlgorithm()
+    assert alg.displayName() == ts_translation("SegmentAlgorithm", "Prompted segmentation (SAM)") != \
+        "Prompted segmentation (SAM)"
+    assert alg.parameterDefinition("PROMPTS").description() == ts_translation(
+        "SegmentAlgorithm", "Prompts (points, boxes from polygons, lines)")
+    assert alg.parameterDefinition("TILE_SIZE").description() == ts_translation(
+        "@default", "Tile size in pixels (0: the model's input)")
+    message = alg.tr("Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.")
+    assert message.format(4, "maybe", "label") == \
+        "L'entité 4 a l'étiquette 'maybe' dans le champ label ; utilisez 1 pour l'objet et 0 pour le fond."
+
+
+def test_every_message_is_translated_with_its_placeholders():
+    """No unfinished message in geovl_fr.ts, and each translation keeps the source's
+    str.format placeholders in order ({}, {!r}, ...)."""
+    import re
+
+    root = ET.parse(os.path.join(REPO_ROOT, "i18n", "geovl_fr.ts")).getroot()
+    for ctx in root.iter("context"):
+        for message in ctx.iter("message"):
+            source, translation = message.find("source").text, message.find("translation")
+            assert translation.get("type") is None and translation.text, (ctx.findtext("name"), source)
+            assert re.findall(r"\{[^}]*\}", translation.text) == re.findall(r"\{[^}]*\}", source), source

@@ -70,3 +70,54 @@ def test_retrieve_runs_under_qgis_process(home, rgb_raster, tiny_clip_dir, qgis_
     layer = QgsVectorLayer(str(out), "out", "ogr")
     assert layer.isValid() and layer.featureCount() == 10
     assert layer.crs().authid() == "EPSG:32633"
+
+
+def test_segment_runs_under_qgis_process(home, tiny_sam_ckpt, plugin, tmp_path):
+    """qgis_process --json runs geovl:segment with a GeoJSON prompt layer (EPSG:4326) over a
+    raster in EPSG:32631 and writes polygons, class raster and centre lines to files that
+    QGIS opens; the class raster is the one processing.run makes in this process."""
+    import json
+
+    import processing
+    import rasterio
+    from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject,
+                           QgsRasterLayer)
+
+    from ..models.conftest import scene
+    from .conftest import to_map, write_rgb
+
+    raster = write_rgb(tmp_path / "input.tif", scene(256, 256, seed=5))
+    to_wgs84 = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:32631"),
+                                      QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance())
+    lonlat = [to_wgs84.transform(QgsPointXY(*to_map(*p))) for p in [(100.5, 80.5), (200.5, 30.5)]]
+    prompts = tmp_path / "prompts.geojson"
+    prompts.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"label": label, "cls": "road"},
+         "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]}} for p, label in zip(lonlat, [1, 0])]}))
+    out, mask, lines = (tmp_path / "segments.gpkg", tmp_path / "classes.tif", tmp_path / "lines.gpkg")
+    args = [f"INPUT={raster}", f"PROMPTS={prompts}", "LABEL_FIELD=label", "CLASS_FIELD=cls",
+            f"MODEL={tiny_sam_ckpt}", "REFINE=false"]
+    done = qgis_process(home, "--json", "run", "geovl:segment", "--", *args, f"OUTPUT={out}",
+                        f"OUTPUT_MASK={mask}", f"OUTPUT_CENTERLINES={lines}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    assert report["algorithm_details"]["id"] == "geovl:segment"
+    assert report["results"] == {"OUTPUT": str(out), "OUTPUT_MASK": str(mask), "OUTPUT_CENTERLINES": str(lines)}
+    assert "1 tile(s) decoded, 1 encoded in this run, 1 mask(s)." in report["log"]["info"]
+
+    polygons = QgsVectorLayer(str(out), "segments", "ogr")
+    assert polygons.isValid() and polygons.crs().authid() == "EPSG:32631"
+    features = list(polygons.getFeatures())
+    # prompt_id is the prompt's feature id: OGR numbers GeoJSON features from 0.
+    assert features and {(f["class"], f["prompt_id"]) for f in features} == {("road", 0)}
+    assert QgsVectorLayer(str(lines), "lines", "ogr").isValid()
+    classes = QgsRasterLayer(str(mask), "classes", "gdal")
+    assert classes.isValid() and classes.crs().authid() == "EPSG:32631"
+
+    in_process = str(tmp_path / "in_process.tif")
+    processing.run("geovl:segment", {**dict(a.split("=", 1) for a in args), "REFINE": False,
+                                     "OUTPUT": "memory:", "OUTPUT_MASK": in_process})
+    with rasterio.open(mask) as a, rasterio.open(in_process) as b:
+        assert a.tags()["GEOVL_CLASSES"] == '{"1": "road"}'
+        assert a.read(1).any()
+        assert (a.read(1) == b.read(1)).all()
