@@ -29,6 +29,9 @@ class GeoVLProvider(QgsProcessingProvider):
     def svgIconPath(self):
         return ICON
 
+    def supportedOutputRasterLayerExtensions(self):
+        return ["tif"]  # the engine writes GeoTIFF
+
     def loadAlgorithms(self):
         for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -200,12 +200,12 @@ Sorties : les emprises des k meilleures tuiles classées par score (similarité 
 <context>
     <name>SegmentAlgorithm</name>
     <message>
-        <location filename="../processing/segment.py" line="39"/>
+        <location filename="../processing/segment.py" line="40"/>
         <source>Prompted segmentation (SAM)</source>
         <translation>Segmentation guidée par invites (SAM)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="42"/>
+        <location filename="../processing/segment.py" line="43"/>
         <source>Segments objects such as roads and sidewalks with Segment Anything, over a whole raster layer.
 
 Prompts: a vector layer of points (click on the object; a label field with 0 marks background points), polygons (their bounding boxes) or lines (points sampled along them, e.g. road centrelines from OpenStreetMap); a class field names the class of each prompt (road, sidewalk). A prior class raster gives sparse points per class and tile, as GeoSAM does. Text concepts (&quot;road; sidewalk&quot;) need a SAM 3 model.
@@ -226,114 +226,119 @@ Modèles : sam-vit-b (par défaut), sam-vit-l, sam-vit-h, sam2.1-hiera-tiny, sam
 Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le modèle), leur surface en m² et l'invite qui les a produits ; un raster de classes (0 = rien) ; en option, les axes de la classe des routes.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="59"/>
+        <location filename="../processing/segment.py" line="60"/>
         <source>Raster layer</source>
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="60"/>
+        <location filename="../processing/segment.py" line="61"/>
         <source>Prompts (points, boxes from polygons, lines)</source>
         <translation>Invites (points, rectangles englobants des polygones, lignes)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="63"/>
+        <location filename="../processing/segment.py" line="64"/>
         <source>Label field (1 object, 0 background)</source>
         <translation>Champ d'étiquette (1 objet, 0 fond)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="66"/>
+        <location filename="../processing/segment.py" line="67"/>
         <source>Class field (e.g. road, sidewalk)</source>
         <translation>Champ de classe (par ex. road, sidewalk)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="69"/>
+        <location filename="../processing/segment.py" line="70"/>
         <source>Prior class raster (sparse prompts sampled per class)</source>
         <translation>Raster de classes a priori (invites éparses échantillonnées par classe)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="71"/>
+        <location filename="../processing/segment.py" line="72"/>
         <source>Text concepts, separated by ; (SAM 3 models)</source>
         <translation>Concepts textuels, séparés par ; (modèles SAM 3)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="74"/>
+        <location filename="../processing/segment.py" line="75"/>
         <source>SAM checkpoint type</source>
         <translation>Type du fichier de poids SAM</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="76"/>
+        <location filename="../processing/segment.py" line="77"/>
         <source>Refine each mask with a second, dense-prompt pass</source>
         <translation>Affiner chaque masque par une seconde passe avec une invite dense</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="78"/>
+        <location filename="../processing/segment.py" line="79"/>
         <source>Minimum polygon area (m²)</source>
         <translation>Surface minimale des polygones (m²)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="81"/>
+        <location filename="../processing/segment.py" line="82"/>
         <source>Simplification tolerance (map units, 0: none)</source>
         <translation>Tolérance de simplification (unités de la carte, 0 : aucune)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="85"/>
+        <location filename="../processing/segment.py" line="86"/>
         <source>Spacing of points along line prompts (m, 0: every 32 pixels)</source>
         <translation>Espacement des points le long des invites linéaires (m, 0 : tous les 32 pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="88"/>
+        <location filename="../processing/segment.py" line="91"/>
         <source>Segments</source>
         <translation>Objets segmentés</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="90"/>
+        <location filename="../processing/segment.py" line="93"/>
         <source>Class raster</source>
         <translation>Raster de classes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="92"/>
+        <location filename="../processing/segment.py" line="95"/>
         <source>Road centre lines</source>
         <translation>Axes des routes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="102"/>
+        <location filename="../processing/segment.py" line="105"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="107"/>
+        <location filename="../processing/segment.py" line="110"/>
         <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
         <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="168"/>
+        <location filename="../processing/segment.py" line="173"/>
         <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="175"/>
+        <location filename="../processing/segment.py" line="180"/>
         <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
         <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="193"/>
+        <location filename="../processing/segment.py" line="198"/>
         <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
         <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="211"/>
+        <location filename="../processing/segment.py" line="216"/>
         <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
         <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="216"/>
+        <location filename="../processing/segment.py" line="221"/>
         <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
         <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="220"/>
+        <location filename="../processing/segment.py" line="225"/>
         <source>The prompt layer has no features with a geometry.</source>
         <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="89"/>
+        <source>Class to draw centre lines of</source>
+        <translation>Classe dont tracer les axes</translation>
     </message>
 </context>
 </TS>

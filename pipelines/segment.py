@@ -111,8 +111,8 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
             prior_path: str | None = None, texts: Sequence[str] = (), tiling: TilingOptions = TilingOptions(),
             model_type: str = "auto", refine: bool = True, min_area_m2: float = 0.0, simplify: float = 0.0,
             line_spacing_m: float = 0.0, closing_px: int = CLOSING_RADIUS_PX, default_class: str = "object",
-            mask_path: str | None = None,
-            centerlines: bool = False, feedback: Feedback | None = None) -> SegmentResult:
+            mask_path: str | None = None, centerlines: bool = False, road_class: str = "road",
+            feedback: Feedback | None = None) -> SegmentResult:
     """Segment the objects that `prompts`, a prior class raster and/or text concepts
     point at. Polygons come back in the raster's CRS; `mask_path` receives the class
     raster (uint8, 0 = none)."""
@@ -155,7 +155,7 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
             feedback.info(f"{run.tiles_decoded} tile(s) decoded, {run.tiles_encoded} encoded in this run, "
                           f"{run.masks_decoded} mask(s).")
             regions = _regions(run, source, classes, min_area_m2, simplify, os.path.join(work_dir, "labels.tif"))
-            lines = _centerlines(class_path, classes, feedback) if centerlines else []
+            lines = _centerlines(class_path, classes, road_class, feedback) if centerlines else []
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         return SegmentResult(regions, classes, source.crs_wkt, mask_path, lines, run.tiles_encoded,
@@ -172,6 +172,10 @@ def _map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapProm
                else LINE_SPACING_PX * grid.scale * pixel_size(grid.transform)[0])
     mapped = []
     for prompt in prompts:
+        if prompt.kind == "box" and prompt.label == 0:
+            feedback.warning(f"Prompt {prompt.prompt_id} is a box with label 0: a box cannot mark background, so it "
+                             "was skipped. Mark background with points (label 0).")
+            continue
         coords = sample_line(prompt.coords, spacing) if prompt.kind == "line" else np.asarray(prompt.coords)
         pixels = map_to_pixels(area_transform, coords)
         if prompt.kind == "box":
@@ -215,11 +219,11 @@ def _route(grid: TileGrid, mapped: list[tuple[MapPrompt, np.ndarray]],
     for key, items in per_tile.items():
         tile_prompts = []
         for prompt, local in items:
-            if prompt.label == 0 and prompt.kind != "box":
+            if prompt.label == 0:
                 continue
             code = classes.index(prompt.class_name) + 1
-            background = np.concatenate([pts for p, pts in items if p.label == 0 and p.kind != "box"
-                                         and p.class_name == prompt.class_name] or [np.zeros((0, 2))])
+            background = np.concatenate([pts for p, pts in items if p.label == 0 and p.class_name == prompt.class_name]
+                                        or [np.zeros((0, 2))])
             if prompt.kind == "box":
                 box = np.clip([*local.min(axis=0), *local.max(axis=0)], 0, size)
                 if box[2] - box[0] < 2 or box[3] - box[1] < 2:
@@ -377,12 +381,12 @@ def _regions(run: _TileRun, source: RasterSource, classes: list[str], min_area_m
     return regions
 
 
-def _centerlines(class_path: str, classes: list[str], feedback: Feedback) -> list[Centerline]:
-    """Skeleton lines of the road class(es): names containing "road", or the only class."""
-    codes = [i + 1 for i, name in enumerate(classes) if "road" in name.lower()]
-    if not codes and len(classes) == 1:
-        codes = [1]
-    if not codes:
-        feedback.warning(f"No class is named like a road ({', '.join(classes)}); no centerlines were made.")
+def _centerlines(class_path: str, classes: list[str], road_class: str, feedback: Feedback) -> list[Centerline]:
+    """Skeleton lines of the class named `road_class` (any case), or of the only class."""
+    names = [name.lower() for name in classes]
+    code = names.index(road_class.lower()) + 1 if road_class.lower() in names else 1 if len(classes) == 1 else 0
+    if not code:
+        feedback.warning(f"There is no class '{road_class}' among {', '.join(classes)}: no centre lines were made. "
+                         "Name the road class to draw centre lines of.")
         return []
-    return [Centerline(classes[code - 1], line) for code in codes for line in raster_centerlines(class_path, code)]
+    return [Centerline(classes[code - 1], line) for line in raster_centerlines(class_path, code)]

@@ -30,6 +30,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
     MIN_AREA = "MIN_AREA"
     SIMPLIFY = "SIMPLIFY"
     OUTPUT_MASK = "OUTPUT_MASK"
+    ROAD_CLASS = "ROAD_CLASS"
     OUTPUT_CENTERLINES = "OUTPUT_CENTERLINES"
 
     def name(self):
@@ -85,6 +86,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         self._advanced(QgsProcessingParameterNumber(
             self.LINE_SPACING, self.tr("Spacing of points along line prompts (m, 0: every 32 pixels)"),
             type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0))
+        self._advanced(QgsProcessingParameterString(
+            self.ROAD_CLASS, self.tr("Class to draw centre lines of"), defaultValue="road"))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Segments"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterRasterDestination(
@@ -123,7 +126,9 @@ class SegmentAlgorithm(GeoVLAlgorithm):
             min_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
             simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
             line_spacing_m=self.parameterAsDouble(parameters, self.LINE_SPACING, context),
-            mask_path=mask_path, centerlines=want_lines, feedback=QgisFeedback(feedback))
+            mask_path=mask_path, centerlines=want_lines,
+            road_class=self.parameterAsString(parameters, self.ROAD_CLASS, context).strip() or "road",
+            feedback=QgisFeedback(feedback))
 
         fields = make_fields([("class", "string"), ("score", "double"), ("area_m2", "double"),
                               ("prompt_id", "int"), ("model", "string"), ("source", "string"),

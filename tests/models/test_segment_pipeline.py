@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -185,6 +186,11 @@ def test_line_prompt_reaches_every_tile_it_crosses(whole_tile_sam_ckpt, tmp_path
     result = segment(raster, options(whole_tile_sam_ckpt), [line], line_spacing_m=16.0, centerlines=True)
     assert result.tiles_decoded == 3 and len(result.regions) == 1
     assert result.centerlines and all(c.class_name == "road" for c in result.centerlines)
+    # Centre lines of a class named in another language, among several classes.
+    other = MapPrompt("point", (to_map(20.5, 20.5),), class_name="trottoir")
+    result = segment(raster, options(whole_tile_sam_ckpt), [replace(line, class_name="route"), other],
+                     line_spacing_m=16.0, centerlines=True, road_class="Route")
+    assert result.centerlines and {c.class_name for c in result.centerlines} == {"route"}
 
 
 def test_prior_gives_sparse_prompts_per_class(whole_tile_sam_ckpt, tmp_path, cache_dir):
@@ -232,6 +238,13 @@ def test_bad_input(tiny_sam_ckpt, tmp_path, cache_dir):
     assert len(feedback.warnings) == 2 and "Prompt 11" in feedback.warnings[0]
     with pytest.raises(InputError, match="Every prompt on the raster is a background point"):
         segment(raster, model, [MapPrompt("point", (to_map(10, 10),), label=0)])
+    feedback = Recorder()
+    with pytest.raises(InputError, match="Every prompt on the raster is a background point"):
+        segment(raster, model, [MapPrompt("point", (to_map(10, 10),), label=0),
+                                MapPrompt("box", (to_map(10, 50), to_map(50, 10)), label=0, prompt_id=4)],
+                feedback=feedback)
+    assert feedback.warnings == ["Prompt 4 is a box with label 0: a box cannot mark background, so it was skipped. "
+                                 "Mark background with points (label 0)."]
     with pytest.raises(ModelError, match="cannot take text prompts.*sam3"):
         segment(raster, model, texts=["road"])
     with pytest.raises(ModelError, match="Unknown SAM model type 'vit_q'"):
