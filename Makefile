@@ -26,6 +26,7 @@ demo: deploy
 
 bench: setup
 	$(PY) bench/retrieve.py
+	$(PY) bench/segment.py
 
 package: setup transcompile
 	@$(PY) scripts/package.py

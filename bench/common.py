@@ -75,21 +75,23 @@ def ensure_clip_vit_b32(path: str = MODEL_DIR) -> str:
 
 # --------------------------------------------------------------------------- rasters
 
-def ensure_raster(size: int, compress: str = "none", folder: str = CACHE_DIR) -> str:
-    """A size x size 3-band uint16 GeoTIFF (tiled 256, EPSG:32633, 0.5 m) with structure:
-    smooth fields, a street grid, rectangular 'roofs', round 'tanks' and noise. Written
-    in block-row strips so generation memory stays ~20 MB whatever the size."""
+def ensure_raster(size: int, compress: str = "none", folder: str = CACHE_DIR, dtype: str = "uint16") -> str:
+    """A size x size 3-band uint16 (or uint8: the same scene scaled by 1/14) GeoTIFF
+    (tiled 256, EPSG:32633, 0.5 m) with structure: smooth fields, a street grid,
+    rectangular 'roofs', round 'tanks' and noise. Written in block-row strips so
+    generation memory stays ~20 MB whatever the size."""
     import numpy as np
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    path = os.path.join(folder, f"synthetic-{size}-{compress}.tif")
+    assert dtype in ("uint16", "uint8"), dtype
+    path = os.path.join(folder, f"synthetic-{size}-{compress}{'' if dtype == 'uint16' else '-' + dtype}.tif")
     if os.path.isfile(path):
         return path
     os.makedirs(folder, exist_ok=True)
     tmp = path + f".{os.getpid()}.partial.tif"
-    profile = dict(driver="GTiff", width=size, height=size, count=3, dtype="uint16", crs="EPSG:32633",
+    profile = dict(driver="GTiff", width=size, height=size, count=3, dtype=dtype, crs="EPSG:32633",
                    transform=from_origin(400_000.0, 5_000_000.0, 0.5, 0.5), tiled=True, blockxsize=256,
                    blockysize=256, interleave="pixel", photometric="RGB", BIGTIFF="IF_SAFER")
     if compress != "none":
@@ -116,7 +118,9 @@ def ensure_raster(size: int, compress: str = "none", folder: str = CACHE_DIR) ->
             dy, dx = (y % 420 - 210)[:, None], (x % 420 - 210)[None, :]
             base = np.where(dy * dy + dx * dx < 40.0 ** 2, 3300.0, base)
             data = base[None] * band_gain + rng.normal(0, 60, (3, h, size)).astype(np.float32)
-            dst.write(np.clip(data, 0, 65535).astype(np.uint16), window=Window(0, row0, size, h))
+            if dtype == "uint8":
+                data /= 14.0
+            dst.write(np.clip(data, 0, np.iinfo(dtype).max).astype(dtype), window=Window(0, row0, size, h))
     os.replace(tmp, path)
     return path
 
