@@ -12,8 +12,7 @@ import rasterio.features
 import shapely
 from affine import Affine
 from rasterio.windows import Window
-from shapely.affinity import affine_transform
-from shapely.geometry import Polygon, shape
+from shapely.geometry import Polygon
 
 from .georef import intersect_windows
 from .grid import plan_grid
@@ -33,8 +32,16 @@ class Region:
 
 def raster_regions(path: str, class_of_label: Mapping[int, int], window_size: int = 4096) -> list[Region]:
     """Polygons of the nonzero labels of an integer label raster, one per connected
-    region of a class (4-connected; holes kept), however many windows or labels it spans."""
-    pieces: list[tuple[int, Polygon]] = []    # (label, polygon in whole-raster pixel coordinates)
+    region of a class (4-connected; holes kept), however many windows or labels it spans.
+
+    Each window's class raster is vectorised whole, so only pieces that reach an inner
+    window edge are joined with their neighbours: the cost stays linear in the number of
+    pieces, even for thousands of speckles."""
+    lookup = np.zeros(max(class_of_label, default=0) + 1, np.int32)
+    for label, code in class_of_label.items():
+        lookup[label] = code
+    regions: list[Region] = []
+    edge_pieces: list[tuple[int, Polygon, dict[int, float]]] = []   # reach an inner window edge
     with rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES), rasterio.open(path) as dataset:
         transform = dataset.transform
         full = Window(0, 0, dataset.width, dataset.height)
@@ -43,36 +50,108 @@ def raster_regions(path: str, class_of_label: Mapping[int, int], window_size: in
             labels = dataset.read(1, window=window)
             if not labels.any():
                 continue
-            # Pixel coordinates of the whole raster are whole numbers, so pieces from
-            # neighbouring windows share edges exactly and dissolve without slivers;
-            # map coordinates (the transform applied per window) could differ in the last bit.
-            offset = Affine.translation(window.col_off, window.row_off)
-            for geometry, label in rasterio.features.shapes(labels, mask=labels != 0, connectivity=4,
-                                                             transform=offset):
-                pieces.append((int(label), shape(geometry)))
+            if labels.max() >= len(lookup):
+                raise KeyError(f"label {labels.max()} has no class")
+            inner_edges = _inner_edges(window, full)
+            for code, polygon, areas in _window_pieces(labels, lookup[labels], window):
+                if _reaches(polygon, inner_edges):
+                    edge_pieces.append((code, polygon, areas))
+                else:
+                    regions.append(Region(code, polygon, areas))
+    regions += _join(edge_pieces)
+    # Pixel coordinates of the whole raster are whole numbers, so pieces from neighbouring
+    # windows share edges exactly and join without slivers; only now go to map coordinates.
+    pixel_area = abs(transform.determinant)
+    a, b, c, d, e, f = transform[:6]
+    in_map = shapely.transform(np.array([r.polygon for r in regions], dtype=object),
+                               lambda xy: np.column_stack([a * xy[:, 0] + b * xy[:, 1] + c, d * xy[:, 0] + e * xy[:, 1] + f]))
+    return [Region(r.class_code, polygon, {k: v * pixel_area for k, v in r.label_areas.items()})
+            for r, polygon in zip(regions, in_map)]
+
+
+def _window_pieces(labels: np.ndarray, classes: np.ndarray, window: Window):
+    """(class, polygon in whole-raster pixels, {label: pixel area}) per connected class area of a window."""
+    offset = Affine.translation(window.col_off, window.row_off)
+    codes, polygons = _shapes(classes, offset)
+    piece_labels, pieces = _shapes(labels, offset)
+    # Every label piece lies inside one class piece: find it from an interior point.
+    inner = shapely.point_on_surface(pieces)
+    if len(polygons) == 1:
+        piece, owner = np.arange(len(pieces)), np.zeros(len(pieces), np.int64)
+    else:
+        piece, owner = shapely.STRtree(polygons).query(inner, predicate="within")
+    stride = int(labels.max()) + 1
+    keys, index = np.unique(owner * stride + np.asarray(piece_labels)[piece], return_inverse=True)
+    sums = np.bincount(index, weights=shapely.area(pieces[piece]))
+    areas: list[dict[int, float]] = [{} for _ in polygons]
+    for key, area in zip(keys.tolist(), sums.tolist()):
+        areas[key // stride][key % stride] = area
+    return list(zip(codes, polygons, areas))
+
+
+def _shapes(values: np.ndarray, transform: Affine) -> tuple[list[int], np.ndarray]:
+    """rasterio's 4-connected shapes of the nonzero values, built into shapely polygons in
+    one vectorised call (per-geometry construction dominates on speckled masks)."""
+    codes, coords, ring_of_coord, polygon_of_ring = [], [], [], []
+    for geometry, value in rasterio.features.shapes(values, mask=values != 0, connectivity=4, transform=transform):
+        for ring in geometry["coordinates"]:
+            ring_of_coord += [len(polygon_of_ring)] * len(ring)
+            polygon_of_ring.append(len(codes))
+            coords += ring
+        codes.append(int(value))
+    rings = shapely.linearrings(np.asarray(coords, np.float64).reshape(-1, 2), indices=np.asarray(ring_of_coord, int))
+    return codes, shapely.polygons(rings, indices=np.asarray(polygon_of_ring, int))
+
+
+def _inner_edges(window: Window, full: Window) -> tuple[float | None, ...]:
+    """The window's left, top, right, bottom edges that border another window (else None)."""
+    left, top = window.col_off, window.row_off
+    right, bottom = left + window.width, top + window.height
+    return (left if left > 0 else None, top if top > 0 else None,
+            right if right < full.width else None, bottom if bottom < full.height else None)
+
+
+def _reaches(polygon: Polygon, edges: tuple[float | None, ...]) -> bool:
+    x0, y0, x1, y1 = polygon.bounds
+    left, top, right, bottom = edges
+    return x0 == left or y0 == top or x1 == right or y1 == bottom
+
+
+def _join(pieces: list[tuple[int, Polygon, dict[int, float]]]) -> list[Region]:
+    """Dissolve pieces of one class that share an edge across windows (a corner contact
+    leaves separate regions, as 4-connectivity says); label areas follow their pieces."""
     if not pieces:
         return []
+    polygons = [polygon for _, polygon, _ in pieces]
+    parent = list(range(len(pieces)))
 
-    by_class: dict[int, list[Polygon]] = defaultdict(list)
-    for label, polygon in pieces:
-        by_class[class_of_label[label]].append(polygon)
-    codes, polygons = [], []
-    for code, members in sorted(by_class.items()):
-        parts = shapely.get_parts(shapely.unary_union(members))   # explodes MultiPolygons
-        codes += [code] * len(parts)
-        polygons += list(parts)
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    # Each piece lies inside exactly one region; find it from an interior point.
-    pixel_area = abs(transform.determinant)
-    label_areas: list[dict[int, float]] = [defaultdict(float) for _ in polygons]
-    points = [polygon.representative_point() for _, polygon in pieces]
-    for piece, region in shapely.STRtree(polygons).query(points, predicate="within").T:
-        label, polygon = pieces[piece]
-        label_areas[region][label] += polygon.area * pixel_area
-
-    to_map = transform.to_shapely()
-    return [Region(code, affine_transform(polygon, to_map), dict(areas))
-            for code, polygon, areas in zip(codes, polygons, label_areas)]
+    for a, b in shapely.STRtree(polygons).query(polygons, predicate="intersects").T:
+        if a != b and pieces[a][0] == pieces[b][0]:
+            parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(pieces)):
+        groups[root(i)].append(i)
+    regions = []
+    for members in groups.values():
+        code = pieces[members[0]][0]
+        if len(members) == 1:
+            regions.append(Region(code, polygons[members[0]], pieces[members[0]][2]))
+            continue
+        parts = list(shapely.get_parts(shapely.unary_union([polygons[i] for i in members])))
+        areas: list[dict[int, float]] = [defaultdict(float) for _ in parts]
+        owners = shapely.STRtree(parts).query([polygons[i].representative_point() for i in members],
+                                              predicate="within")
+        for member, part in owners.T:
+            for label, area in pieces[members[member]][2].items():
+                areas[part][label] += area
+        regions += [Region(code, part, dict(a)) for part, a in zip(parts, areas)]
+    return regions
 
 
 def simplify_polygon(polygon: Polygon, tolerance: float) -> Polygon | None:
