@@ -283,6 +283,11 @@ def run_peer(mode: str, raster: str, size: int) -> dict:
         print(f"   done in {t.seconds:.1f} s", flush=True)
 
 
+def torch_cpu():
+    import torch
+    return torch.device("cpu")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2048 px raster (4 tiles), RSS at 1024/2048, no bf16")
@@ -335,7 +340,13 @@ def main() -> None:
     results["product_revision"] = retrieve.product_revision()
 
     base = {"model": model, "raster": rasters[size], "size": size, "tiles": tiles(size)}
+    from geovl.models.device import dtype_name, resolve_dtype
+
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
+        resolved = dtype_name(resolve_dtype(precision, torch_cpu()))
+        if precision != resolved and resolved in results["precisions"]:  # auto = fp32 here: the same run
+            results["precisions"][precision] = {"precision": precision, "dtype": resolved, "same_as": resolved}
+            continue
         results["precisions"][precision] = run_child("precision", {**base, "precision": precision,
                                                                    "raw_passes": raw_passes,
                                                                    "decode_repeats": decode_repeats})
@@ -369,8 +380,8 @@ def main() -> None:
 def verdict(results: dict, rss_sizes: tuple[int, int]) -> dict:
     v = {}
     for precision, e in results["precisions"].items():
-        if "error" in e:
-            v[precision] = {"error": e["error"]}
+        if "error" in e or "same_as" in e:
+            v[precision] = {k: e[k] for k in ("error", "dtype", "same_as") if k in e}
             continue
         on, off = e["second_run"]["refine_on"], e["second_run"]["refine_off"]
         v[precision] = {
@@ -436,8 +447,8 @@ def print_summary(results: dict, rss_sizes: tuple[int, int]) -> None:
     print(f"CPU: {m['cpu_model']}, {m['cpus_available']} cores, torch {m['torch']} ({m['torch_threads']} threads); "
           f"raster {results['setup']['e2e_size_px']} px, {TILE} px tiles")
     for precision, e in results["precisions"].items():
-        if "error" in e:
-            print(f"\n[{precision}] {e['error']}")
+        if "error" in e or "same_as" in e:
+            print(f"\n[{precision}] " + (e.get("error") or f"resolves to {e['same_as']} here: the {e['same_as']} run"))
             continue
         raw, first = e["raw_encoder"], e["first_run"]
         print(f"\n[{precision}] dtype {e['dtype']}, load {e['load_s']} s, load average {first['loadavg_start']} -> "

@@ -75,11 +75,10 @@ def _window_pieces(labels: np.ndarray, classes: np.ndarray, window: Window):
     codes, polygons = _shapes(classes, offset)
     piece_labels, pieces = _shapes(labels, offset)
     # Every label piece lies inside one class piece: find it from an interior point.
-    inner = shapely.point_on_surface(pieces)
     if len(polygons) == 1:
         piece, owner = np.arange(len(pieces)), np.zeros(len(pieces), np.int64)
     else:
-        piece, owner = shapely.STRtree(polygons).query(inner, predicate="within")
+        owner, piece = _containing(polygons, shapely.point_on_surface(pieces))
     stride = int(labels.max()) + 1
     keys, index = np.unique(owner * stride + np.asarray(piece_labels)[piece], return_inverse=True)
     sums = np.bincount(index, weights=shapely.area(pieces[piece]))
@@ -101,6 +100,14 @@ def _shapes(values: np.ndarray, transform: Affine) -> tuple[list[int], np.ndarra
         codes.append(int(value))
     rings = shapely.linearrings(np.asarray(coords, np.float64).reshape(-1, 2), indices=np.asarray(ring_of_coord, int))
     return codes, shapely.polygons(rings, indices=np.asarray(polygon_of_ring, int))
+
+
+def _containing(polygons, points) -> tuple[np.ndarray, np.ndarray]:
+    """(polygon index, point index) for each point inside a polygon. The tree holds the
+    points and the polygons are the queries, so each polygon is prepared once: a mask
+    polygon can have thousands of vertices, and unprepared point-in-polygon tests on
+    it would dominate."""
+    return shapely.STRtree(points).query(polygons, predicate="contains")
 
 
 def _inner_edges(window: Window, full: Window) -> tuple[float | None, ...]:
@@ -145,9 +152,7 @@ def _join(pieces: list[tuple[int, Polygon, dict[int, float]]]) -> list[Region]:
             continue
         parts = list(shapely.get_parts(shapely.unary_union([polygons[i] for i in members])))
         areas: list[dict[int, float]] = [defaultdict(float) for _ in parts]
-        owners = shapely.STRtree(parts).query([polygons[i].representative_point() for i in members],
-                                              predicate="within")
-        for member, part in owners.T:
+        for part, member in zip(*_containing(parts, shapely.point_on_surface([polygons[i] for i in members]))):
             for label, area in pieces[members[member]][2].items():
                 areas[part][label] += area
         regions += [Region(code, part, dict(a)) for part, a in zip(parts, areas)]
