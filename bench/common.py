@@ -6,11 +6,14 @@ Caches (model folder, rasters) live under /tmp/geovl-bench and are reused across
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -241,3 +244,38 @@ def write_json(path: str, data: dict) -> None:
         json.dump(data, f, indent=2, sort_keys=False)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def add_child_arguments(parser) -> None:
+    """The hidden options a benchmark uses to run one of its measurements in a child process."""
+    for name in ("--child", "--spec", "--result"):
+        parser.add_argument(name, help=argparse.SUPPRESS)
+
+
+def run_as_child(args, children: dict) -> bool:
+    """In a child process: run the requested measurement, write its JSON, return True."""
+    if not args.child:
+        return False
+    write_json(args.result, children[args.child](json.loads(args.spec)))
+    return True
+
+
+def run_child(script: str, kind: str, spec: dict, env: dict | None = None) -> dict:
+    """Run `script --child kind` in a fresh process (clean memory figures); its JSON result,
+    or {"error": ...} if it failed."""
+    fd, result_path = tempfile.mkstemp(prefix=f"child-{kind}-", suffix=".json", dir=CACHE_DIR)
+    os.close(fd)
+    shown = {**spec, **(env or {})}
+    print(f"-> {kind} " + " ".join(f"{k}={shown[k]}" for k in ("precision", "size", "tiles", "GDAL_CACHEMAX")
+                                   if k in shown), flush=True)
+    t = Timer()
+    try:
+        rc = subprocess.run([sys.executable, os.path.abspath(script), "--child", kind, "--spec", json.dumps(spec),
+                             "--result", result_path], env={**os.environ, **(env or {})}).returncode
+        if rc != 0:
+            return {"error": f"child '{kind}' exited with status {rc} (see the console output)"}
+        with open(result_path) as f:
+            return json.load(f)
+    finally:
+        os.remove(result_path)
+        print(f"   done in {t.seconds:.1f} s", flush=True)

@@ -11,7 +11,6 @@ that reports memory runs in a fresh subprocess. Results: bench/results/retrieve.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -434,20 +433,9 @@ CHILDREN = {"throughput": child_throughput, "index": child_index, "read": child_
 # =========================================================================== parent
 
 def run_child(kind: str, spec: dict, env: dict | None = None) -> dict:
-    fd, result_path = tempfile.mkstemp(prefix=f"child-{kind}-", suffix=".json", dir=common.CACHE_DIR)
-    os.close(fd)
-    label = f"{kind} " + " ".join(f"{k}={v}" for k, v in {**spec, **(env or {})}.items()
-                                  if k in ("precision", "size", "tiles", "GDAL_CACHEMAX"))
-    print(f"-> {label}", flush=True)
-    t = common.Timer()
-    try:
-        subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kind, "--spec", json.dumps(spec),
-                        "--result", result_path], check=True, env={**os.environ, **(env or {})})
-        with open(result_path) as f:
-            out = json.load(f)
-    finally:
-        os.remove(result_path)
-    print(f"   done in {t.seconds:.1f} s", flush=True)
+    out = common.run_child(__file__, kind, spec, env)
+    if "error" in out:
+        raise SystemExit(out["error"])
     return out
 
 
@@ -459,13 +447,9 @@ def main() -> None:
     parser.add_argument("--no-diagnostics", action="store_true",
                         help="skip the diagnostic indexing variants and the read-only memory runs")
     parser.add_argument("--out", help="result JSON (default bench/results/retrieve[-quick].json)")
-    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
-    parser.add_argument("--spec", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
+    common.add_child_arguments(parser)
     args = parser.parse_args()
-
-    if args.child:
-        common.write_json(args.result, CHILDREN[args.child](json.loads(args.spec)))
+    if common.run_as_child(args, CHILDREN):
         return
 
     small, large, n_query = (1344, 2688, 10_000) if args.quick else (6144, 12288, 100_000)

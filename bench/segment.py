@@ -241,20 +241,7 @@ CHILDREN = {"precision": child_precision, "encoder": child_encoder, "rss": child
 
 def run_child(kind: str, spec: dict) -> dict:
     """A child job in a fresh process; {"error": ...} if it fails (the run goes on)."""
-    fd, result_path = tempfile.mkstemp(prefix=f"child-{kind}-", suffix=".json", dir=common.CACHE_DIR)
-    os.close(fd)
-    print(f"-> {kind} " + " ".join(f"{k}={spec[k]}" for k in ("precision", "size") if k in spec), flush=True)
-    t = common.Timer()
-    try:
-        rc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kind, "--spec", json.dumps(spec),
-                             "--result", result_path]).returncode
-        if rc != 0:
-            return {"error": f"child '{kind}' exited with status {rc} (see the console output)"}
-        with open(result_path) as f:
-            return json.load(f)
-    finally:
-        os.remove(result_path)
-        print(f"   done in {t.seconds:.1f} s", flush=True)
+    return common.run_child(__file__, kind, spec)
 
 
 def run_peer(mode: str, raster: str, size: int) -> dict:
@@ -296,13 +283,9 @@ def main() -> None:
                         help="raw encoder passes at explicit bf16 (default 1; 0 skips; --quick: 0)")
     parser.add_argument("--no-peer", action="store_true", help="skip segment-geospatial")
     parser.add_argument("--out", help="result JSON (default bench/results/segment[-quick].json)")
-    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
-    parser.add_argument("--spec", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
+    common.add_child_arguments(parser)
     args = parser.parse_args()
-
-    if args.child:
-        common.write_json(args.result, CHILDREN[args.child](json.loads(args.spec)))
+    if common.run_as_child(args, CHILDREN):
         return
 
     size, rss_sizes = (2048, (1024, 2048)) if args.quick else (3072, (3072, 6144))

@@ -10,6 +10,21 @@ from qgis.core import (QgsGeometry, QgsProcessingModelAlgorithm, QgsProcessingMo
 TOP_K = 6
 
 
+def add_centroids(model: QgsProcessingModelAlgorithm, child_id: str, description: str) -> QgsProcessingModelAlgorithm:
+    """native:centroids of the child's OUTPUT, as the model's output "points"."""
+    centroids = QgsProcessingModelChildAlgorithm("native:centroids")
+    centroids.setChildId("centroids")
+    centroids.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput(child_id, "OUTPUT")])
+    centroids.addParameterSources("ALL_PARTS", [QgsProcessingModelChildParameterSource.fromStaticValue(False)])
+    output = QgsProcessingModelOutput("points", description)
+    output.setChildId("centroids")
+    output.setChildOutputName("OUTPUT")
+    centroids.setModelOutputs({"points": output})
+    model.addChildAlgorithm(centroids)
+    model.updateDestinationParameters()
+    return model
+
+
 def build_model(model_dir: str) -> QgsProcessingModelAlgorithm:
     model = QgsProcessingModelAlgorithm("geovl_centroids", "tests")
     model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"), QgsProcessingModelParameter("raster"))
@@ -24,17 +39,7 @@ def build_model(model_dir: str) -> QgsProcessingModelAlgorithm:
     retrieve.addParameterSources("TOP_K", [static(TOP_K)])
     model.addChildAlgorithm(retrieve)
 
-    centroids = QgsProcessingModelChildAlgorithm("native:centroids")
-    centroids.setChildId("centroids")
-    centroids.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("retrieve", "OUTPUT")])
-    centroids.addParameterSources("ALL_PARTS", [static(False)])
-    output = QgsProcessingModelOutput("points", "Centroids of the matching tiles")
-    output.setChildId("centroids")
-    output.setChildOutputName("OUTPUT")
-    centroids.setModelOutputs({"points": output})
-    model.addChildAlgorithm(centroids)
-    model.updateDestinationParameters()
-    return model
+    return add_centroids(model, "retrieve", "Centroids of the matching tiles")
 
 
 def test_model_round_trip_and_run(plugin, tiny_clip_dir, rgb_raster, cache_dir, tmp_path):
@@ -77,17 +82,7 @@ def build_segment_model(checkpoint: str) -> QgsProcessingModelAlgorithm:
     segment.addParameterSources("REFINE", [static(False)])
     model.addChildAlgorithm(segment)
 
-    centroids = QgsProcessingModelChildAlgorithm("native:centroids")
-    centroids.setChildId("centroids")
-    centroids.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("segment", "OUTPUT")])
-    centroids.addParameterSources("ALL_PARTS", [static(False)])
-    output = QgsProcessingModelOutput("points", "Centroids of the segments")
-    output.setChildId("centroids")
-    output.setChildOutputName("OUTPUT")
-    centroids.setModelOutputs({"points": output})
-    model.addChildAlgorithm(centroids)
-    model.updateDestinationParameters()
-    return model
+    return add_centroids(model, "segment", "Centroids of the segments")
 
 
 def test_segment_model_round_trip_and_run(plugin, whole_tile_sam_ckpt, cache_dir, tmp_path):
