@@ -107,3 +107,29 @@ class PromptSegmenter(ABC):
     def decode_text(self, embedding: Embedding, image_size: tuple[int, int], text: str) -> list[Segmentation]:
         """Every instance of the concept `text` on the tile (text-capable models only)."""
         raise NotImplementedError(f"{self.name} cannot take text prompts.")
+
+
+@dataclass
+class Answer:
+    """What a grounded VLM said about one image: the text with grounding markup removed,
+    and every grounded object in the image's pixels (boxes from models/grounding.py)."""
+    text: str
+    boxes: list = field(default_factory=list)      # grounding.GroundedBox
+    polygons: list = field(default_factory=list)   # (label, [(x, y), ...])
+    dropped: int = 0                               # malformed or degenerate boxes left out
+
+
+class GroundedVLM(ABC):
+    """A vision-language model that answers a question about an image and, where the
+    family can, grounds the objects it names (GeoChat, Florence-2, Qwen-VL, Kosmos-2)."""
+
+    name: str
+    device: torch.device
+    dtype: torch.dtype
+    input_size: int        # the family's native input side, in pixels (tiles default to it)
+    can_ground: bool = True
+
+    @abstractmethod
+    def ask(self, image: np.ndarray, question: str, grounded: bool, max_new_tokens: int) -> Answer:
+        """Answer `question` about an (H, W, 3) uint8 RGB image; with `grounded`, use the
+        family's grounding task or prompt so objects come back as boxes in its pixels."""
