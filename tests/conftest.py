@@ -32,6 +32,12 @@ def char_tokenizer(bos: str, eos: str, pad: str, max_length: int):
 
 
 @pytest.fixture(scope="session")
+def char_tokenizer_factory():
+    """The char_tokenizer builder, for tests that build their own tiny models."""
+    return char_tokenizer
+
+
+@pytest.fixture(scope="session")
 def tiny_clip_dir(tmp_path_factory):
     """A CLIPModel (ViT, 64 px input) with CLIPImageProcessor and a char tokenizer."""
     import torch
