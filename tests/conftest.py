@@ -282,3 +282,49 @@ def tiny_sam3_dir(tmp_path_factory):
     Sam3Processor(Sam3ImageProcessor(size={"height": 112, "width": 112}, mask_size={"height": 32, "width": 32}),
                   tokenizer).save_pretrained(path)
     return str(path)
+
+
+# The post-processor config of the released Florence-2 processors: without it
+# post_process_generation raises "Unsupported parse task".
+FLORENCE2_POST_PROCESSOR = {
+    "ocr": {"pattern": r"(.+?)<loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)>",
+            "area_threshold": 0.0},
+    "phrase_grounding": {"banned_grounding_tokens": ["the image"]},
+    "pure_text": {}, "description_with_bboxes": {}, "description_with_polygons": {}, "polygons": {}, "bboxes": {},
+    "description_with_bboxes_or_polygons": {},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_florence2_dir(tmp_path_factory):
+    """A Florence2ForConditionalGeneration (2-stage DaViT, 64 px input -> 8x8 + 1 image tokens,
+    1+1 layer BART) at unit gain, saved with a Florence2Processor: ImageNet-normalised 64 px
+    images, a char tokenizer with <image>, <loc_0>..<loc_999> and the task markup tokens."""
+    import torch
+    from transformers import (CLIPImageProcessor, Florence2Config, Florence2ForConditionalGeneration,
+                              Florence2Processor, PreTrainedTokenizerFast)
+
+    chars, _ = char_tokenizer("<s>", "</s>", "<pad>", 1024)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=chars.backend_tokenizer, bos_token="<s>", eos_token="</s>",
+                                        pad_token="<pad>", unk_token="<unk>", model_max_length=1024,
+                                        extra_special_tokens={"image_token": "<image>"})
+    tokenizer.add_tokens([f"<loc_{i}>" for i in range(1000)] + ["<od>", "</od>", "<poly>", "</poly>", "<sep>"])
+    image_processor = CLIPImageProcessor(size={"height": 64, "width": 64}, do_center_crop=False,
+                                         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+                                         image_seq_length=65)
+    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id, decoder_start_token_id=tokenizer.eos_token_id,
+               forced_eos_token_id=tokenizer.eos_token_id)
+    config = Florence2Config(
+        text_config=dict(vocab_size=len(tokenizer), max_position_embeddings=256, d_model=32, encoder_layers=1,
+                         decoder_layers=1, encoder_ffn_dim=64, decoder_ffn_dim=64, encoder_attention_heads=2,
+                         decoder_attention_heads=2, **ids),
+        vision_config=dict(depths=[1, 1], patch_size=[7, 3], patch_stride=[4, 2], patch_padding=[3, 1],
+                           patch_prenorm=[False, True], embed_dim=[16, 32], num_heads=[1, 2], num_groups=[1, 2],
+                           window_size=4, projection_dim=32),
+        image_token_id=tokenizer.image_token_id)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-florence2")
+    unit_gain_(Florence2ForConditionalGeneration(config)).eval().save_pretrained(path)
+    Florence2Processor(image_processor, tokenizer, post_processor_config=FLORENCE2_POST_PROCESSOR).save_pretrained(path)
+    return str(path)

@@ -1,0 +1,101 @@
+"""Florence-2 (native transformers, no remote code) behind the GroundedVLM interface.
+
+Florence-2 is prompted with task tokens, not chat. The adapter picks the task:
+
+- answer only: `<MORE_DETAILED_CAPTION>` when the question is empty or generic ("what is in
+  this image?"), else the question itself as a free prompt (the processor passes text
+  without a task token through unchanged; fine-tuned `-ft` checkpoints answer such prompts).
+- grounded: `<CAPTION_TO_PHRASE_GROUNDING>` with the question's subject phrase as the
+  caption ("where are the airplanes parked?" -> "airplanes parked"), so the model boxes that
+  phrase rather than every noun of the question (the port of "tanks in this port"); `<OD>`
+  (all objects it knows) when the question names nothing.
+
+Boxes come from the processor's own `post_process_generation`, in the image's pixels.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+
+from .base import Answer, GroundedVLM
+from .checkpoints import load_pretrained
+from .grounding import GroundedBox
+from .transformers_embedder import PIL_BACKEND
+
+CAPTION = "<MORE_DETAILED_CAPTION>"
+GROUNDING = "<CAPTION_TO_PHRASE_GROUNDING>"
+DETECTION = "<OD>"
+
+# Words that are not the object of a question: question words, auxiliaries, determiners,
+# pronouns, quantifiers, prepositions, the request verbs and the image itself.
+STOP_WORDS = frozenset("""
+    a an the this that these those there here it its they them their me my we our you your
+    what which who whom whose where when why how many much all any some each every no
+    is are was were be been being do does did can could would should will shall may might
+    have has had of in on at to from by with near into onto over under above below between
+    around inside outside along across for about within beside behind next
+    find locate show count detect mark highlight point give tell list identify describe see
+    image picture photo scene tile area region visible please
+""".split())
+
+
+def subject_phrase(question: str) -> str:
+    """The first run of content words of `question` ("" when it names nothing)."""
+    words = re.findall(r"[\w-]+", question.lower())
+    phrase: list[str] = []
+    for word in words:
+        if word in STOP_WORDS:
+            if phrase:
+                break
+        else:
+            phrase.append(word)
+    while phrase and phrase[-1] in ("and", "or"):
+        phrase.pop()
+    return " ".join(phrase)
+
+
+class Florence2VLM(GroundedVLM):
+    """Florence2ForConditionalGeneration with the Florence2Processor saved beside it."""
+
+    def __init__(self, name: str, source: str, is_hub: bool, device: torch.device, dtype: torch.dtype):
+        from transformers import Florence2ForConditionalGeneration, Florence2Processor
+
+        self.name, self.device, self.dtype = name, device, dtype
+        self.model = load_pretrained(Florence2ForConditionalGeneration, source, name, is_hub)
+        self.model = self.model.to(device=device, dtype=dtype).eval()
+        self.processor = load_pretrained(Florence2Processor, source, name, is_hub, **PIL_BACKEND)
+        self.input_size = int(self.processor.image_processor.size["height"])
+
+    def prompt(self, question: str, grounded: bool) -> tuple[str, str]:
+        """(task token, processor text) for `question`."""
+        phrase = subject_phrase(question)
+        if grounded:
+            return (GROUNDING, GROUNDING + phrase) if phrase else (DETECTION, DETECTION)
+        return (CAPTION, question.strip()) if phrase else (CAPTION, CAPTION)
+
+    @torch.inference_mode()
+    def generate(self, image: np.ndarray, text: str, max_new_tokens: int) -> str:
+        """The raw generated text (special and location tokens kept), greedy."""
+        inputs = self.processor(images=image, text=text, return_tensors="pt").to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
+        return self.processor.batch_decode(ids, skip_special_tokens=False)[0]
+
+    def parse(self, generated: str, task: str, width: int, height: int) -> Answer:
+        """Answer of a generation for `task` on a `width` x `height` image."""
+        if task == CAPTION:
+            return Answer(text=self.processor.post_process_generation(generated, task=task)[task])
+        text = re.sub(r"\s+", " ", re.sub(r"<[^<>]*>", " ", generated)).strip()  # labels without markup
+        result = self.processor.post_process_generation(generated, task=task, image_size=(width, height))[task]
+        sizes = (width, height, width, height)  # bins past 999 (<loc_1000>) land outside: clip
+        boxes = [GroundedBox(label, *(min(float(v), size) for v, size in zip(box, sizes)))
+                 for label, box in zip(result["labels"], result["bboxes"])]
+        kept = [b for b in boxes if b.x0 < b.x1 and b.y0 < b.y1]
+        return Answer(text=text, boxes=kept, dropped=len(boxes) - len(kept))
+
+    def ask(self, image: np.ndarray, question: str, grounded: bool, max_new_tokens: int) -> Answer:
+        task, text = self.prompt(question, grounded)
+        height, width = image.shape[:2]
+        return self.parse(self.generate(image, text, max_new_tokens), task, width, height)
