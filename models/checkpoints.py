@@ -7,10 +7,16 @@ import urllib.parse
 from typing import Callable, TypeVar
 
 import torch
+import transformers
 
 from ..errors import ModelError
 
 T = TypeVar("T")
+
+
+# transformers' reference (PIL) image processors: on a CPU about ten times faster per
+# tile than transformers 5's torchvision default, which would compete with the model.
+PIL_BACKEND = {"backend": "pil"} if int(transformers.__version__.split(".")[0]) >= 5 else {"use_fast": False}
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:

@@ -20,9 +20,8 @@ import numpy as np
 import torch
 
 from .base import Answer, GroundedVLM
-from .checkpoints import load_pretrained
+from .checkpoints import PIL_BACKEND, load_pretrained
 from .grounding import GroundedBox
-from .transformers_embedder import PIL_BACKEND
 
 CAPTION = "<MORE_DETAILED_CAPTION>"
 GROUNDING = "<CAPTION_TO_PHRASE_GROUNDING>"

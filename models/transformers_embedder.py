@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import transformers
 
 from ..errors import ModelError
 from .base import ImageTextEmbedder
-from .checkpoints import load_pretrained
+from .checkpoints import PIL_BACKEND, load_pretrained
 
-# transformers' reference (PIL) image processors: on a CPU about ten times faster per
-# tile than transformers 5's torchvision default, which would compete with the model.
-PIL_BACKEND = {"backend": "pil"} if int(transformers.__version__.split(".")[0]) >= 5 else {"use_fast": False}
 
 # model_type in config.json -> family name, for the families this adapter drives.
 EMBEDDER_TYPES = {"clip": "CLIP", "siglip": "SigLIP", "siglip2": "SigLIP 2"}
