@@ -10,7 +10,9 @@ Florence-2 is prompted with task tokens, not chat. The adapter picks the task:
   phrase rather than every noun of the question (the port of "tanks in this port"); `<OD>`
   (all objects it knows) when the question names nothing.
 
-Boxes come from the processor's own `post_process_generation`, in the image's pixels.
+Boxes come from grounding.parse_florence2, which maps `<loc_N>` bins exactly as the
+processor's `post_process_generation` does but never raises on malformed text and counts
+what it drops.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import torch
 
 from .base import Answer, GroundedVLM
 from .checkpoints import PIL_BACKEND, load_pretrained
-from .grounding import GroundedBox
+from .grounding import parse_florence2
 
 CAPTION = "<MORE_DETAILED_CAPTION>"
 GROUNDING = "<CAPTION_TO_PHRASE_GROUNDING>"
@@ -86,13 +88,8 @@ class Florence2VLM(GroundedVLM):
         """Answer of a generation for `task` on a `width` x `height` image."""
         if task == CAPTION:
             return Answer(text=self.processor.post_process_generation(generated, task=task)[task])
-        text = re.sub(r"\s+", " ", re.sub(r"<[^<>]*>", " ", generated)).strip()  # labels without markup
-        result = self.processor.post_process_generation(generated, task=task, image_size=(width, height))[task]
-        sizes = (width, height, width, height)  # bins past 999 (<loc_1000>) land outside: clip
-        boxes = [GroundedBox(label, *(min(float(v), size) for v, size in zip(box, sizes)))
-                 for label, box in zip(result["labels"], result["bboxes"])]
-        kept = [b for b in boxes if b.x0 < b.x1 and b.y0 < b.y1]
-        return Answer(text=text, boxes=kept, dropped=len(boxes) - len(kept))
+        parsed = parse_florence2(generated, width, height)
+        return Answer(text=parsed.text, boxes=parsed.boxes, polygons=parsed.polygons, dropped=parsed.dropped)
 
     def ask(self, image: np.ndarray, question: str, grounded: bool, max_new_tokens: int) -> Answer:
         task, text = self.prompt(question, grounded)

@@ -60,3 +60,23 @@ SEGMENTER_PRESETS: dict[str, SegmenterPreset] = {
 }
 
 DEFAULT_SEGMENTER = "sam-vit-b"
+
+
+@dataclass(frozen=True)
+class VLMPreset:
+    repo: str                   # Hugging Face hub id of a native transformers model
+    description: str = ""
+
+
+VLM_PRESETS: dict[str, VLMPreset] = {
+    "florence-2-base": VLMPreset("florence-community/Florence-2-base",
+                                 "Florence-2 base (0.23B): grounding and captions; runs on a CPU"),
+    "florence-2-large": VLMPreset("florence-community/Florence-2-large", "Florence-2 large (0.77B)"),
+    "qwen2.5-vl-3b": VLMPreset("Qwen/Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL 3B: answers and JSON boxes; a GPU"),
+    "qwen2.5-vl-7b": VLMPreset("Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL 7B; a GPU with 24 GB"),
+    "qwen3-vl-2b": VLMPreset("Qwen/Qwen3-VL-2B-Instruct", "Qwen3-VL 2B: answers and boxes (0-1000 grid)"),
+    "qwen3-vl-8b": VLMPreset("Qwen/Qwen3-VL-8B-Instruct", "Qwen3-VL 8B; a GPU with 24 GB"),
+    "kosmos-2": VLMPreset("microsoft/kosmos-2-patch14-224", "Kosmos-2: grounded captions, 224 px"),
+}
+
+DEFAULT_VLM = "florence-2-base"

@@ -10,9 +10,9 @@ import re
 import threading
 
 from ..errors import ModelError
-from .base import ImageTextEmbedder, PromptSegmenter
+from .base import GroundedVLM, ImageTextEmbedder, PromptSegmenter
 from .device import resolve_device, resolve_dtype
-from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS
+from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS, VLM_PRESETS
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -47,6 +47,19 @@ def load_segmenter(spec: str, device: str = "auto", precision: str = "auto",
     with _lock:
         if key not in _models:
             _models[key] = _build_segmenter(spec, torch_device, dtype, model_type)
+        return _models[key]
+
+
+def load_vlm(spec: str, device: str = "auto", precision: str = "auto") -> GroundedVLM:
+    """A grounded VLM for `spec`: a preset, or a transformers Florence-2 / Qwen2.5-VL /
+    Qwen3-VL / Kosmos-2 / converted GeoChat folder or hub id."""
+    spec = (spec or "").strip()
+    torch_device = resolve_device(device)
+    dtype = resolve_dtype(precision, torch_device)
+    key = ("vlm", model_identity(spec), str(torch_device), dtype)
+    with _lock:
+        if key not in _models:
+            _models[key] = _build_vlm(spec, torch_device, dtype)
         return _models[key]
 
 
@@ -115,3 +128,25 @@ def _build_segmenter(spec, device, dtype, model_type) -> PromptSegmenter:
     raise ModelError(
         f"Unknown segmentation model '{spec}': it is not a preset ({', '.join(SEGMENTER_PRESETS)}), not an "
         "existing checkpoint file or folder, and not a hub id of the form org/name. Check the spelling or the path.")
+
+
+def _build_vlm(spec, device, dtype) -> GroundedVLM:
+    from .vlm_loader import load_transformers_vlm
+
+    if spec in VLM_PRESETS:
+        return load_transformers_vlm(spec, VLM_PRESETS[spec].repo, True, device, dtype)
+    path = os.path.expanduser(spec)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise ModelError(f"The folder '{spec}' has no config.json: it is not a saved transformers model. "
+                             "Give a folder written by save_pretrained (GeoChat: by scripts/convert_geochat.py) "
+                             "or a preset.")
+        return load_transformers_vlm(spec, path, False, device, dtype)
+    if os.path.isfile(path):
+        raise ModelError(f"'{spec}' is a file; a vision-language model is a folder (config.json, weights, "
+                         "processor). GeoChat checkpoints are converted to one with scripts/convert_geochat.py.")
+    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")):
+        return load_transformers_vlm(spec, spec, True, device, dtype)
+    raise ModelError(
+        f"Unknown vision-language model '{spec}': it is not a preset ({', '.join(VLM_PRESETS)}), not an existing "
+        "folder, and not a hub id of the form org/name. Check the spelling or the path.")
