@@ -71,6 +71,13 @@ def map_to_pixels(transform: Affine, xy: np.ndarray) -> np.ndarray:
     return np.stack([cols, rows], axis=1)
 
 
+def pixels_to_map(transform: Affine, cols_rows: np.ndarray) -> np.ndarray:
+    """(N, 2) pixel positions (column, row) -> (N, 2) map coordinates of `transform`."""
+    cr = np.asarray(cols_rows, np.float64).reshape(-1, 2)
+    t = transform
+    return np.stack([t.a * cr[:, 0] + t.b * cr[:, 1] + t.c, t.d * cr[:, 0] + t.e * cr[:, 1] + t.f], axis=1)
+
+
 def pixel_size(transform: Affine) -> tuple[float, float]:
     """Ground size of one pixel along columns and rows, in CRS units (rotation-safe)."""
     return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)

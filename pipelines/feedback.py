@@ -33,3 +33,23 @@ class QuietFeedback:
 def check_cancelled(feedback: Feedback) -> None:
     if feedback.cancelled():
         raise Cancelled("The run was cancelled; no output was written.")
+
+
+class ProgressRange:
+    """Feedback for one stage of a run: its 0-100 % reported as `start`-`end` % of the
+    whole (a retrieval index build inside an ask run, say); the rest passes through."""
+
+    def __init__(self, feedback: Feedback, start: float, end: float):
+        self._feedback, self._start, self._end = feedback, start, end
+
+    def progress(self, percent: float) -> None:
+        self._feedback.progress(self._start + (self._end - self._start) * percent / 100.0)
+
+    def info(self, message: str) -> None:
+        self._feedback.info(message)
+
+    def warning(self, message: str) -> None:
+        self._feedback.warning(message)
+
+    def cancelled(self) -> bool:
+        return self._feedback.cancelled()

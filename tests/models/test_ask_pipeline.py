@@ -1,0 +1,197 @@
+"""The ask pipeline with a tiny Florence-2: grounded boxes through each tile's transform
+to hand-computed map coordinates, merging across overlaps, retrieval-guided top-k, the
+combined answer, the report, SAM masks, cancellation and bad input."""
+from __future__ import annotations
+
+import base64
+import html.parser
+import io
+import os
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from PIL import Image
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+from geovl.errors import Cancelled, InputError
+from geovl.models.resolver import load_vlm
+from geovl.pipelines.ask import ask
+from geovl.pipelines.feedback import QuietFeedback
+from geovl.pipelines.options import ModelOptions, TilingOptions
+from geovl.pipelines.retrieve import retrieve
+
+from .conftest import scene
+
+X0, Y0, PIXEL = 500_000.0, 4_650_000.0, 0.5
+TILE = 64  # the tiny Florence-2's input
+
+
+def to_map(col: float, row: float) -> tuple[float, float]:
+    return X0 + col * PIXEL, Y0 - row * PIXEL
+
+
+def write_rgb(path, image: np.ndarray) -> str:
+    with rasterio.open(path, "w", driver="GTiff", width=image.shape[1], height=image.shape[0], count=3,
+                       dtype="uint8", crs="EPSG:32631", transform=from_origin(X0, Y0, PIXEL, PIXEL)) as dst:
+        dst.write(image.transpose(2, 0, 1))
+    return str(path)
+
+
+def cpu(name: str) -> ModelOptions:
+    return ModelOptions(name, "cpu", "fp32")
+
+
+class Recorder(QuietFeedback):
+    def __init__(self, cancel_after_progress: int | None = None):
+        self.infos, self.warnings, self.progress_calls = [], [], 0
+        self.cancel_after = cancel_after_progress
+
+    def info(self, message):
+        self.infos.append(message)
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+    def progress(self, percent):
+        self.progress_calls += 1
+
+    def cancelled(self):
+        return self.cancel_after is not None and self.progress_calls >= self.cancel_after
+
+
+@pytest.fixture(scope="module")
+def image():
+    return scene(2 * TILE, 3 * TILE, seed=5)
+
+
+@pytest.fixture
+def raster(tmp_path, image):
+    return write_rgb(tmp_path / "scene.tif", image)
+
+
+def expected_boxes(vlm, image, question, row, col) -> set[tuple]:
+    """The model's boxes on tile (row, col), asked directly, put on the map by hand."""
+    tile = image[row * TILE:(row + 1) * TILE, col * TILE:(col + 1) * TILE]
+    found = set()
+    for b in vlm.ask(tile, question, grounded=True, max_new_tokens=40).boxes:
+        (x0, y1), (x1, y0) = to_map(col * TILE + b.x0, row * TILE + b.y0), to_map(col * TILE + b.x1, row * TILE + b.y1)
+        found.add((b.label, f"{row},{col}", round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)))
+    return found
+
+
+def test_boxes_land_at_the_tiles_map_coordinates(tiny_florence2_dir, raster, image, cache_dir):
+    result = ask(raster, cpu(tiny_florence2_dir), "airplanes", mode="boxes", max_new_tokens=40)
+    vlm = load_vlm(tiny_florence2_dir, "cpu", "fp32")
+    expected = set().union(*(expected_boxes(vlm, image, "airplanes", r, c) for r in range(2) for c in range(3)))
+    got = {(o.label, o.tile, *(round(v, 6) for v in o.polygon.bounds)) for o in result.objects}
+    assert got, "the tiny model should ground something"
+    assert got <= expected  # merging may drop same-label duplicates within a tile, never move a box
+    for obj in result.objects:
+        assert obj.polygon.area == pytest.approx(box(*obj.polygon.bounds).area)  # axis-aligned rectangles
+    assert [t.label for t in result.tiles] == ["0,0", "0,1", "0,2", "1,0", "1,1", "1,2"]
+    assert result.tile_count == 6 and result.mode == "boxes"
+    assert result.tiles[4].footprint.bounds == (*to_map(TILE, 2 * TILE), *to_map(2 * TILE, TILE))
+
+
+def test_an_object_seen_by_two_overlapping_tiles_is_one(tiny_florence2_dir, tmp_path, cache_dir):
+    # One tile's worth of scene repeated so that overlapping tiles see the same pixels
+    # shifted: whatever the model boxes in both, merging keeps once per object.
+    result = ask(write_rgb(tmp_path / "s.tif", scene(TILE, 2 * TILE - 16, seed=6)), cpu(tiny_florence2_dir),
+                 "boats", tiling=TilingOptions(overlap=16), max_new_tokens=40)
+    polygons = [(o.label.lower(), o.polygon) for o in result.objects]
+    for i, (label, a) in enumerate(polygons):
+        for other, b in polygons[i + 1:]:
+            if other == label:
+                assert a.intersection(b).area / a.union(b).area < 0.5
+
+
+def test_top_k_asks_exactly_the_k_best_tiles(tiny_florence2_dir, tiny_clip_dir, raster, cache_dir):
+    feedback = Recorder()
+    result = ask(raster, cpu(tiny_florence2_dir), "a harbour", mode="answer", select="top-k",
+                 retrieval_model=cpu(tiny_clip_dir), top_k=2, max_new_tokens=10, feedback=feedback)
+    # the ranking of geovl:retrieve on the same tile grid
+    ranking = retrieve(raster, cpu(tiny_clip_dir), query="a harbour", tiling=TilingOptions(tile_size=TILE), top_k=2)
+    assert [(t.row, t.col) for t in result.tiles] == [(h.row, h.col) for h in ranking.hits]
+    assert [t.retrieval_score for t in result.tiles] == pytest.approx([h.score for h in ranking.hits])
+    assert result.index_path == ranking.index_path and result.objects == []
+    assert "Asked 2 of 6 tile(s)" in " ".join(feedback.infos)
+
+
+def test_count_question_sums_the_merged_objects(tiny_florence2_dir, raster, cache_dir):
+    result = ask(raster, cpu(tiny_florence2_dir), "How many cars are there?", max_new_tokens=40)
+    first, *lines = result.answer.splitlines()
+    assert first.startswith(f"{len(result.objects)} in total over 6 tile(s)")
+    per_tile = [int(line.split(": ")[1].split()[0]) for line in lines]
+    assert sum(per_tile) == len(result.objects) and len(lines) == 6
+
+
+class _Images(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_has_the_answer_and_a_thumbnail_per_tile(tiny_florence2_dir, raster, tmp_path, cache_dir):
+    path = str(tmp_path / "report.html")
+    result = ask(raster, cpu(tiny_florence2_dir), "ships", report_path=path, max_new_tokens=40)
+    page = _Images()
+    page.feed(open(path, encoding="utf-8").read())
+    assert len(page.images) == 6
+    assert result.answer.splitlines()[0] in "".join(page.text)
+    with_boxes = next(i for i, t in enumerate(result.tiles) if t.boxes)
+    picture = Image.open(io.BytesIO(base64.b64decode(page.images[with_boxes].split(",", 1)[1])))
+    assert picture.size == (TILE, TILE)
+    red = np.asarray(picture.convert("RGB")).astype(int)
+    assert ((red[..., 0] > 200) & (red[..., 1] < 90) & (red[..., 2] < 90)).any()  # a box outline
+
+
+def test_masks_come_from_sam_prompted_with_the_boxes(tiny_florence2_dir, whole_tile_sam_ckpt, raster, cache_dir):
+    boxes = ask(raster, cpu(tiny_florence2_dir), "roofs", max_new_tokens=40)
+    masks = ask(raster, cpu(tiny_florence2_dir), "roofs", mode="masks", segment_model=cpu(whole_tile_sam_ckpt),
+                max_new_tokens=40)
+    assert masks.mode == "masks" and masks.objects
+    assert {o.label for o in masks.objects} <= {o.label for o in boxes.objects}
+    covered = boxes.objects[0].polygon.union(box(0, 0, 0, 0))
+    for obj in boxes.objects:
+        covered = covered.union(obj.polygon)
+    assert all(o.polygon.intersects(covered) for o in masks.objects)
+
+
+def test_cancel_between_tiles_writes_no_report(tiny_florence2_dir, raster, tmp_path, cache_dir):
+    path = tmp_path / "report.html"
+    with pytest.raises(Cancelled):
+        ask(raster, cpu(tiny_florence2_dir), "ships", report_path=str(path), max_new_tokens=5,
+            feedback=Recorder(cancel_after_progress=2))
+    assert os.listdir(tmp_path) == ["scene.tif"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(question="  "), "question is empty"),
+    (dict(mode="masks"), "segmentation model"),
+    (dict(select="top-k"), "retrieval model"),
+    (dict(select="top-k", retrieval_model=cpu("clip-rsicd"), top_k=0), "at least 1"),
+    (dict(max_new_tokens=0), "at least 1"),
+])
+def test_bad_requests_are_refused_before_any_work(raster, kwargs, message):
+    kwargs = {"question": "ships", **kwargs}
+    with pytest.raises(InputError, match=message):
+        ask(raster, cpu("no-such-model"), **kwargs)
+
+
+def test_nodata_raster_says_so(tiny_florence2_dir, tmp_path, cache_dir):
+    path = tmp_path / "empty.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=TILE, height=TILE, count=3, dtype="uint8",
+                       crs="EPSG:32631", transform=from_origin(X0, Y0, PIXEL, PIXEL), nodata=0) as dst:
+        dst.write(np.zeros((3, TILE, TILE), np.uint8))
+    with pytest.raises(InputError, match="nodata"):
+        ask(str(path), cpu(tiny_florence2_dir), "ships", max_new_tokens=5)
