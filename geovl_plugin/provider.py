@@ -7,6 +7,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from ..processing.ask import AskAlgorithm
 from ..processing.retrieve import RetrieveAlgorithm
 from ..processing.segment import SegmentAlgorithm
 
@@ -33,5 +34,5 @@ class GeoVLProvider(QgsProcessingProvider):
         return ["tif"]  # the engine writes GeoTIFF
 
     def loadAlgorithms(self):
-        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm()):
+        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm(), AskAlgorithm()):
             self.addAlgorithm(algorithm)

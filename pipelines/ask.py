@@ -204,7 +204,8 @@ def _objects(grid: TileGrid, tile: Tile, label: str, answer: Answer, area: Polyg
 
 
 def _reply(tile: AskedTile, count: int | None, source: RasterSource) -> TileReply:
-    x, y = tile.footprint.centroid.coords[0]
+    centre = tile.footprint.centroid  # .x/.y: under QGIS, coords may carry a z from QGIS's own GEOS
+    x, y = centre.x, centre.y
     digits = 6 if source.dataset.crs.is_geographic else 1
     return TileReply(tile.label, f"({x:.{digits}f}, {y:.{digits}f})", tile.text, count)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from qgis.core import (Qgis, QgsField, QgsFields, QgsProcessingAlgorithm, QgsProcessingException,
+from qgis.core import (Qgis, QgsField, QgsFields, QgsGeometry, QgsProcessingAlgorithm, QgsProcessingException,
                        QgsProcessingParameterBand,
                        QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent, QgsProcessingParameterNumber, QgsProcessingParameterString)
@@ -35,6 +35,12 @@ def make_fields(spec: list[tuple[str, str]]) -> QgsFields:
     for name, kind in spec:
         fields.append(QgsField(name, types[kind]))
     return fields
+
+
+def geometry_from_wkb(wkb: bytes) -> QgsGeometry:
+    geometry = QgsGeometry()
+    geometry.fromWkb(wkb)
+    return geometry
 
 
 def missing_packages() -> list[str]:

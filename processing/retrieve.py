@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsFields, QgsGeometry,
+from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle,
                        QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, make_fields
+from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -102,9 +102,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for hit in result.hits:
             feature = QgsFeature(fields)
-            geometry = QgsGeometry()
-            geometry.fromWkb(hit.footprint_wkb)
-            feature.setGeometry(geometry)
+            feature.setGeometry(geometry_from_wkb(hit.footprint_wkb))
             feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name, layer.publicSource(),
                                    hit.row, hit.col, ALGORITHM_VERSION])
             sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)

@@ -10,7 +10,7 @@ from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsFeature, QgsFe
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, make_fields
+from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -139,7 +139,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for region in result.regions:
             feature = QgsFeature(fields)
-            feature.setGeometry(_geometry(region.wkb))
+            feature.setGeometry(geometry_from_wkb(region.wkb))
             feature.setAttributes([region.class_name, region.score, region.area_m2, region.prompt_id, model.name,
                                    layer.publicSource(), ALGORITHM_VERSION])
             sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
@@ -155,7 +155,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                 raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_CENTERLINES))
             for centerline in result.centerlines:
                 feature = QgsFeature(line_fields)
-                feature.setGeometry(_geometry(centerline.wkb))
+                feature.setGeometry(geometry_from_wkb(centerline.wkb))
                 feature.setAttributes([centerline.class_name, centerline.line.length, model.name,
                                        layer.publicSource()])
                 lines.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
@@ -234,9 +234,3 @@ def _label(value) -> int | None:
     if text in ("0", "0.0", "false", "no", "bg", "background"):
         return 0
     return None
-
-
-def _geometry(wkb: bytes) -> QgsGeometry:
-    geometry = QgsGeometry()
-    geometry.fromWkb(wkb)
-    return geometry

@@ -121,3 +121,26 @@ def test_segment_runs_under_qgis_process(home, tiny_sam_ckpt, plugin, tmp_path):
         assert a.tags()["GEOVL_CLASSES"] == '{"1": "road"}'
         assert a.read(1).any()
         assert (a.read(1) == b.read(1)).all()
+
+
+def test_ask_runs_under_qgis_process(home, tiny_florence2_dir, tmp_path):
+    """qgis_process --json runs geovl:ask: objects and tiles as files QGIS opens, the
+    answer in the results, the report on disk."""
+    import json
+
+    from ..models.conftest import scene
+    from .conftest import write_rgb
+
+    raster = write_rgb(tmp_path / "input.tif", scene(64, 128, seed=5))
+    out, tiles, report = tmp_path / "objects.gpkg", tmp_path / "tiles.gpkg", tmp_path / "report.html"
+    done = qgis_process(home, "--json", "run", "geovl:ask", "--", f"INPUT={raster}", "QUESTION=Where are the ships?",
+                        f"MODEL={tiny_florence2_dir}", "MAX_NEW_TOKENS=30", f"OUTPUT={out}", f"OUTPUT_TILES={tiles}",
+                        f"OUTPUT_REPORT={report}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(done.stdout[done.stdout.index("{"):])["results"]
+    assert {k: results[k] for k in ("OUTPUT", "OUTPUT_TILES", "OUTPUT_REPORT")} == {
+        "OUTPUT": str(out), "OUTPUT_TILES": str(tiles), "OUTPUT_REPORT": str(report)}
+    assert results["OUTPUT_ANSWER"].strip()
+    assert QgsVectorLayer(str(out), "objects", "ogr").isValid()
+    assert QgsVectorLayer(str(tiles), "tiles", "ogr").featureCount() == 2
+    assert "<html>" in report.read_text(encoding="utf-8").lower().replace("<!doctype html>", "")

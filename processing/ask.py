@@ -1,0 +1,157 @@
+"""geovl:ask — a grounded question about a raster layer (GeoChat / GeoPixel-style),
+optionally asked only of the tiles a retrieval model ranks best."""
+from __future__ import annotations
+
+import os
+
+from qgis.core import (QgsFeature, QgsFeatureSink, QgsProcessing, QgsProcessingException,
+                       QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
+
+from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from .render import layer_as_file
+
+ALGORITHM_VERSION = "1"
+# models.presets defaults; not imported so the plugin loads without torch
+DEFAULT_MODEL = "florence-2-base"
+DEFAULT_RETRIEVAL_MODEL = "clip-rsicd"
+DEFAULT_SEGMENT_MODEL = "sam-vit-b"
+MODES = ["answer", "boxes", "masks"]      # pipelines.ask.MODES
+SELECTIONS = ["all", "top-k"]             # pipelines.ask.SELECTIONS
+
+
+class AskAlgorithm(GeoVLAlgorithm):
+    QUESTION = "QUESTION"
+    MODE = "MODE"
+    SELECT = "SELECT"
+    RETRIEVAL_MODEL = "RETRIEVAL_MODEL"
+    TOP_K = "TOP_K"
+    SEGMENT_MODEL = "SEGMENT_MODEL"
+    MAX_NEW_TOKENS = "MAX_NEW_TOKENS"
+    OUTPUT_TILES = "OUTPUT_TILES"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+    OUTPUT_ANSWER = "OUTPUT_ANSWER"
+
+    def name(self):
+        return "ask"
+
+    def displayName(self):
+        return self.tr("Ask a grounded question")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Asks a vision-language model a question about a raster layer (\"Where are the airplanes parked?\", "
+            "\"How many storage tanks are in this port?\") and puts every object it names on the map.\n\n"
+            "The raster is cut into tiles of the model's input size and each tile is asked. For a large raster, "
+            "select the top-k tiles: a retrieval model ranks all tiles against the question first (its tile index "
+            "is cached, as in Text-to-image retrieval) and only the k best are asked, which is much faster.\n\n"
+            "Modes: answer only (text); boxes (each grounded object as a polygon; rotated boxes of GeoChat stay "
+            "rotated; the same object seen by two overlapping tiles is kept once); masks (the boxes prompt a "
+            "Segment Anything model, GeoPixel-style, and the masks become polygons).\n\n"
+            "Models: florence-2-base (default, runs on a CPU), florence-2-large, qwen2.5-vl-3b, qwen2.5-vl-7b, "
+            "qwen3-vl-2b, qwen3-vl-8b, kosmos-2, a hub id or a local folder of one of these families, or a GeoChat "
+            "checkpoint converted with scripts/convert_geochat.py.\n\n"
+            "Outputs: the objects (label, score where the model gives one, tile, question, model, source); the "
+            "tiles asked with their answers; the combined answer as a string for the next step of a model (counts "
+            "are summed for \"how many\" questions, otherwise one line per tile with its location); an HTML report "
+            "with a thumbnail of each asked tile and its boxes.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
+        self.addParameter(QgsProcessingParameterString(self.QUESTION, self.tr("Question")))
+        self.add_model_parameters(DEFAULT_MODEL)
+        self.addParameter(QgsProcessingParameterEnum(
+            self.MODE, self.tr("Output"), options=[self.tr("Answer only"), self.tr("Boxes"),
+                                                   self.tr("Masks (Segment Anything from the boxes)")],
+            defaultValue=1))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.SELECT, self.tr("Tiles to ask"), options=[self.tr("All tiles"),
+                                                           self.tr("Top-k tiles by retrieval")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterString(
+            self.RETRIEVAL_MODEL, self.tr("Retrieval model (for top-k)"), defaultValue=DEFAULT_RETRIEVAL_MODEL,
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of tiles to ask (top k)"),
+                                                       minValue=1, defaultValue=8))
+        self.addParameter(QgsProcessingParameterString(
+            self.SEGMENT_MODEL, self.tr("Segmentation model (for masks)"), defaultValue=DEFAULT_SEGMENT_MODEL,
+            optional=True))
+        self.add_tiling_parameters()
+        self._advanced(QgsProcessingParameterNumber(
+            self.MAX_NEW_TOKENS, self.tr("Longest answer per tile (tokens)"), minValue=1, defaultValue=256))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Grounded objects"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_TILES, self.tr("Tiles asked"), QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
+            createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, self.tr("Report"), self.tr("HTML files (*.html)"), optional=True,
+            createByDefault=True))
+        self.addOutput(QgsProcessingOutputString(self.OUTPUT_ANSWER, self.tr("Answer")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        from ..pipelines.ask import ask
+        from ..pipelines.cache import cache_root
+        from ..pipelines.options import ModelOptions
+
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
+        question = self.parameterAsString(parameters, self.QUESTION, context).strip()
+        if not question:
+            raise QgsProcessingException(self.tr(
+                "The question is empty. Type a question about the raster, e.g. \"Where are the airplanes parked?\"."))
+        mode = MODES[self.parameterAsEnum(parameters, self.MODE, context)]
+        select = SELECTIONS[self.parameterAsEnum(parameters, self.SELECT, context)]
+        model = self.model_options(parameters, context)
+
+        def helper_model(name: str) -> ModelOptions:  # on the VLM's device and precision
+            return ModelOptions(self.parameterAsString(parameters, name, context).strip(), model.device,
+                                model.precision)
+
+        tiling = self.tiling_options(parameters, context, layer)
+        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
+        path = layer_as_file(layer, extent, tiling.resolution, os.path.join(cache_root(), "rendered"),
+                             context, feedback)
+        report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
+
+        result = self.run_engine(
+            ask, path, model, question, mode=mode, select=select, retrieval_model=helper_model(self.RETRIEVAL_MODEL),
+            top_k=self.parameterAsInt(parameters, self.TOP_K, context),
+            segment_model=helper_model(self.SEGMENT_MODEL), tiling=tiling,
+            max_new_tokens=self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context), report_path=report,
+            feedback=QgisFeedback(feedback))
+        feedback.pushInfo(self.tr("Answer:") + "\n" + result.answer)
+
+        source = layer.publicSource()
+        fields = make_fields([("label", "string"), ("score", "double"), ("angle", "double"), ("tile", "string"),
+                              ("question", "string"), ("model", "string"), ("source", "string"),
+                              ("version", "string")])
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
+                                             layer.crs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for obj in result.objects:
+            feature = QgsFeature(fields)
+            feature.setGeometry(geometry_from_wkb(obj.wkb))
+            feature.setAttributes([obj.label, obj.score, obj.angle, obj.tile, question, model.name, source,
+                                   ALGORITHM_VERSION])
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        outputs = {self.OUTPUT: dest_id, self.OUTPUT_ANSWER: result.answer}
+
+        tile_fields = make_fields([("tile", "string"), ("row", "int"), ("col", "int"), ("answer", "string"),
+                                   ("boxes", "int"), ("retrieval_score", "double"), ("question", "string"),
+                                   ("model", "string"), ("source", "string")])
+        tiles, tiles_id = self.parameterAsSink(parameters, self.OUTPUT_TILES, context, tile_fields,
+                                               QgsWkbTypes.Type.Polygon, layer.crs())
+        if tiles is not None:
+            for tile in result.tiles:
+                feature = QgsFeature(tile_fields)
+                feature.setGeometry(geometry_from_wkb(tile.wkb))
+                feature.setAttributes([tile.label, tile.row, tile.col, tile.text, tile.boxes, tile.retrieval_score,
+                                       question, model.name, source])
+                tiles.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+            outputs[self.OUTPUT_TILES] = tiles_id
+        if report:
+            outputs[self.OUTPUT_REPORT] = report
+        return outputs
