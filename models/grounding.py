@@ -315,7 +315,8 @@ def parse_kosmos2(entities: Any, width: int, height: int, text: str = "") -> Par
         if not isinstance(entity, (list, tuple)) or len(entity) != 3 or not isinstance(entity[2], (list, tuple)):
             boxes.append(None)
             continue
-        label = entity[0] if isinstance(entity[0], str) else ""
+        # an object written without a phrase gets transformers' placeholder name, its patch tokens
+        label = entity[0] if isinstance(entity[0], str) and not entity[0].startswith("<patch_index_") else ""
         boxes += [_kosmos_box(label, normalised, width, height) for normalised in entity[2]]
     kept, dropped = _collect(boxes)
     return Parsed(kept, dropped, _readable(text) if isinstance(text, str) else "")

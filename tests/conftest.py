@@ -328,3 +328,262 @@ def tiny_florence2_dir(tmp_path_factory):
     unit_gain_(Florence2ForConditionalGeneration(config)).eval().save_pretrained(path)
     Florence2Processor(image_processor, tokenizer, post_processor_config=FLORENCE2_POST_PROCESSOR).save_pretrained(path)
     return str(path)
+
+
+# Qwen-VL fixtures
+
+# A short Qwen-style chat template: image and text parts of each message, then the
+# assistant turn. The released ones add a default system message and tool calls.
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def tiny_qwen_vl(path, model_type: str) -> str:
+    """A Qwen2.5-VL or Qwen3-VL (`model_type`) at unit gain, 2 + 2 layers of width 32, saved
+    with its processor: a char tokenizer with Qwen's special tokens and chat template, and
+    image and video processors that resize any image to at most 24 patches (6 tokens)."""
+    import torch
+    from transformers import (PreTrainedTokenizerFast, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
+                              Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor, Qwen3VLConfig,
+                              Qwen3VLForConditionalGeneration, Qwen3VLProcessor, Qwen3VLVideoProcessor)
+
+    chars, _ = char_tokenizer("<|endoftext|>", "<|im_end|>", "<|endoftext|>", 1024)
+    backend = chars.backend_tokenizer
+    backend.post_processor = None  # Qwen's tokenizer adds no bos/eos around a text
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        unk_token="<unk>", model_max_length=1024)
+    tokenizer.add_special_tokens({"additional_special_tokens": [
+        "<|im_start|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]})
+    tokenizer.add_tokens(list(string.ascii_uppercase + '\n[]{}"_`?!'))  # prompts and JSON answers
+    ids = dict(image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+               video_token_id=tokenizer.convert_tokens_to_ids("<|video_pad|>"),
+               vision_start_token_id=tokenizer.convert_tokens_to_ids("<|vision_start|>"),
+               vision_end_token_id=tokenizer.convert_tokens_to_ids("<|vision_end|>"))
+    # head_dim 16: the three M-RoPE sections (time, height, width) share its 8 frequencies.
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+                bos_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id)
+    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, spatial_merge_size=2)
+    torch.manual_seed(0)
+    if model_type == "qwen2_5_vl":
+        patch = 14
+        model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(
+            text_config=text, vision_config=dict(vision, patch_size=patch, window_size=56, fullatt_block_indexes=[1]),
+            **ids))
+        processor_class, video_processor_class = Qwen2_5_VLProcessor, Qwen2VLVideoProcessor
+    else:
+        patch = 16
+        model = Qwen3VLForConditionalGeneration(Qwen3VLConfig(
+            text_config=dict(text, head_dim=16, rope_parameters=dict(text["rope_parameters"], mrope_interleaved=True)),
+            vision_config=dict(vision, patch_size=patch, num_position_embeddings=16, deepstack_visual_indexes=[0]),
+            **ids))
+        processor_class, video_processor_class = Qwen3VLProcessor, Qwen3VLVideoProcessor
+    unit_gain_(model).eval().save_pretrained(path)
+    # At most 4 x 6 patches' area (6 merged tokens), where the defaults give thousands.
+    pixels = dict(patch_size=patch, min_pixels=(2 * patch) ** 2, max_pixels=(4 * patch) * (6 * patch))
+    processor_class(Qwen2VLImageProcessor(**pixels), tokenizer, video_processor_class(**pixels),
+                    chat_template=QWEN_CHAT_TEMPLATE).save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_5_vl_dir(tmp_path_factory):
+    """tiny_qwen_vl's Qwen2.5-VL: 14 px patches, boxes in pixels of the resized input."""
+    return tiny_qwen_vl(tmp_path_factory.mktemp("tiny-qwen2_5_vl"), "qwen2_5_vl")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_vl_dir(tmp_path_factory):
+    """tiny_qwen_vl's Qwen3-VL: 16 px patches, boxes on a 0..1000 grid."""
+    return tiny_qwen_vl(tmp_path_factory.mktemp("tiny-qwen3_vl"), "qwen3_vl")
+
+
+# Memorised answers: a tiny VLM trained until it answers one recorded string, whatever
+# the image. Random models write noise where a parser finds no boxes; a model that
+# writes the recorded grounding answer puts boxes through the whole pipeline, where the
+# map coordinates they must land at are computed by hand.
+
+def memorise_(model, prompts: list[dict], answer_ids: list[int], steps: int = 400):
+    """Train `model` (Adam, teacher forcing) to continue each processor output in `prompts`
+    (input_ids of one prompt, image tensors) with `answer_ids`."""
+    import torch
+
+    examples = []
+    for inputs in prompts:
+        length = inputs["input_ids"].shape[1]
+        extended = dict(inputs)
+        for key, value in inputs.items():  # token-aligned tensors grow with the answer
+            if torch.is_tensor(value) and value.dim() == 2 and value.shape[1] == length:
+                tail = torch.tensor([answer_ids]) if key == "input_ids" else \
+                    torch.full((1, len(answer_ids)), 1 if key == "attention_mask" else 0, dtype=value.dtype)
+                extended[key] = torch.cat([value, tail.to(value.dtype)], 1)
+        labels = extended["input_ids"].clone()
+        labels[:, :length] = -100
+        examples.append((extended, labels))
+    torch.manual_seed(0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(steps):
+        inputs, labels = examples[step % len(examples)]
+        loss = model(**inputs, labels=labels).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if loss.item() < 0.005:
+            break
+    return model.eval()
+
+
+QWEN_ANSWER = '```json\n[{"bbox_2d": [10, 20, 30, 40], "label": "plane"}, {"bbox_2d": [28, 0, 56, 12], "label": "plane"}]\n```'
+
+
+@pytest.fixture(scope="session")
+def memorised_qwen2_5_vl_dir(tmp_path_factory):
+    """tiny_qwen_vl's Qwen2.5-VL answering QWEN_ANSWER (pixels of its 56 px input) to
+    GeoVL's grounding request for "planes", on any image."""
+    import numpy as np
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    from geovl.models.qwen_vlm import GROUNDING
+
+    path = tiny_qwen_vl(tmp_path_factory.mktemp("memorised-qwen2_5_vl"), "qwen2_5_vl")
+    processor = AutoProcessor.from_pretrained(path)
+    chat = processor.apply_chat_template([{"role": "user", "content": [
+        {"type": "image"}, {"type": "text", "text": GROUNDING.format("planes")}]}], add_generation_prompt=True)
+    rng = np.random.default_rng(0)
+    prompts = [processor(text=chat, images=rng.integers(0, 255, (70, 70, 3), dtype=np.uint8), return_tensors="pt")
+               for _ in range(3)]
+    tokenizer = processor.tokenizer
+    answer_ids = tokenizer(QWEN_ANSWER, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    model = memorise_(Qwen2_5_VLForConditionalGeneration.from_pretrained(path), prompts, answer_ids)
+    model.save_pretrained(path)
+    return str(path)
+
+
+# Kosmos-2 and GeoChat (Llava) fixtures
+
+# What tiny_kosmos2_dir writes after `</phrase>`: one object of two boxes.
+KOSMOS2_OBJECT = ("</phrase>", "<object>", "<patch_index_0044>", "<patch_index_0863>",
+                  "</delimiter_of_multi_objects/>", "<patch_index_0100>", "<patch_index_0300>", "</object>")
+
+
+@pytest.fixture(scope="session")
+def tiny_kosmos2_dir(tmp_path_factory):
+    """A Kosmos2ForConditionalGeneration (32-wide, 2 + 2 layers, 224 px, 64 latent queries) at
+    unit gain, saved with a Kosmos2Processor on a char tokenizer (plus capitals and "?"), to
+    which the processor adds its <grounding>, <phrase>, <object>, <patch_index_NNNN>... tokens.
+    A random model never closes an <object>; this one is rigged to write KOSMOS2_OBJECT after
+    `</phrase>`: each token of the chain gets a large embedding, and its successor an output
+    row along it (untied output head)."""
+    import torch
+    from transformers import CLIPImageProcessor, Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor
+
+    tokenizer, _ = char_tokenizer("<s>", "</s>", "<pad>", 2048)
+    tokenizer.add_tokens(list(string.ascii_uppercase) + ["?"])
+    # The released processor squashes images to 224 x 224 (use_square_size), no crop.
+    processor = Kosmos2Processor(CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False),
+                                 tokenizer)
+    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id)
+    config = Kosmos2Config(
+        text_config=dict(vocab_size=len(processor.tokenizer), embed_dim=32, layers=2, ffn_dim=64, attention_heads=2,
+                         max_position_embeddings=512, tie_word_embeddings=False, **ids),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=224, patch_size=14),
+        tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = unit_gain_(Kosmos2ForConditionalGeneration(config)).eval()
+    chain = processor.tokenizer.convert_tokens_to_ids(list(KOSMOS2_OBJECT))
+    embed, head = model.text_model.model.embed_tokens.weight, model.text_model.lm_head.weight
+    with torch.no_grad():
+        for token, successor in zip(chain, chain[1:]):
+            embed[token] *= 20
+            direction = torch.nn.functional.layer_norm(embed[token], embed.shape[1:])
+            head[successor] += 15 * direction / embed.shape[1]
+    path = tmp_path_factory.mktemp("tiny-kosmos2")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return str(path)
+
+
+GEOCHAT_WIDTH = 32
+
+
+def tiny_clip_vision(image_size: int):
+    """A random CLIPVisionModel of GEOCHAT_WIDTH with 14 px patches."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    torch.manual_seed(image_size)
+    return CLIPVisionModel(CLIPVisionConfig(hidden_size=GEOCHAT_WIDTH, intermediate_size=64, num_hidden_layers=3,
+                                            num_attention_heads=2, image_size=image_size, patch_size=14)).eval()
+
+
+@pytest.fixture(scope="session")
+def geochat_converter():
+    """scripts/convert_geochat.py as a module (scripts/ is not part of the package)."""
+    import importlib.util
+    import os
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "convert_geochat.py")
+    spec = importlib.util.spec_from_file_location("convert_geochat", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_geochat(tmp_path_factory):
+    """GeoChat-shaped folders: Llama + mm_projector + (in "with-tower") the 504 px vision
+    tower under LLaVA's names, GeoChat's config.json keys and a char tokenizer; the
+    CLIP-L/336 stand-in it names as mm_vision_tower; and the parts as modules. Llama, projector
+    and 504 px tower are at unit gain, so a few grey levels of the image change the greedy reply."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer, vocab = char_tokenizer("<s>", "</s>", "<pad>", 2048)
+    torch.manual_seed(0)
+    text_config = dict(vocab_size=len(vocab), hidden_size=GEOCHAT_WIDTH, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048, rms_norm_eps=1e-5)
+    llama = LlamaForCausalLM(LlamaConfig(**text_config)).eval()
+    projector = torch.nn.Sequential(torch.nn.Linear(GEOCHAT_WIDTH, GEOCHAT_WIDTH), torch.nn.GELU(),
+                                    torch.nn.Linear(GEOCHAT_WIDTH, GEOCHAT_WIDTH))
+    clip336, clip504 = tiny_clip_vision(336), tiny_clip_vision(504)
+    for module in (llama, projector, clip504):
+        unit_gain_(module)
+    clip_dir = tmp_path_factory.mktemp("clip-336")
+    clip336.save_pretrained(clip_dir)
+
+    state = dict(llama.state_dict())
+    state.update({f"model.mm_projector.{k}": v for k, v in projector.state_dict().items()})
+    # transformers 5 names CLIPVisionModel weights without the "vision_model." that GeoChat's have.
+    with_tower = {**state, **{f"model.vision_tower.vision_tower.vision_model.{k.removeprefix('vision_model.')}": v
+                              for k, v in clip504.state_dict().items()}}
+    folders = {}
+    for name, weights in (("with-tower", with_tower), ("without-tower", state)):
+        folder = tmp_path_factory.mktemp(f"geochat-{name}")
+        save_file({k: v.contiguous() for k, v in weights.items()}, folder / "model.safetensors")
+        config = {**text_config, "architectures": ["GeoChatLlamaForCausalLM"], "model_type": "geochat",
+                  "mm_vision_tower": str(clip_dir), "mm_hidden_size": GEOCHAT_WIDTH, "mm_projector_type": "mlp2x_gelu",
+                  "mm_vision_select_layer": -2, "mm_vision_select_feature": "patch"}
+        (folder / "config.json").write_text(json.dumps(config))
+        tokenizer.save_pretrained(folder)
+        folders[name] = str(folder)
+    return {"folders": folders, "clip_dir": str(clip_dir), "llama": llama, "projector": projector,
+            "clip504": clip504, "clip336": clip336, "tokenizer": tokenizer}
+
+
+@pytest.fixture(scope="session")
+def tiny_geochat_llava_dir(tmp_path_factory, tiny_geochat, geochat_converter):
+    """tiny_geochat (with its vision tower) as users get it: converted by scripts/convert_geochat.py
+    to a Llava folder (504 px processor, `<image>` token)."""
+    path = tmp_path_factory.mktemp("tiny-geochat-llava")
+    geochat_converter.convert(tiny_geochat["folders"]["with-tower"], str(path))
+    return str(path)

@@ -8,7 +8,8 @@ import pytest
 import torch
 from transformers import Florence2ForConditionalGeneration, Florence2Processor
 
-from geovl.models.florence2_vlm import CAPTION, DETECTION, GROUNDING, Florence2VLM, subject_phrase
+from geovl.models.florence2_vlm import CAPTION, DETECTION, GROUNDING, Florence2VLM
+from geovl.models.questions import subject_phrase
 from geovl.models.grounding import GroundedBox, parse_florence2
 
 from .conftest import scene

@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
+from qgis.core import (NULL, QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
                        QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
                        QgsProcessingModelChildParameterSource, QgsProcessingModelOutput, QgsProcessingModelParameter,
                        QgsProcessingParameterRasterLayer, QgsVectorLayer)
@@ -152,3 +152,25 @@ def test_answer_feeds_the_next_step_of_a_model(plugin, tiny_florence2_dir, tiny_
     layer = layer if isinstance(layer, QgsVectorLayer) else QgsVectorLayer(layer)
     queries = {f["query"] for f in layer.getFeatures()}
     assert len(queries) == 1 and queries.pop().strip()
+
+
+def test_qwen_boxes_land_at_hand_computed_map_coordinates(plugin, memorised_qwen2_5_vl_dir, tmp_path, cache_dir):
+    """A Qwen2.5-VL that answers two plane boxes in pixels of its 56 px input, on 70 px
+    tiles (resized to 56 by smart_resize: x 1.25) of a 2 x 2-tile raster."""
+    raster = write_rgb(tmp_path / "planes.tif", scene(140, 140, seed=7))
+    result = run_ask(raster, memorised_qwen2_5_vl_dir, question="How many planes are there?", TILE_SIZE=70,
+                     MAX_NEW_TOKENS=120)
+    expected = set()
+    for row in range(2):
+        for col in range(2):
+            for x0, y0, x1, y1 in ((10, 20, 30, 40), (28, 0, 56, 12)):
+                (xmin, ymax) = to_map(col * 70 + x0 * 1.25, row * 70 + y0 * 1.25)
+                (xmax, ymin) = to_map(col * 70 + x1 * 1.25, row * 70 + y1 * 1.25)
+                expected.add((f"{row},{col}", xmin, ymin, xmax, ymax))
+    got = set()
+    for f in result["OUTPUT"].getFeatures():
+        b = f.geometry().boundingBox()
+        assert (f["label"], f["score"]) == ("plane", NULL)  # Qwen gives no scores
+        got.add((f["tile"], b.xMinimum(), b.yMinimum(), b.xMaximum(), b.yMaximum()))
+    assert got == expected
+    assert result["OUTPUT_ANSWER"].splitlines()[0] == "8 in total over 4 tile(s)."
