@@ -4,47 +4,47 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../processing/base.py" line="87"/>
+        <location filename="../processing/base.py" line="93"/>
         <source>GeoVL needs Python packages that this QGIS cannot import: {}. Run `make setup deploy` in the GeoVL folder (it installs them and points the plugin at them), or set the QGIS setting geovl/site_packages to a site-packages folder that has them.</source>
         <translation>GeoVL a besoin de paquets Python que ce QGIS ne peut pas importer : {}. Lancez `make setup deploy` dans le dossier de GeoVL (cela les installe et y fait pointer l'extension), ou réglez le paramètre QGIS geovl/site_packages sur un dossier site-packages qui les contient.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="101"/>
+        <location filename="../processing/base.py" line="107"/>
         <source>Model (preset, hub id or local path)</source>
         <translation>Modèle (préréglage, identifiant du hub ou chemin local)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="103"/>
+        <location filename="../processing/base.py" line="109"/>
         <source>Device</source>
         <translation>Périphérique de calcul</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="104"/>
+        <location filename="../processing/base.py" line="110"/>
         <source>Precision</source>
         <translation>Précision numérique</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="108"/>
+        <location filename="../processing/base.py" line="114"/>
         <source>Extent (default: the whole raster)</source>
         <translation>Emprise (par défaut : tout le raster)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="110"/>
+        <location filename="../processing/base.py" line="116"/>
         <source>Bands (1 for grey, or red, green, blue)</source>
         <translation>Bandes (1 pour du gris, ou rouge, vert, bleu)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="113"/>
+        <location filename="../processing/base.py" line="119"/>
         <source>Tile size in pixels (0: the model&apos;s input)</source>
         <translation>Taille des tuiles en pixels (0 : l'entrée du modèle)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="115"/>
+        <location filename="../processing/base.py" line="121"/>
         <source>Tile overlap in pixels</source>
         <translation>Recouvrement des tuiles en pixels</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="117"/>
+        <location filename="../processing/base.py" line="123"/>
         <source>Resolution in metres per pixel (0: the raster&apos;s own)</source>
         <translation>Résolution en mètres par pixel (0 : celle du raster)</translation>
     </message>
@@ -85,14 +85,148 @@
     </message>
 </context>
 <context>
+    <name>AskAlgorithm</name>
+    <message>
+        <location filename="../processing/ask.py" line="40"/>
+        <source>Ask a grounded question</source>
+        <translation>Poser une question localisée</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="43"/>
+        <source>Asks a vision-language model a question about a raster layer (&quot;Where are the airplanes parked?&quot;, &quot;How many storage tanks are in this port?&quot;) and puts every object it names on the map.
+
+The raster is cut into tiles of the model&apos;s input size and each tile is asked. For a large raster, select the top-k tiles: a retrieval model ranks all tiles against the question first (its tile index is cached, as in Text-to-image retrieval) and only the k best are asked, which is much faster.
+
+Modes: answer only (text); boxes (each grounded object as a polygon; rotated boxes of GeoChat stay rotated; the same object seen by two overlapping tiles is kept once); masks (the boxes prompt a Segment Anything model, GeoPixel-style, and the masks become polygons).
+
+Models: florence-2-base (default, runs on a CPU), florence-2-large, qwen2.5-vl-3b, qwen2.5-vl-7b, qwen3-vl-2b, qwen3-vl-8b, kosmos-2, a hub id or a local folder of one of these families, or a GeoChat checkpoint converted with scripts/convert_geochat.py.
+
+Outputs: the objects (label, score where the model gives one, tile, question, model, source); the tiles asked with their answers; the combined answer as a string for the next step of a model (counts are summed for &quot;how many&quot; questions, otherwise one line per tile with its location); an HTML report with a thumbnail of each asked tile and its boxes.</source>
+        <translation>Pose une question à un modèle vision-langage sur une couche raster (« Où sont garés les avions ? », « Combien de réservoirs y a-t-il dans ce port ? ») et place sur la carte chaque objet qu'il nomme.
+
+Le raster est découpé en tuiles de la taille d'entrée du modèle et chaque tuile est interrogée. Pour un grand raster, choisissez les k meilleures tuiles : un modèle de recherche classe d'abord toutes les tuiles selon la question (son index de tuiles est mis en cache, comme dans Recherche texte-image) et seules les k meilleures sont interrogées, ce qui est bien plus rapide.
+
+Modes : réponse seule (texte) ; boîtes (chaque objet localisé en polygone ; les boîtes orientées de GeoChat restent orientées ; un même objet vu par deux tuiles qui se chevauchent n'est gardé qu'une fois) ; masques (les boîtes guident un modèle Segment Anything, à la manière de GeoPixel, et les masques deviennent des polygones).
+
+Modèles : florence-2-base (par défaut, fonctionne sur un CPU), florence-2-large, qwen2.5-vl-3b, qwen2.5-vl-7b, qwen3-vl-2b, qwen3-vl-8b, kosmos-2, un identifiant du hub ou un dossier local de l'une de ces familles, ou un point de contrôle GeoChat converti avec scripts/convert_geochat.py.
+
+Sorties : les objets (libellé, score quand le modèle en donne un, tuile, question, modèle, source) ; les tuiles interrogées avec leurs réponses ; la réponse combinée, en chaîne pour l'étape suivante d'un modèle (les nombres sont additionnés pour les questions « combien », sinon une ligne par tuile avec sa position) ; un rapport HTML avec une vignette de chaque tuile interrogée et ses boîtes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="61"/>
+        <source>Raster layer</source>
+        <translation>Couche raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="62"/>
+        <source>Question</source>
+        <translation>Question</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="64"/>
+        <source>Output</source>
+        <translation>Sortie</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="64"/>
+        <source>Answer only</source>
+        <translation>Réponse seule</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="64"/>
+        <source>Boxes</source>
+        <translation>Boîtes</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="64"/>
+        <source>Masks (Segment Anything from the boxes)</source>
+        <translation>Masques (Segment Anything à partir des boîtes)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="68"/>
+        <source>Tiles to ask</source>
+        <translation>Tuiles à interroger</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="68"/>
+        <source>All tiles</source>
+        <translation>Toutes les tuiles</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="68"/>
+        <source>Top-k tiles by retrieval</source>
+        <translation>Les k meilleures tuiles par recherche</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="71"/>
+        <source>Retrieval model (for top-k)</source>
+        <translation>Modèle de recherche (pour les k meilleures)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="74"/>
+        <source>Number of tiles to ask (top k)</source>
+        <translation>Nombre de tuiles à interroger (k)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="76"/>
+        <source>Segmentation model (for masks)</source>
+        <translation>Modèle de segmentation (pour les masques)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="80"/>
+        <source>Longest answer per tile (tokens)</source>
+        <translation>Réponse la plus longue par tuile (jetons)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="82"/>
+        <source>Grounded objects</source>
+        <translation>Objets localisés</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="84"/>
+        <source>Tiles asked</source>
+        <translation>Tuiles interrogées</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="87"/>
+        <source>Report</source>
+        <translation>Rapport</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="87"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="90"/>
+        <source>Answer</source>
+        <translation>Réponse</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="99"/>
+        <source>Choose a raster layer (INPUT).</source>
+        <translation>Choisissez une couche raster (INPUT).</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="102"/>
+        <source>The question is empty. Type a question about the raster, e.g. &quot;Where are the airplanes parked?&quot;.</source>
+        <translation>La question est vide. Tapez une question sur le raster, par exemple « Où sont garés les avions ? ».</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="124"/>
+        <source>Answer:</source>
+        <translation>Réponse :</translation>
+    </message>
+</context>
+<context>
     <name>GeoVLProvider</name>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="21"/>
+        <location filename="../geovl_plugin/provider.py" line="22"/>
         <source>GeoVL (vision-language)</source>
         <translation>GeoVL (vision-langage)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="24"/>
+        <location filename="../geovl_plugin/provider.py" line="25"/>
         <source>GeoVL: remote-sensing vision-language models</source>
         <translation>GeoVL : modèles vision-langage pour la télédétection</translation>
     </message>
@@ -192,7 +326,7 @@ Sorties : les emprises des k meilleures tuiles classées par score (similarité 
         <translation>semblable à {} entité(s) de la couche requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="130"/>
+        <location filename="../processing/retrieve.py" line="128"/>
         <source>The query layer has no features with a geometry.</source>
         <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
     </message>

@@ -174,3 +174,15 @@ def test_qwen_boxes_land_at_hand_computed_map_coordinates(plugin, memorised_qwen
         got.add((f["tile"], b.xMinimum(), b.yMinimum(), b.xMaximum(), b.yMaximum()))
     assert got == expected
     assert result["OUTPUT_ANSWER"].splitlines()[0] == "8 in total over 4 tile(s)."
+
+
+def test_geochat_llava_runs_end_to_end(plugin, tiny_geochat_llava_dir, tmp_path, cache_dir):
+    """A converted GeoChat (Llava) asks on its 504 px tiles; whatever boxes its parser
+    yields lie inside the tile that gave them."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(504, 600, seed=8))
+    result = run_ask(raster, tiny_geochat_llava_dir, question="Where are the planes?", MAX_NEW_TOKENS=12)
+    tiles = {f["tile"]: f.geometry() for f in result["OUTPUT_TILES"].getFeatures()}
+    assert set(tiles) == {"0,0", "0,1"}
+    assert tiles["0,0"].boundingBox().toRectF().getCoords() == pytest.approx((*to_map(0, 504), *to_map(504, 0)))
+    for f in result["OUTPUT"].getFeatures():
+        assert tiles[f["tile"]].contains(f.geometry().centroid())
