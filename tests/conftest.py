@@ -548,10 +548,13 @@ def tiny_geochat(tmp_path_factory):
     from safetensors.torch import save_file
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer, vocab = char_tokenizer("<s>", "</s>", "<pad>", 2048)
+    tokenizer, _ = char_tokenizer("<s>", "</s>", "<pad>", 2048)
+    tokenizer.add_tokens(list("<>{}|/?"))  # GeoChat's box markup, for answers a test memorises
     torch.manual_seed(0)
-    text_config = dict(vocab_size=len(vocab), hidden_size=GEOCHAT_WIDTH, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048, rms_norm_eps=1e-5)
+    text_config = dict(vocab_size=len(tokenizer), hidden_size=GEOCHAT_WIDTH, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id)
     llama = LlamaForCausalLM(LlamaConfig(**text_config)).eval()
     projector = torch.nn.Sequential(torch.nn.Linear(GEOCHAT_WIDTH, GEOCHAT_WIDTH), torch.nn.GELU(),
                                     torch.nn.Linear(GEOCHAT_WIDTH, GEOCHAT_WIDTH))
@@ -586,4 +589,40 @@ def tiny_geochat_llava_dir(tmp_path_factory, tiny_geochat, geochat_converter):
     to a Llava folder (504 px processor, `<image>` token)."""
     path = tmp_path_factory.mktemp("tiny-geochat-llava")
     geochat_converter.convert(tiny_geochat["folders"]["with-tower"], str(path))
+    return str(path)
+
+
+GEOCHAT_ANSWER = "<p>plane</p> {<10><20><50><40>|<60>}"
+
+
+def geochat_tile():
+    """A 504 px tile (GeoChat's input): a left-to-right grey ramp, one of the images
+    memorised_geochat_dir answers on."""
+    import numpy as np
+
+    ramp = np.linspace(0, 255, 504).astype(np.uint8)
+    return np.ascontiguousarray(np.broadcast_to(ramp[None, :, None], (504, 504, 3)))
+
+
+@pytest.fixture(scope="session")
+def memorised_geochat_dir(tmp_path_factory, tiny_geochat, geochat_converter):
+    """tiny_geochat converted like tiny_geochat_llava_dir, then trained to answer
+    GEOCHAT_ANSWER (a box turned by GeoChat's θ = 60) to GeoVL's grounded prompt for
+    "Where are the planes?" on geochat_tile() (and on noise, so not on one image alone)."""
+    import numpy as np
+    from transformers import LlavaForConditionalGeneration, LlavaProcessor
+
+    from geovl.models.geochat_vlm import TEMPLATE
+
+    path = tmp_path_factory.mktemp("memorised-geochat")
+    geochat_converter.convert(tiny_geochat["folders"]["with-tower"], str(path))
+    processor = LlavaProcessor.from_pretrained(path)
+    text = TEMPLATE.format("[grounding] Where are the planes?")
+    rng = np.random.default_rng(0)
+    images = [geochat_tile(), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)]
+    prompts = [processor(images=image, text=text, return_tensors="pt") for image in images]
+    tokenizer = processor.tokenizer
+    answer_ids = tokenizer(GEOCHAT_ANSWER, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    model = memorise_(LlavaForConditionalGeneration.from_pretrained(path), prompts, answer_ids)
+    model.save_pretrained(path)
     return str(path)

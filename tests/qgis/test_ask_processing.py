@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 from qgis.core import (NULL, QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
                        QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
@@ -186,3 +187,28 @@ def test_geochat_llava_runs_end_to_end(plugin, tiny_geochat_llava_dir, tmp_path,
     assert tiles["0,0"].boundingBox().toRectF().getCoords() == pytest.approx((*to_map(0, 504), *to_map(504, 0)))
     for f in result["OUTPUT"].getFeatures():
         assert tiles[f["tile"]].contains(f.geometry().centroid())
+
+
+def test_geochat_rotated_box_is_a_rotated_polygon_on_the_map(plugin, memorised_geochat_dir, tmp_path, cache_dir):
+    """A converted GeoChat answering `{<10><20><50><40>|<60>}` on each 504 px tile: the box
+    x 50.4-252, y 100.8-201.6 px turned 30 degrees anticlockwise on screen (θ 60; 90 is
+    axis-aligned) about its centre, on the map by hand."""
+    import math
+
+    from ..conftest import geochat_tile
+
+    raster = write_rgb(tmp_path / "planes.tif", np.concatenate([geochat_tile()] * 2, axis=1))
+    result = run_ask(raster, memorised_geochat_dir, question="Where are the planes?", MAX_NEW_TOKENS=60)
+    features = sorted(result["OUTPUT"].getFeatures(), key=lambda f: f["tile"])
+    assert [(f["tile"], f["label"], f["angle"]) for f in features] == [("0,0", "plane", -30), ("0,1", "plane", -30)]
+    cos, sin = math.cos(math.radians(30)), math.sin(math.radians(30))
+    for feature, col0 in zip(features, (0, 504)):
+        cx, cy, hw, hh = 151.2, 151.2, 100.8, 50.4
+        # y points down in pixels: turning anticlockwise on screen maps (dx, dy) to
+        # (dx cos + dy sin, -dx sin + dy cos)
+        corners = [(col0 + cx + dx * cos + dy * sin, cy - dx * sin + dy * cos)
+                   for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))]
+        expected = sorted((round(x, 6), round(y, 6)) for x, y in (to_map(*c) for c in corners))
+        ring = feature.geometry().asPolygon()[0][:-1]
+        assert sorted((round(p.x(), 6), round(p.y(), 6)) for p in ring) == expected
+        assert feature.geometry().area() == pytest.approx(2 * hw * 2 * hh * 0.25)
