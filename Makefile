@@ -27,6 +27,7 @@ demo: deploy
 bench: setup
 	$(PY) bench/retrieve.py
 	$(PY) bench/segment.py
+	$(PY) bench/ask.py
 
 package: setup transcompile
 	@$(PY) scripts/package.py

@@ -26,7 +26,7 @@ BENCH_DIR = os.path.join(ROOT, "bench")
 RESULTS_DIR = os.path.join(BENCH_DIR, "results")
 CACHE_DIR = os.environ.get("GEOVL_BENCH_CACHE") or os.path.join(tempfile.gettempdir(), "geovl-bench")
 MODEL_DIR = os.path.join(CACHE_DIR, "clip-vit-b32-random")
-_MODEL_DONE = ".geovl-bench-complete"
+MODEL_DONE = ".geovl-bench-complete"
 
 
 def _load_file(path: str, name: str):
@@ -46,17 +46,24 @@ def setup_path() -> None:
 
 # --------------------------------------------------------------------------- model
 
+def test_fixtures():
+    """tests/conftest.py as a module (its tokenizer builders and processor configs), loaded once."""
+    if "geovl_test_fixtures" not in sys.modules:
+        sys.modules["geovl_test_fixtures"] = _load_file(os.path.join(ROOT, "tests", "conftest.py"),
+                                                        "geovl_test_fixtures")
+    return sys.modules["geovl_test_fixtures"]
+
+
 def char_tokenizer(bos: str, eos: str, pad: str, max_length: int):
     """The tests' character-level tokenizer (no vocabulary download)."""
-    fixtures = _load_file(os.path.join(ROOT, "tests", "conftest.py"), "geovl_test_fixtures")
-    return fixtures.char_tokenizer(bos, eos, pad, max_length)
+    return test_fixtures().char_tokenizer(bos, eos, pad, max_length)
 
 
 def ensure_clip_vit_b32(path: str = MODEL_DIR) -> str:
     """A save_pretrained folder of CLIP ViT-B/32 (CLIPConfig defaults: vision 768 x 12
     layers, patch 32, 224 px; text 512 x 12 layers, 77 positions; projection 512),
     random-initialised, with CLIPImageProcessor (224) and a char tokenizer."""
-    if os.path.isfile(os.path.join(path, _MODEL_DONE)):
+    if os.path.isfile(os.path.join(path, MODEL_DONE)):
         return path
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
@@ -72,7 +79,7 @@ def ensure_clip_vit_b32(path: str = MODEL_DIR) -> str:
     CLIPModel(config).eval().save_pretrained(path)
     CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(path)
     tokenizer.save_pretrained(path)
-    open(os.path.join(path, _MODEL_DONE), "w").close()
+    open(os.path.join(path, MODEL_DONE), "w").close()
     return path
 
 

@@ -295,26 +295,38 @@ FLORENCE2_POST_PROCESSOR = {
 }
 
 
-@pytest.fixture(scope="session")
-def tiny_florence2_dir(tmp_path_factory):
-    """A Florence2ForConditionalGeneration (2-stage DaViT, 64 px input -> 8x8 + 1 image tokens,
-    1+1 layer BART) at unit gain, saved with a Florence2Processor: ImageNet-normalised 64 px
-    images, a char tokenizer with <image>, <loc_0>..<loc_999> and the task markup tokens."""
-    import torch
-    from transformers import (CLIPImageProcessor, Florence2Config, Florence2ForConditionalGeneration,
-                              Florence2Processor, PreTrainedTokenizerFast)
+def florence2_tokenizer():
+    """The char tokenizer with Florence-2's <image>, <loc_0>..<loc_999> and task markup tokens."""
+    from transformers import PreTrainedTokenizerFast
 
     chars, _ = char_tokenizer("<s>", "</s>", "<pad>", 1024)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=chars.backend_tokenizer, bos_token="<s>", eos_token="</s>",
                                         pad_token="<pad>", unk_token="<unk>", model_max_length=1024,
                                         extra_special_tokens={"image_token": "<image>"})
     tokenizer.add_tokens([f"<loc_{i}>" for i in range(1000)] + ["<od>", "</od>", "<poly>", "</poly>", "<sep>"])
+    return tokenizer
+
+
+def florence2_token_ids(tokenizer) -> dict:
+    """The special token ids a Florence2Config's text config takes from `tokenizer`."""
+    return dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id, decoder_start_token_id=tokenizer.eos_token_id,
+                forced_eos_token_id=tokenizer.eos_token_id)
+
+
+@pytest.fixture(scope="session")
+def tiny_florence2_dir(tmp_path_factory):
+    """A Florence2ForConditionalGeneration (2-stage DaViT, 64 px input -> 8x8 + 1 image tokens,
+    1+1 layer BART) at unit gain, saved with a Florence2Processor: ImageNet-normalised 64 px
+    images, a char tokenizer with <image>, <loc_0>..<loc_999> and the task markup tokens."""
+    import torch
+    from transformers import CLIPImageProcessor, Florence2Config, Florence2ForConditionalGeneration, Florence2Processor
+
+    tokenizer = florence2_tokenizer()
     image_processor = CLIPImageProcessor(size={"height": 64, "width": 64}, do_center_crop=False,
                                          image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
                                          image_seq_length=65)
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id, decoder_start_token_id=tokenizer.eos_token_id,
-               forced_eos_token_id=tokenizer.eos_token_id)
+    ids = florence2_token_ids(tokenizer)
     config = Florence2Config(
         text_config=dict(vocab_size=len(tokenizer), max_position_embeddings=256, d_model=32, encoder_layers=1,
                          decoder_layers=1, encoder_ffn_dim=64, decoder_ffn_dim=64, encoder_attention_heads=2,
