@@ -19,11 +19,10 @@ from shapely.geometry import box
 from geovl.errors import Cancelled, InputError
 from geovl.models.resolver import load_vlm
 from geovl.pipelines.ask import ask
-from geovl.pipelines.feedback import QuietFeedback
 from geovl.pipelines.options import ModelOptions, TilingOptions
 from geovl.pipelines.retrieve import retrieve
 
-from .conftest import scene
+from .conftest import Recorder, scene
 
 X0, Y0, PIXEL = 500_000.0, 4_650_000.0, 0.5
 TILE = 64  # the tiny Florence-2's input
@@ -42,24 +41,6 @@ def write_rgb(path, image: np.ndarray) -> str:
 
 def cpu(name: str) -> ModelOptions:
     return ModelOptions(name, "cpu", "fp32")
-
-
-class Recorder(QuietFeedback):
-    def __init__(self, cancel_after_progress: int | None = None):
-        self.infos, self.warnings, self.progress_calls = [], [], 0
-        self.cancel_after = cancel_after_progress
-
-    def info(self, message):
-        self.infos.append(message)
-
-    def warning(self, message):
-        self.warnings.append(message)
-
-    def progress(self, percent):
-        self.progress_calls += 1
-
-    def cancelled(self):
-        return self.cancel_after is not None and self.progress_calls >= self.cancel_after
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ from segment_anything import SamPredictor
 from geovl.errors import Cancelled, InputError, ModelError
 from geovl.geo.prompts import sample_line
 from geovl.models.resolver import load_segmenter
-from geovl.pipelines.feedback import QuietFeedback
 from geovl.pipelines.options import ModelOptions, TilingOptions
 from geovl.pipelines.segment import MapPrompt, segment
 
-from .conftest import scene
+from .conftest import Recorder, scene
 
 X0, Y0, PIXEL = 500_000.0, 4_650_000.0, 0.5
 
@@ -43,21 +42,6 @@ def write_rgb(path, image: np.ndarray, nodata=None) -> str:
 def read_band(path: str) -> np.ndarray:
     with rasterio.open(path) as src:
         return src.read(1)
-
-
-class Recorder(QuietFeedback):
-    def __init__(self, cancel_after_progress: int | None = None):
-        self.warnings, self.progress_calls = [], 0
-        self.cancel_after = cancel_after_progress
-
-    def warning(self, message):
-        self.warnings.append(message)
-
-    def progress(self, percent):
-        self.progress_calls += 1
-
-    def cancelled(self):
-        return self.cancel_after is not None and self.progress_calls >= self.cancel_after
 
 
 def options(ckpt: str) -> ModelOptions:
