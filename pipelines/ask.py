@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-import numpy as np
 from shapely.geometry import Polygon
 
 from ..errors import InputError
@@ -26,7 +25,7 @@ from ..geo.raster import RasterSource
 from ..models.base import Answer, GroundedVLM
 from ..models.device import dtype_name
 from ..models.resolver import load_embedder, load_vlm
-from .answers import TileReply, combine, is_count_question
+from .answers import TileReply, combine
 from .ask_report import AskReport
 from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
