@@ -14,6 +14,7 @@ import rasterio
 import torch
 from PIL import Image
 from rasterio.transform import from_origin
+from shapely import unary_union
 from shapely.geometry import box
 
 from geovl.errors import Cancelled, InputError
@@ -77,11 +78,23 @@ def test_boxes_land_at_the_tiles_map_coordinates(tiny_florence2_dir, raster, ima
     assert result.tiles[4].footprint.bounds == (*to_map(TILE, 2 * TILE), *to_map(2 * TILE, TILE))
 
 
-def test_an_object_seen_by_two_overlapping_tiles_is_one(tiny_florence2_dir, tmp_path, cache_dir):
-    # One tile's worth of scene repeated so that overlapping tiles see the same pixels
-    # shifted: whatever the model boxes in both, merging keeps once per object.
-    result = ask(write_rgb(tmp_path / "s.tif", scene(TILE, 2 * TILE - 16, seed=6)), cpu(tiny_florence2_dir),
-                 "boats", tiling=TilingOptions(overlap=16), max_new_tokens=40)
+def test_an_object_seen_by_two_overlapping_tiles_is_one(memorised_qwen2_5_vl_dir, tmp_path, cache_dir):
+    # The memorised Qwen2.5-VL answers two planes on every 56 px tile: A (10, 20, 30, 40) and
+    # B (28, 0, 56, 12). Tiles 8 px apart (overlap 48) on a 64 px wide raster: B of tile 0
+    # (x 28-56) and B of tile 1 (x 36-64) overlap with IoU 20/36 and are one plane (the
+    # first seen wins a tie: both touch the top edge); A of tile 0 (x 10-30) and A of
+    # tile 1 (x 18-38) overlap with IoU 0.43 and cover 0.6 of each other: two planes.
+    raster = write_rgb(tmp_path / "s.tif", scene(56, 64, seed=6))
+    result = ask(raster, cpu(memorised_qwen2_5_vl_dir), "Where are the planes?", tiling=TilingOptions(overlap=48),
+                 max_new_tokens=120)
+    assert [t.boxes for t in result.tiles] == [2, 2]
+    expected = {("0,0", 10, 20, 30, 40), ("0,0", 28, 0, 56, 12), ("0,1", 18, 20, 38, 40)}
+    got = set()
+    for obj in result.objects:
+        xmin, ymin, xmax, ymax = obj.polygon.bounds
+        (c0, r1), (c1, r0) = ((xmin - X0) / PIXEL, (Y0 - ymin) / PIXEL), ((xmax - X0) / PIXEL, (Y0 - ymax) / PIXEL)
+        got.add((obj.tile, *(round(v, 6) for v in (c0, r0, c1, r1))))
+    assert got == expected
     polygons = [(o.label.lower(), o.polygon) for o in result.objects]
     for i, (label, a) in enumerate(polygons):
         for other, b in polygons[i + 1:]:
@@ -142,9 +155,7 @@ def test_masks_come_from_sam_prompted_with_the_boxes(tiny_florence2_dir, whole_t
                 max_new_tokens=40)
     assert masks.mode == "masks" and masks.objects
     assert {o.label for o in masks.objects} <= {o.label for o in boxes.objects}
-    covered = boxes.objects[0].polygon.union(box(0, 0, 0, 0))
-    for obj in boxes.objects:
-        covered = covered.union(obj.polygon)
+    covered = unary_union([o.polygon for o in boxes.objects])
     assert all(o.polygon.intersects(covered) for o in masks.objects)
 
 
