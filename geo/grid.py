@@ -54,6 +54,33 @@ class TileGrid:
             for col in range(self.cols):
                 yield self.tile(row, col)
 
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid's area in output pixels."""
+        return round(self.area.height / self.scale), round(self.area.width / self.scale)
+
+    def out_transform(self) -> Affine:
+        """Map transform of the grid's area in output pixels (a raster of `out_shape`)."""
+        return window_transform(self.transform, self.area, self.scale)
+
+    def core(self, tile: Tile) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
+        """The tile's share of a raster of the whole area (neighbours split their overlap
+        in half, so results written tile by tile are seamless): (r0, r1, c0, c1) in tile
+        pixels, and its (row, col) offset in the output raster."""
+        step = self.step_src / self.scale
+        half = (self.tile_size - step) / 2
+        height, width = self.out_shape
+
+        def span(index: int, count: int, extent: int) -> tuple[int, int, int]:
+            start = 0 if index == 0 else round(index * step + half)
+            end = extent if index == count - 1 else round((index + 1) * step + half)
+            origin = round(index * step)
+            return start - origin, min(end, extent) - origin, start
+
+        r0, r1, row_off = span(tile.row, self.rows, height)
+        c0, c1, col_off = span(tile.col, self.cols, width)
+        return (r0, r1, c0, c1), (row_off, col_off)
+
     def tile_transform(self, tile: Tile) -> Affine:
         """Map transform of the tile's output pixels."""
         return window_transform(self.transform, tile.window, self.scale)
@@ -64,6 +91,13 @@ class TileGrid:
         half_overlap_src = (self.tile_src - self.step_src) / 2
         origin = Window(self.area.col_off + half_overlap_src, self.area.row_off + half_overlap_src, 0, 0)
         return window_transform(self.transform, origin, self.step_src)
+
+
+def raster_windows(width: int, height: int, size: int) -> Iterator[Window]:
+    """Windows of at most `size` pixels a side covering a `width` x `height` raster, row by row."""
+    for row in range(0, height, size):
+        for col in range(0, width, size):
+            yield Window(col, row, min(size, width - col), min(size, height - row))
 
 
 def plan_grid(transform: Affine, area: Window, tile_size: int, overlap: int = 0,

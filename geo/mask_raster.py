@@ -22,9 +22,9 @@ PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
 
 
 class MaskRasterWriter:
-    """A single-band GeoTIFF written by blocks at pixel offsets; 0 is nodata.
+    """A single-band GeoTIFF written by blocks at pixel offsets; `nodata` (default 0) is nodata.
 
-    Tiled and sparse: blocks never written are not stored and read back as 0, so a
+    Tiled and sparse: blocks never written are not stored and read back as nodata, so a
     mostly empty raster over a large area costs little disk. The file appears at `path`
     only when the `with` block ends normally. Writes aligned to the 256 px blocks are
     cheapest: a block GDAL has already flushed is read back and recompressed.
@@ -32,16 +32,19 @@ class MaskRasterWriter:
 
     def __init__(self, path: str, width: int, height: int, transform: Affine, crs_wkt: str,
                  dtype: str = "uint8", colormap: dict[int, tuple[int, ...]] | None = None,
-                 tags: dict[str, str] | None = None, description: str | None = None):
+                 tags: dict[str, str] | None = None, description: str | None = None, nodata: float = 0,
+                 compress: str | None = "deflate"):
         if colormap and np.dtype(dtype) != np.uint8:
             raise ValueError(f"A colour map needs a uint8 raster, not {dtype}.")
         self.path = path
         self.width, self.height = width, height
         self._profile = dict(driver="GTiff", width=width, height=height, count=1, dtype=dtype, crs=crs_wkt,
-                             transform=transform, nodata=0, tiled=True, blockxsize=BLOCK_SIZE,
-                             blockysize=BLOCK_SIZE, compress="deflate", sparse_ok=True,
+                             transform=transform, nodata=nodata, tiled=True, blockxsize=BLOCK_SIZE,
+                             blockysize=BLOCK_SIZE, sparse_ok=True,
                              # the compressed size is unknown in advance: go BigTIFF when it might pass 4 GB
                              bigtiff="if_safer")
+        if compress:
+            self._profile["compress"] = compress
         self._colormap = colormap
         self._tags = dict(tags or {})
         if description:

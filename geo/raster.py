@@ -7,6 +7,7 @@ import os
 import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from ..errors import InputError
@@ -41,6 +42,12 @@ def check_bands(bands: list[int], band_count: int) -> list[int]:
     return bands * 3 if len(bands) == 1 else list(bands)
 
 
+def same_grid(a, b) -> bool:
+    """Whether two datasets share CRS, geotransform and size (pixel (i, j) is the same place)."""
+    return (a.crs == b.crs and a.width == b.width and a.height == b.height
+            and a.transform.almost_equals(b.transform, precision=1e-9))
+
+
 def file_fingerprint(path: str) -> str:
     """Identity of a raster file's content for caches: path, size and modification time."""
     stat = os.stat(path)
@@ -51,26 +58,34 @@ def file_fingerprint(path: str) -> str:
 class RasterSource:
     """Windowed reads of three composed bands, normalised once per raster to uint8.
 
+    With `like` (another open dataset), the raster is read on that dataset's pixel grid,
+    warped on the fly when its CRS or grid differ (the AFTER image of a change pair).
     Not thread-safe (rasterio datasets are not): use one instance per thread.
     """
 
-    def __init__(self, path: str, bands: list[int] | None = None):
+    def __init__(self, path: str, bands: list[int] | None = None, like=None):
         self._env = rasterio.Env(GDAL_CACHEMAX=READ_CACHE_BYTES)
         self._env.__enter__()
         try:
-            self.dataset = rasterio.open(path)
+            self.file = rasterio.open(path)
         except rasterio.RasterioIOError as exc:
             self._env.__exit__()
             raise InputError(f"Cannot open raster '{path}': {exc}. Check the path and that GDAL can read it.") from exc
         self.path = path
+        self.dataset = self.file
+        self.band_count = self.file.count
         self._stretch: Stretch | None = None
         try:
-            if self.dataset.crs is None:
+            if self.file.crs is None:
                 raise InputError(
                     f"Raster '{path}' has no coordinate reference system. Assign one "
                     "(Raster > Projections > Assign Projection) and run again.")
-            check_transform(self.dataset.transform)
-            self.bands = check_bands(bands, self.dataset.count) if bands else default_bands(self.dataset)
+            check_transform(self.file.transform)
+            self.bands = check_bands(bands, self.band_count) if bands else default_bands(self.file)
+            if like is not None and not same_grid(self.file, like):
+                # add_alpha: pixels the warp cannot fill read as invalid, whatever the nodata.
+                self.dataset = WarpedVRT(self.file, crs=like.crs, transform=like.transform, width=like.width,
+                                         height=like.height, resampling=Resampling.bilinear, add_alpha=True)
         except InputError:
             self.close()
             raise
@@ -81,8 +96,14 @@ class RasterSource:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def warped(self) -> bool:
+        return self.dataset is not self.file
+
     def close(self) -> None:
-        self.dataset.close()
+        if self.warped:
+            self.dataset.close()
+        self.file.close()
         self._env.__exit__()
 
     @property
@@ -138,15 +159,19 @@ class RasterSource:
     def stretch(self) -> Stretch:
         """Normalisation of this raster, computed on first use from a decimated read."""
         if self._stretch is None:
-            if all(self.dataset.dtypes[b - 1] == "uint8" for b in self.bands):
-                self._stretch = identity_stretch(3)
-            else:
-                ds = self.dataset
-                factor = max(1.0, max(ds.width, ds.height) / STATS_SAMPLE_SIZE)
-                shape = (max(1, round(ds.height / factor)), max(1, round(ds.width / factor)))
-                sample, valid = self._read_bands(self.full_window, shape, Resampling.nearest)
-                self._stretch = percentile_stretch(sample, valid)
+            ds = self.dataset
+            factor = max(1.0, max(ds.width, ds.height) / STATS_SAMPLE_SIZE)
+            shape = (max(1, round(ds.height / factor)), max(1, round(ds.width / factor)))
+            self.stretch_from(*self._read_bands(self.full_window, shape, Resampling.nearest))
         return self._stretch
+
+    def stretch_from(self, sample: np.ndarray, valid: np.ndarray) -> None:
+        """Normalise with a (3, H, W) sample of the composed bands read for another purpose
+        (it must sample the whole raster, or the area that will be read)."""
+        if all(self.dataset.dtypes[b - 1] == "uint8" for b in self.bands):
+            self._stretch = identity_stretch(3)
+        else:
+            self._stretch = percentile_stretch(sample, valid)
 
     def read(self, window: Window, out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Read `window` (may reach past the raster) resampled to `out_size` (h, w).
@@ -154,19 +179,35 @@ class RasterSource:
         Returns an (h, w, 3) uint8 RGB image, zero outside the raster and on nodata,
         and an (h, w) bool mask of valid pixels.
         """
-        height, width = out_size
-        image = np.zeros((3, height, width), np.uint8)
-        valid = np.zeros((height, width), bool)
-        placement = read_placement(window, self.full_window, out_size)
-        if placement is not None:
-            inside, (r0, r1, c0, c1) = placement
-            scale = inside.width / (c1 - c0)
-            resampling = (Resampling.nearest if abs(scale - 1) < 1e-9
-                          else Resampling.average if scale > 1 else Resampling.bilinear)
-            data, ok = self._read_bands(inside, (r1 - r0, c1 - c0), resampling)
-            image[:, r0:r1, c0:c1] = np.where(ok, self.stretch.apply(data), 0)
-            valid[r0:r1, c0:c1] = ok
+        data, valid = self.read_bands(window, out_size)
+        image = np.where(valid, self.stretch.apply(data), 0).astype(np.uint8, copy=False)
         return image.transpose(1, 2, 0), valid
+
+    def read_bands(self, window: Window, out_size: tuple[int, int], bands: list[int] | None = None,
+                   resampling: Resampling | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The raw values of `bands` (default: the three composed bands) in `window` (may
+        reach past the raster) at `out_size` (h, w): a (bands, h, w) array in the raster's
+        data type, zero outside the raster, and the (h, w) bool mask of valid pixels.
+        Resampling defaults to average when shrinking, bilinear when enlarging."""
+        bands = bands or self.bands
+        height, width = out_size
+        placement = read_placement(window, self.full_window, out_size)
+        if placement is None:
+            return np.zeros((len(bands), height, width), self.dataset.dtypes[0]), np.zeros(out_size, bool)
+        inside, (r0, r1, c0, c1) = placement
+        scale = inside.width / (c1 - c0)
+        if abs(scale - 1) < 1e-9:
+            resampling = Resampling.nearest
+        elif resampling is None:
+            resampling = Resampling.average if scale > 1 else Resampling.bilinear
+        data, ok = self._read_bands(inside, (r1 - r0, c1 - c0), resampling, bands)
+        if (r0, r1, c0, c1) == (0, height, 0, width):
+            return data, ok
+        padded = np.zeros((len(bands), height, width), data.dtype)
+        valid = np.zeros(out_size, bool)
+        padded[:, r0:r1, c0:c1] = data
+        valid[r0:r1, c0:c1] = ok
+        return padded, valid
 
     def read_bounds(self, bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
         """The map `bounds` (raster CRS) as a size x size RGB image (query by example)."""
@@ -175,19 +216,21 @@ class RasterSource:
             raise InputError(f"The example area {tuple(round(v, 3) for v in bounds)} lies outside the raster.")
         return self.read(window, (size, size))[0]
 
-    def _read_bands(self, window: Window, shape: tuple[int, int],
-                    resampling: Resampling) -> tuple[np.ndarray, np.ndarray]:
-        """The composed bands of `window` at `shape`, and the valid-pixel mask."""
-        unique = sorted(set(self.bands))
+    def _read_bands(self, window: Window, shape: tuple[int, int], resampling: Resampling,
+                    bands: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """`bands` (default: the composed bands) of `window` at `shape`, and the valid-pixel mask."""
+        bands = bands or self.bands
+        unique = sorted(set(bands))
         data = self.dataset.read(unique, window=window, out_shape=(len(unique), *shape), resampling=resampling)
-        data = data[[unique.index(b) for b in self.bands]]
+        if unique != bands:
+            data = data[[unique.index(b) for b in bands]]
         valid = np.ones(shape, bool)
-        flags = self.dataset.mask_flag_enums[self.bands[0] - 1]
+        flags = self.dataset.mask_flag_enums[bands[0] - 1]
         if MaskFlags.nodata in flags:
-            nodata = [self.dataset.nodatavals[b - 1] for b in self.bands]
+            nodata = [self.dataset.nodatavals[b - 1] for b in bands]
             valid = np.any([band != nd for band, nd in zip(data, nodata)], axis=0)
         elif MaskFlags.all_valid not in flags:  # alpha band or per-dataset mask
-            valid = self.dataset.read_masks(self.bands[0], window=window, out_shape=shape,
+            valid = self.dataset.read_masks(bands[0], window=window, out_shape=shape,
                                             resampling=Resampling.nearest) > 0
         if data.dtype.kind == "f":
             valid &= np.isfinite(data).all(axis=0)

@@ -18,6 +18,8 @@ from .georef import intersect_windows
 from .grid import plan_grid
 from .raster import READ_CACHE_BYTES
 
+ACTIVE_BLOCK = 64    # block side for finding the parts of a window that hold labels
+
 # WGS84 ellipsoid, for areas of polygons in degrees.
 WGS84_A = 6378137.0
 WGS84_E2 = 0.0066943799901413165   # first eccentricity squared, f * (2 - f) with f = 1 / 298.257223563
@@ -53,11 +55,14 @@ def raster_regions(path: str, class_of_label: Mapping[int, int], window_size: in
             if labels.max() >= len(lookup):
                 raise KeyError(f"label {labels.max()} has no class")
             inner_edges = _inner_edges(window, full)
-            for code, polygon, areas in _window_pieces(labels, lookup[labels], window):
-                if _reaches(polygon, inner_edges):
-                    edge_pieces.append((code, polygon, areas))
-                else:
-                    regions.append(Region(code, polygon, areas))
+            for rows, cols, cluster in _active_parts(labels):
+                part = np.where(cluster, labels[rows, cols], 0)
+                offset = Window(window.col_off + cols.start, window.row_off + rows.start, part.shape[1], part.shape[0])
+                for code, polygon, areas in _window_pieces(part, lookup[part], offset):
+                    if _reaches(polygon, inner_edges):
+                        edge_pieces.append((code, polygon, areas))
+                    else:
+                        regions.append(Region(code, polygon, areas))
     regions += _join(edge_pieces)
     # Pixel coordinates of the whole raster are whole numbers, so pieces from neighbouring
     # windows share edges exactly and join without slivers; only now go to map coordinates.
@@ -67,6 +72,29 @@ def raster_regions(path: str, class_of_label: Mapping[int, int], window_size: in
                                lambda xy: np.column_stack([a * xy[:, 0] + b * xy[:, 1] + c, d * xy[:, 0] + e * xy[:, 1] + f]))
     return [Region(r.class_code, polygon, {k: v * pixel_area for k, v in r.label_areas.items()})
             for r, polygon in zip(regions, in_map)]
+
+
+def _active_parts(labels: np.ndarray, block: int = ACTIVE_BLOCK):
+    """The parts of a window worth vectorising (polygonizing costs per pixel, so empty
+    areas are skipped): per 4-connected cluster of `block`-pixel blocks holding labels, its
+    bounding rows and columns and the cluster's own pixels there. A 4-connected region
+    cannot leave its cluster, so each region lies whole in one part."""
+    height, width = labels.shape
+    rows, cols = math.ceil(height / block), math.ceil(width / block)
+    occupied = np.zeros((rows * block, cols * block), bool)
+    occupied[:height, :width] = labels != 0
+    active = occupied.reshape(rows, block, cols, block).any(axis=(1, 3))
+    if active.all():
+        yield slice(0, height), slice(0, width), np.ones(labels.shape, bool)
+        return
+    for geometry, _ in rasterio.features.shapes(active.view(np.uint8), mask=active, connectivity=4):
+        cluster = rasterio.features.rasterize([geometry], out_shape=active.shape).astype(bool)
+        r0, r1 = np.flatnonzero(cluster.any(axis=1))[[0, -1]]
+        c0, c1 = np.flatnonzero(cluster.any(axis=0))[[0, -1]]
+        pixels = np.repeat(np.repeat(cluster[r0:r1 + 1, c0:c1 + 1], block, axis=0), block, axis=1)
+        row_span = slice(r0 * block, min(height, (r1 + 1) * block))
+        col_span = slice(c0 * block, min(width, (c1 + 1) * block))
+        yield row_span, col_span, pixels[:row_span.stop - row_span.start, :col_span.stop - col_span.start]
 
 
 def _window_pieces(labels: np.ndarray, classes: np.ndarray, window: Window):

@@ -8,6 +8,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..processing.ask import AskAlgorithm
+from ..processing.change import ChangeAlgorithm
 from ..processing.retrieve import RetrieveAlgorithm
 from ..processing.segment import SegmentAlgorithm
 
@@ -34,5 +35,5 @@ class GeoVLProvider(QgsProcessingProvider):
         return ["tif"]  # the engine writes GeoTIFF
 
     def loadAlgorithms(self):
-        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm(), AskAlgorithm()):
+        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm(), AskAlgorithm(), ChangeAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -128,8 +128,50 @@ class GroundedVLM(ABC):
     dtype: torch.dtype
     input_size: int        # the family's native input side, in pixels (tiles default to it)
     can_ground: bool = True
+    takes_image_pairs: bool = False  # has generate_images(images, text, max_new_tokens) -> str
 
     @abstractmethod
     def ask(self, image: np.ndarray, question: str, grounded: bool, max_new_tokens: int) -> Answer:
         """Answer `question` about an (H, W, 3) uint8 RGB image; with `grounded`, use the
         family's grounding task or prompt so objects come back as boxes in its pixels."""
+
+    def caption(self, image: np.ndarray, max_new_tokens: int) -> str:
+        """A short description of an (H, W, 3) uint8 RGB image (what is there)."""
+        return self.ask(image, "", False, max_new_tokens).text
+
+
+class PatchFeatureExtractor(ABC):
+    """A vision backbone's dense features: one vector per patch of a square image (the
+    CLIP/SigLIP image tower's patch tokens, the SAM image encoder's embedding), for
+    comparing two acquisitions patch by patch."""
+
+    name: str
+    device: torch.device
+    dtype: torch.dtype
+    input_size: int        # side of the square image the backbone takes, in pixels
+
+    @abstractmethod
+    def patch_features(self, images: list[np.ndarray]) -> np.ndarray:
+        """(input_size, input_size, 3) uint8 RGB images -> (N, rows, cols, C) float32
+        features, the patch grid covering each image evenly, row 0 at the top."""
+
+
+@dataclass
+class ChangeCaption:
+    """What a model says changed between two images of the same place."""
+    caption: str           # the change in words ("buildings were built on bare land")
+    before: str = ""       # what is there before, where the model says it
+    after: str = ""        # what is there after, where the model says it
+
+
+class ChangeCaptioner(ABC):
+    """Captions the change between a before and an after image of the same place."""
+
+    name: str
+    device: torch.device
+    dtype: torch.dtype
+    input_size: int
+
+    @abstractmethod
+    def caption_change(self, before: np.ndarray, after: np.ndarray, max_new_tokens: int) -> ChangeCaption:
+        """Two (H, W, 3) uint8 RGB images of the same place -> the change in words."""

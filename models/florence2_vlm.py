@@ -9,6 +9,7 @@ Florence-2 is prompted with task tokens, not chat. The adapter picks the task:
   caption ("where are the airplanes parked?" -> "airplanes parked"), so the model boxes that
   phrase rather than every noun of the question (the port of "tanks in this port"); `<OD>`
   (all objects it knows) when the question names nothing.
+- caption (a short label: what is there before and after a change): `<CAPTION>`.
 
 Boxes come from grounding.parse_florence2, which maps `<loc_N>` bins exactly as the
 processor's `post_process_generation` does but never raises on malformed text and counts
@@ -25,6 +26,7 @@ from .grounding import parse_florence2
 from .questions import subject_phrase
 
 CAPTION = "<MORE_DETAILED_CAPTION>"
+SHORT_CAPTION = "<CAPTION>"  # one phrase: a label (a change's before and after), where CAPTION writes a paragraph
 GROUNDING = "<CAPTION_TO_PHRASE_GROUNDING>"
 DETECTION = "<OD>"
 
@@ -57,7 +59,7 @@ class Florence2VLM(GroundedVLM):
 
     def parse(self, generated: str, task: str, width: int, height: int) -> Answer:
         """Answer of a generation for `task` on a `width` x `height` image."""
-        if task == CAPTION:
+        if task in (CAPTION, SHORT_CAPTION):
             return Answer(text=self.processor.post_process_generation(generated, task=task)[task])
         parsed = parse_florence2(generated, width, height)
         return Answer(text=parsed.text, boxes=parsed.boxes, polygons=parsed.polygons, dropped=parsed.dropped)
@@ -66,3 +68,8 @@ class Florence2VLM(GroundedVLM):
         task, text = self.prompt(question, grounded)
         height, width = image.shape[:2]
         return self.parse(self.generate(image, text, max_new_tokens), task, width, height)
+
+    def caption(self, image: np.ndarray, max_new_tokens: int) -> str:
+        """Florence-2's short `<CAPTION>` task, not the answer-only paragraph."""
+        height, width = image.shape[:2]
+        return self.parse(self.generate(image, SHORT_CAPTION, max_new_tokens), SHORT_CAPTION, width, height).text

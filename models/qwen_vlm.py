@@ -29,7 +29,9 @@ DESCRIBE = "Describe this image."
 
 class QwenVLM(GroundedVLM):
     """Qwen2_5_VLForConditionalGeneration or Qwen3VLForConditionalGeneration, by the config's
-    model_type, with the processor saved beside it."""
+    model_type, with the processor saved beside it. Both take several images in one prompt."""
+
+    takes_image_pairs = True
 
     def __init__(self, name: str, source: str, is_hub: bool, device: torch.device, dtype: torch.dtype):
         from transformers import (AutoConfig, AutoImageProcessor, AutoProcessor, Qwen2_5_VLForConditionalGeneration,
@@ -59,18 +61,29 @@ class QwenVLM(GroundedVLM):
         return question.strip() or DESCRIBE
 
     @torch.inference_mode()
-    def generate(self, image: np.ndarray, text: str, max_new_tokens: int) -> tuple[str, tuple[int, int]]:
-        """The answer to `text` about `image` (greedy, special tokens skipped), and the
-        (height, width) the processor resized the image to."""
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
-        chat = self.processor.apply_chat_template(messages, add_generation_prompt=True)
-        inputs = self.processor(text=chat, images=image, return_tensors="pt").to(self.device)
+    def _chat(self, images: list[np.ndarray], text: str, max_new_tokens: int) -> tuple[str, torch.Tensor]:
+        """The answer to `text` about `images`, all in one user turn in this order (greedy,
+        special tokens skipped), and the processor's (t, rows, columns) patch grid of each image."""
+        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
+        chat = self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+        inputs = self.processor(text=chat, images=images, return_tensors="pt").to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         generated = self.processor.batch_decode(ids[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)[0]
-        _, rows, columns = inputs["image_grid_thw"][0].tolist()  # in patches
+        return generated, inputs["image_grid_thw"]
+
+    def generate(self, image: np.ndarray, text: str, max_new_tokens: int) -> tuple[str, tuple[int, int]]:
+        """The answer to `text` about `image` (greedy, special tokens skipped), and the
+        (height, width) the processor resized the image to."""
+        generated, grids = self._chat([image], text, max_new_tokens)
+        _, rows, columns = grids[0].tolist()  # in patches
         patch = self.processor.image_processor.patch_size
         return generated, (rows * patch, columns * patch)
+
+    def generate_images(self, images: list[np.ndarray], text: str, max_new_tokens: int) -> str:
+        """The answer to `text` about several (H, W, 3) uint8 RGB images shown together, in
+        order ("the first image ..."), greedy; what GroundedVLM.takes_image_pairs promises."""
+        return self._chat(images, text, max_new_tokens)[0]
 
     def parse(self, generated: str, width: int, height: int, resized: tuple[int, int]) -> Answer:
         """Answer of a generation about a `width` x `height` image the processor resized to

@@ -10,7 +10,7 @@ import re
 import threading
 
 from ..errors import ModelError
-from .base import GroundedVLM, ImageTextEmbedder, PromptSegmenter
+from .base import GroundedVLM, ImageTextEmbedder, PatchFeatureExtractor, PromptSegmenter
 from .device import resolve_device, resolve_dtype
 from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS, VLM_PRESETS
 
@@ -18,7 +18,8 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 _models: dict[tuple, object] = {}
-_lock = threading.Lock()
+# Reentrant: load_feature_extractor loads its model through load_embedder / load_segmenter.
+_lock = threading.RLock()
 
 
 def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
@@ -60,6 +61,23 @@ def load_vlm(spec: str, device: str = "auto", precision: str = "auto") -> Ground
     with _lock:
         if key not in _models:
             _models[key] = _build_vlm(spec, torch_device, dtype)
+        return _models[key]
+
+
+def load_feature_extractor(spec: str, device: str = "auto", precision: str = "auto") -> PatchFeatureExtractor:
+    """Patch features for deep-feature change: a Segment Anything model (a segmenter preset, a
+    segment-anything checkpoint file, a transformers SAM / SAM 2 / SAM3 folder or hub id) through
+    load_segmenter, anything else (CLIP, SigLIP, open_clip ViT) through load_embedder."""
+    spec = (spec or "").strip()
+    torch_device = resolve_device(device)
+    dtype = resolve_dtype(precision, torch_device)
+    # Cached so the routing (which may read a checkpoint file) runs once per model.
+    key = ("features", model_identity(spec), str(torch_device), dtype)
+    with _lock:
+        if key not in _models:
+            from .patch_features import patch_features_of
+            load = load_segmenter if _is_segmenter(spec) else load_embedder
+            _models[key] = patch_features_of(load(spec, device, precision))
         return _models[key]
 
 
@@ -128,6 +146,27 @@ def _build_segmenter(spec, device, dtype, model_type) -> PromptSegmenter:
     raise ModelError(
         f"Unknown segmentation model '{spec}': it is not a preset ({', '.join(SEGMENTER_PRESETS)}), not an "
         "existing checkpoint file or folder, and not a hub id of the form org/name. Check the spelling or the path.")
+
+
+def _is_segmenter(spec: str) -> bool:
+    """Whether `spec` names a Segment Anything model, recognised as load_segmenter and
+    load_transformers_segmenter recognise one (a spec that is neither errs in load_embedder)."""
+    if spec in SEGMENTER_PRESETS or spec in EMBEDDER_PRESETS:
+        return spec in SEGMENTER_PRESETS
+    path = os.path.expanduser(spec)
+    if os.path.isfile(path):
+        from .checkpoints import read_state_dict
+        return path.endswith(CHECKPOINT_SUFFIXES) and any(k.startswith("image_encoder.") for k in read_state_dict(path))
+    folder = os.path.isfile(os.path.join(path, "config.json"))
+    hub_id = _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES)
+    if folder or hub_id:
+        import transformers
+
+        from .checkpoints import load_pretrained
+        from .transformers_segmenter import SEGMENTER_TYPES
+        config = load_pretrained(transformers.AutoConfig, path if folder else spec, spec, not folder)
+        return config.model_type in SEGMENTER_TYPES
+    return False
 
 
 def _build_vlm(spec, device, dtype) -> GroundedVLM:

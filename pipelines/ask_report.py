@@ -3,46 +3,27 @@ thumbnail with the boxes the model drew on it.
 
 Tiles are written to a scratch file as they are asked (a run over every tile of a large
 raster must not hold all thumbnails in memory); `finish` puts the answer on top and
-moves the whole into place in one rename. Images are inline (data URIs), so the report
-is one file that opens anywhere, QGIS's results viewer included.
+moves the whole into place in one rename.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import os
 import shutil
 import tempfile
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from ..geo.boxes import box_corners
 from ..geo.files import atomic_path
 from ..models.grounding import GroundedBox
 from .answers import TileReply
-
-THUMBNAIL_PX = 256
-BOX_COLOUR = (255, 40, 40)
-STYLE = ("body{font-family:sans-serif;max-width:60em;margin:1em auto}"
-         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.6em}"
-         ".tile{display:flex;gap:1em;margin:1em 0;border-top:1px solid #ccc;padding-top:1em}"
-         "img{border:1px solid #888}")
+from .thumbnails import STYLE, THUMBNAIL_PX, data_uri, outlined_jpeg
 
 
 def thumbnail(image: np.ndarray, boxes: list[GroundedBox], size: int = THUMBNAIL_PX) -> bytes:
     """A JPEG of the (H, W, 3) tile at most `size` px, the (rotated) boxes outlined."""
-    picture = Image.fromarray(np.ascontiguousarray(image[..., :3]))
-    picture.thumbnail((size, size))
-    fx, fy = picture.width / image.shape[1], picture.height / image.shape[0]
-    draw = ImageDraw.Draw(picture)
-    for box in boxes:
-        corners = box_corners(box.x0, box.y0, box.x1, box.y1, box.angle) * (fx, fy)
-        draw.polygon([tuple(p) for p in corners], outline=BOX_COLOUR, width=2)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=90, subsampling=0)  # thin red lines stay red
-    return buffer.getvalue()
+    return outlined_jpeg(image, [box_corners(b.x0, b.y0, b.x1, b.y1, b.angle) for b in boxes], size)
 
 
 class AskReport:
@@ -64,11 +45,11 @@ class AskReport:
     def add_tile(self, reply: TileReply, image: np.ndarray, boxes: list[GroundedBox],
                  retrieval_score: float | None = None) -> None:
         self.count += 1
-        picture = base64.b64encode(thumbnail(image, boxes)).decode("ascii")
+        picture = data_uri(thumbnail(image, boxes))
         facts = [f"{len(boxes)} box(es)"] + ([f"retrieval score {retrieval_score:.3f}"]
                                              if retrieval_score is not None else [])
         self._tiles.write(
-            f'<div class="tile"><img src="data:image/jpeg;base64,{picture}" alt="tile {html.escape(reply.label)}">'
+            f'<div class="tile"><img src="{picture}" alt="tile {html.escape(reply.label)}">'
             f"<div><h3>Tile {html.escape(reply.label)}</h3><p>Centre {html.escape(reply.location)}; "
             f"{', '.join(facts)}</p><pre>{html.escape(reply.text) or '<i>(no text)</i>'}</pre></div></div>\n")
 

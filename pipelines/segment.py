@@ -18,12 +18,11 @@ from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
-from rasterio.windows import Window
 from shapely.geometry import LineString, Polygon
 
 from ..errors import InputError, ModelError
 from ..geo.centerlines import raster_centerlines
-from ..geo.georef import map_to_pixels, pixel_size, window_transform
+from ..geo.georef import map_to_pixels, pixel_size
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid
 from ..geo.mask_raster import MaskRasterWriter, class_colours, class_tags
@@ -166,7 +165,7 @@ def _map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapProm
                  feedback: Feedback) -> list[tuple[MapPrompt, np.ndarray]]:
     """Each prompt with its coordinates in the output pixels of the grid's area (lines
     sampled into points); prompts wholly off the area are dropped with a warning."""
-    area_transform = window_transform(grid.transform, grid.area, grid.scale)
+    area_transform = grid.out_transform()
     width, height = grid.area.width / grid.scale, grid.area.height / grid.scale
     spacing = (line_spacing_m / source.metres_per_unit() if line_spacing_m
                else LINE_SPACING_PX * grid.scale * pixel_size(grid.transform)[0])
@@ -253,14 +252,10 @@ class _TileRun:
         self.records: list[_Record] = []
         self.tiles_encoded = self.tiles_decoded = self.masks_decoded = 0
 
-    @property
-    def out_shape(self) -> tuple[int, int]:
-        return round(self.grid.area.height / self.grid.scale), round(self.grid.area.width / self.grid.scale)
-
     def write(self, routed, prior_path, texts, label_path: str, class_path: str) -> None:
         grid, source = self.grid, self.source
-        height, width = self.out_shape
-        transform = window_transform(grid.transform, grid.area, grid.scale)
+        height, width = grid.out_shape
+        transform = grid.out_transform()
         tiles = [t for t in grid.tiles() if (t.row, t.col) in routed or prior_path or texts]
         classes_text = ", ".join(f"{i + 1} = {name}" for i, name in enumerate(self.classes))
         with MaskRasterWriter(label_path, width, height, transform, source.crs_wkt, dtype="int32") as labels, \
@@ -274,7 +269,7 @@ class _TileRun:
                 tile_prompts = routed.get((tile.row, tile.col), []) + self._prior_prompts(prior, tile, valid)
                 if valid.any() and (tile_prompts or texts):
                     label = self._segment_tile(tile, image, valid, tile_prompts, texts)
-                    (r0, r1, c0, c1), (row_off, col_off) = self._core(tile)
+                    (r0, r1, c0, c1), (row_off, col_off) = grid.core(tile)
                     core = label[r0:r1, c0:c1]
                     if core.any():
                         labels.write(core, row_off, col_off)
@@ -328,23 +323,6 @@ class _TileRun:
             labels = np.r_[np.ones(len(fg), np.int64), np.zeros(len(bg), np.int64)]
             prompts.append(_TilePrompt(None, self.prior_codes[int(value)], SegmentPrompt(points, labels), False))
         return prompts
-
-    def _core(self, tile: Tile) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
-        """The tile's share of the output: (r0, r1, c0, c1) in tile pixels and its
-        (row, col) offset in the output raster. Neighbours split their overlap in half."""
-        step = self.grid.step_src / self.grid.scale
-        half = (self.grid.tile_size - step) / 2
-        height, width = self.out_shape
-
-        def span(index: int, count: int, extent: int) -> tuple[int, int, int]:
-            start = 0 if index == 0 else round(index * step + half)
-            end = extent if index == count - 1 else round((index + 1) * step + half)
-            origin = round(index * step)
-            return start - origin, min(end, extent) - origin, start
-
-        r0, r1, row_off = span(tile.row, self.grid.rows, height)
-        c0, c1, col_off = span(tile.col, self.grid.cols, width)
-        return (r0, r1, c0, c1), (row_off, col_off)
 
     def _class_of_label(self) -> np.ndarray:
         return np.array([0] + [r.class_code for r in self.records], np.int64)

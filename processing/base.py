@@ -103,9 +103,9 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(message)
         return True
 
-    def add_model_parameters(self, default_model: str) -> None:
-        self.addParameter(QgsProcessingParameterString(self.MODEL, tr("Model (preset, hub id or local path)"),
-                                                       defaultValue=default_model))
+    def add_model_parameters(self, default_model: str, description: str = "") -> None:
+        self.addParameter(QgsProcessingParameterString(
+            self.MODEL, description or tr("Model (preset, hub id or local path)"), defaultValue=default_model))
         self._advanced(QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=DEVICES, defaultValue=0))
         self._advanced(QgsProcessingParameterEnum(self.PRECISION, tr("Precision"), options=PRECISIONS,
                                                   defaultValue=0))

@@ -638,3 +638,37 @@ def memorised_geochat_dir(tmp_path_factory, tiny_geochat, geochat_converter):
     model = memorise_(LlavaForConditionalGeneration.from_pretrained(path), prompts, answer_ids)
     model.save_pretrained(path)
     return str(path)
+
+
+# Change captioning: a recorded-style three-line answer to the before/after pair prompt.
+CHANGE_ANSWER = "Before: bare land\nAfter: buildings\nChange: buildings were built on bare land"
+CHANGE_TILE = 56  # side of the image pairs memorised_change_qwen_dir answers on
+
+
+@pytest.fixture(scope="session")
+def memorised_change_qwen_dir(tmp_path_factory):
+    """tiny_qwen_vl's Qwen2.5-VL answering CHANGE_ANSWER to GeoVL's change prompt
+    (models.change_captioner.PAIR_PROMPT) on any pair of CHANGE_TILE px images, the two in
+    one user turn (trained on random pairs, so not on one pair alone)."""
+    import numpy as np
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    from geovl.models.change_captioner import PAIR_PROMPT
+
+    path = tiny_qwen_vl(tmp_path_factory.mktemp("memorised-change-qwen"), "qwen2_5_vl")
+    processor = AutoProcessor.from_pretrained(path)
+    chat = processor.apply_chat_template([{"role": "user", "content": [
+        {"type": "image"}, {"type": "image"}, {"type": "text", "text": PAIR_PROMPT}]}], add_generation_prompt=True)
+    rng = np.random.default_rng(0)
+    # noise, flat colours and smooth gradients, so it answers on crops of imagery too
+    ramp = np.linspace(0, 255, CHANGE_TILE)[None, :, None] * np.ones((CHANGE_TILE, 1, 3))
+    pairs = [rng.integers(0, 255, (2, CHANGE_TILE, CHANGE_TILE, 3)) for _ in range(3)]
+    pairs += [np.stack([np.full((CHANGE_TILE, CHANGE_TILE, 3), rng.integers(0, 255, 3)) for _ in range(2)])
+              for _ in range(3)]
+    pairs += [np.stack([ramp * rng.uniform(0.3, 1, 3), ramp[:, ::-1] * rng.uniform(0.3, 1, 3)]) for _ in range(2)]
+    prompts = [processor(text=chat, images=list(pair.astype(np.uint8)), return_tensors="pt") for pair in pairs]
+    tokenizer = processor.tokenizer
+    answer_ids = tokenizer(CHANGE_ANSWER, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    model = memorise_(Qwen2_5_VLForConditionalGeneration.from_pretrained(path), prompts, answer_ids)
+    model.save_pretrained(path)
+    return str(path)

@@ -3,6 +3,7 @@ through its classFactory, a private cache, and tile-grid helpers."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -88,3 +89,32 @@ def prompt_layer(geometry: str, features, crs: str | None = SEGMENT_CRS, label_t
     ok, _ = layer.dataProvider().addFeatures(added)
     assert ok and layer.featureCount() == len(added)
     return layer
+
+
+# The deployed plugin under qgis_process (system Python, packages only through geovl/site_packages).
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory):
+    """A HOME whose default QGIS profile has GeoVL deployed by scripts/deploy.py."""
+    home = tmp_path_factory.mktemp("home")
+    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    done = subprocess.run([SYSTEM_PYTHON, os.path.join(REPO_ROOT, "scripts", "deploy.py"), "--profile", str(profile)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert os.path.realpath(profile / "python" / "plugins" / "geovl") == REPO_ROOT
+    return home
+
+
+def qgis_process(home, *args) -> subprocess.CompletedProcess:
+    # No venv on the paths, and none of pytest-qgis's QGIS_CUSTOM_CONFIG_PATH / QGIS_OPTIONS_PATH:
+    # qgis_process must read the profile under HOME.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("QGIS_", "XDG_")) and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", GEOVL_CACHE_DIR=str(home / "cache"),
+               PYTHONDONTWRITEBYTECODE="1")  # the deployed plugin is this checkout: leave no __pycache__ in it
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not p.startswith(os.path.join(REPO_ROOT, ".venv")))
+    return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=150)

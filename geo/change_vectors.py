@@ -1,0 +1,111 @@
+"""Change vector analysis (CVA) after radiometric normalisation, and the direction of change.
+
+Each band of each raster is normalised to zero mean and unit variance with statistics of
+that raster (computed once, from a sample of the overlap), so a global brightness or
+contrast change between acquisitions (sun, season, sensor gain) cancels out; what
+remains is the length of the per-pixel change vector in units of standard deviations.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from rasterio.enums import ColorInterp
+
+# Direction of change per pixel, one code for the pair (brightness, vegetation):
+# code = 1 + 3 * brightness + vegetation, so 1..9 on valid pixels (0: nodata).
+BRIGHTNESS = ("similar", "brighter", "darker")
+VEGETATION = ("", "gain", "loss")          # "" where the bands have no red and near infrared
+BRIGHTNESS_STEP = 0.5                      # mean z-score change that counts as brighter/darker
+NDVI_STEP = 0.1                            # NDVI change that counts as vegetation gain/loss
+
+_RED = re.compile(r"\bred\b|^b0?4$", re.IGNORECASE)
+_NIR = re.compile(r"\bnir\b|near.?infra.?red|^b0?8a?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BandStats:
+    """Per-band mean and standard deviation of one raster."""
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+def band_stats(sample: np.ndarray, valid: np.ndarray) -> BandStats:
+    """Mean and standard deviation of each band of a (bands, H, W) sample over `valid`
+    pixels; a constant band gets std 1 (it then contributes no change)."""
+    values = sample[:, valid].astype(np.float64)
+    mean = values.mean(axis=1) if values.size else np.zeros(len(sample))
+    std = values.std(axis=1) if values.size else np.ones(len(sample))
+    std = np.where(std > 0, std, 1.0)
+    return BandStats(tuple(float(v) for v in mean), tuple(float(v) for v in std))
+
+
+def zscore_change(before: np.ndarray, after: np.ndarray, before_stats: BandStats,
+                  after_stats: BandStats) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel change between z-scored (bands, H, W) images, as float32 (H, W) arrays:
+    the length of the change vector (CVA's magnitude) and its mean over the bands
+    (positive: brighter after)."""
+    magnitude = np.zeros(before.shape[1:], np.float32)
+    mean = np.zeros(before.shape[1:], np.float32)
+    for difference in _zscore_differences(before, after, before_stats, after_stats):
+        mean += difference
+        np.square(difference, out=difference)
+        magnitude += difference
+    mean /= len(before)
+    return np.sqrt(magnitude, out=magnitude), mean
+
+
+def direction_codes(mean_change: np.ndarray, before: np.ndarray, after: np.ndarray,
+                    red_nir: tuple[int, int] | None = None) -> np.ndarray:
+    """Per-pixel direction code (1..9, see BRIGHTNESS and VEGETATION) as uint8, from the
+    mean z-score change and, where `red_nir` (indexes into the bands) is given, the
+    change of NDVI between the (bands, H, W) images."""
+    codes = np.ones(mean_change.shape, np.uint8)
+    codes[mean_change > BRIGHTNESS_STEP] += 3
+    codes[mean_change < -BRIGHTNESS_STEP] += 6
+    if red_nir is not None:
+        change = _ndvi(after, *red_nir) - _ndvi(before, *red_nir)
+        codes[change > NDVI_STEP] += 1
+        codes[change < -NDVI_STEP] += 2
+    return codes
+
+
+def decode_direction(code: int) -> tuple[str, str]:
+    """(brightness, vegetation) words of a direction code."""
+    return BRIGHTNESS[(code - 1) // 3], VEGETATION[(code - 1) % 3]
+
+
+def red_and_nir(colour_interpretations: list[ColorInterp], descriptions: list[str | None],
+                bands: list[int]) -> tuple[int, int] | None:
+    """Indexes into `bands` of the red and near-infrared bands, found by colour
+    interpretation or band description ("red", "nir", "B04", "B08"), or None."""
+    def find(interp: ColorInterp, pattern: re.Pattern) -> int | None:
+        for index, band in enumerate(bands):
+            if colour_interpretations[band - 1] == interp or pattern.search(descriptions[band - 1] or ""):
+                return index
+        return None
+
+    red, nir = find(ColorInterp.red, _RED), find(ColorInterp.nir, _NIR)
+    return (red, nir) if red is not None and nir is not None else None
+
+
+def _zscore_differences(before: np.ndarray, after: np.ndarray, before_stats: BandStats, after_stats: BandStats):
+    """Yield, band by band, after's z-score minus before's as a float32 (H, W) array (the
+    same buffer each time: use it before asking for the next)."""
+    difference = np.empty(before.shape[1:], np.float32)
+    scaled = np.empty(before.shape[1:], np.float32)
+    for band in range(len(before)):
+        # (a - ma) / sa - (b - mb) / sb = a / sa - b / sb + (mb / sb - ma / sa), in three passes
+        np.multiply(after[band], np.float32(1 / after_stats.std[band]), out=difference, dtype=np.float32)
+        np.multiply(before[band], np.float32(1 / before_stats.std[band]), out=scaled, dtype=np.float32)
+        difference -= scaled
+        difference += np.float32(before_stats.mean[band] / before_stats.std[band]
+                                 - after_stats.mean[band] / after_stats.std[band])
+        yield difference
+
+
+def _ndvi(image: np.ndarray, red: int, nir: int) -> np.ndarray:
+    r, n = image[red].astype(np.float32), image[nir].astype(np.float32)
+    total = r + n
+    return np.divide(n - r, total, out=np.zeros_like(total), where=total != 0)

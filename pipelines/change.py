@@ -1,0 +1,461 @@
+"""Bi-temporal change detection over whole rasters, with captions per region and overall.
+
+AFTER is read on BEFORE's grid (warped on the fly when the CRS or grid differ) over the
+two rasters' overlap. Everything that normalises the pair (per-band statistics, IR-MAD's
+transformation) is fitted once on a sample of the overlap, never per tile, so the
+threshold means the same everywhere. Then:
+
+1. every tile gives each pixel a change magnitude (CVA: change-vector length in standard
+   deviations; IR-MAD: chi-square of the MAD variates; features: cosine distance of the
+   backbone's patch features) and a direction (brighter/darker, vegetation gain/loss);
+   tiles write their central part, so the magnitude raster is seamless, and a histogram
+   of all magnitudes is kept;
+2. the threshold (given, IR-MAD's chi-square quantile, or Otsu's on the whole histogram)
+   makes the change mask, read back by windows;
+3. the mask becomes polygons, each with its area, mean magnitude and a factual caption;
+   with a caption model, the largest regions and the whole pair are also captioned.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+from shapely.geometry import Polygon
+
+from ..errors import InputError
+from ..geo.change_stats import chi2_quantile, fit_irmad, irmad_chi2, otsu_threshold
+from ..geo.change_vectors import BandStats, band_stats, direction_codes, red_and_nir, zscore_change
+from ..geo.files import atomic_path
+from ..geo.georef import bounds_to_window, map_to_pixels
+from ..geo.gpkg import wkb_2d
+from ..geo.grid import Tile, TileGrid, plan_grid, raster_windows
+from ..geo.mask_raster import MaskRasterWriter
+from ..geo.morphology import open_speckle
+from ..geo.pair import RasterPair
+from ..geo.vectorise import polygon_area_m2, raster_regions
+from ..geo.zonal import polygon_pixels
+from ..models.base import ChangeCaption, ChangeCaptioner, PatchFeatureExtractor
+from ..models.change_captioner import load_change_captioner
+from ..models.device import dtype_name
+from ..models.resolver import load_feature_extractor
+from .change_report import write_change_report
+from .change_summary import Directions, location_word, overall_facts, region_facts
+from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
+from .options import ModelOptions, TilingOptions
+from .prefetch import prefetch
+from .thumbnails import THUMBNAIL_PX, outlined_jpeg
+
+METHODS = ("cva", "irmad", "features")
+PIXEL_TILE_SIZE = 1024          # tile side for the pixel methods: a read block, not a model input
+HISTOGRAM_BINS = 4096
+NO_CHANGE_PROBABILITY = 0.99    # IR-MAD: unchanged pixels fall below this chi-square quantile
+SPECKLE_MARGIN = 2              # pixels the 3 x 3 speckle opening needs around a window
+MASK_NODATA = 255
+MASK_COLOURS = {0: (0, 0, 0, 0), 1: (230, 30, 30, 255)}
+CAPTION_CONTEXT_PX = 256        # least side of a region's crop, in output pixels (LEVIR-CC's 256 px)
+WINDOW_PX = 2048                # window of the threshold pass
+REPORT_PICTURES = 6             # regions shown before/after in the report, largest first
+
+
+@dataclass
+class ChangeRegion:
+    id: int
+    polygon: Polygon            # BEFORE's CRS
+    area_m2: float
+    magnitude: float            # mean change magnitude inside
+    location: str               # where in the extent ("north-west", "centre", ...)
+    directions: Directions
+    facts: str                  # factual caption
+    caption: str = ""           # the model's change caption, where a model was asked
+    before_label: str = ""
+    after_label: str = ""
+
+    @property
+    def wkb(self) -> bytes:
+        return wkb_2d(self.polygon)
+
+
+@dataclass
+class ChangeResult:
+    regions: list[ChangeRegion]         # largest first
+    caption: str                        # overall: the facts, then the model's caption of the pair
+    facts: str
+    threshold: float
+    method: str
+    crs_wkt: str
+    compared_m2: float
+    model_caption: ChangeCaption | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_changes(before_path: str, after_path: str, method: str = "cva", model: ModelOptions | None = None,
+                   caption_model: ModelOptions | None = None, threshold: float | None = None,
+                   min_area_m2: float = 0.0, tiling: TilingOptions = TilingOptions(),
+                   magnitude_path: str | None = None, mask_path: str | None = None, report_path: str | None = None,
+                   max_captions: int = 10, max_new_tokens: int = 128,
+                   feedback: Feedback | None = None) -> ChangeResult:
+    """Where, how much and what changed between two rasters of the same place. Polygons
+    come back in BEFORE's CRS; the magnitude (float32), mask (1 change, 0 none, 255
+    nodata) and report go to the paths given, all or nothing."""
+    feedback = feedback or QuietFeedback()
+    _check_request(method, model, threshold, min_area_m2, max_captions)
+    with RasterPair(before_path, after_path, list(tiling.bands) if tiling.bands else None, tiling.extent) as pair:
+        if pair.after.warped:
+            feedback.info("AFTER's CRS or grid differs from BEFORE's: it is warped onto BEFORE's grid (bilinear).")
+        before_sample, after_sample, valid_sample = pair.sample()
+        if not valid_sample.any():
+            raise InputError("BEFORE and AFTER have no valid pixel in common (their overlap is nodata in one or "
+                             "the other). Check the extent, the bands and the rasters' nodata values.")
+        stats = band_stats(before_sample, valid_sample), band_stats(after_sample, valid_sample)
+        measure = _measure_for(method, model, pair, stats, (before_sample, after_sample, valid_sample), feedback)
+        grid = plan_grid(pair.before.dataset.transform, pair.area, tiling.tile_size or measure.tile_size,
+                         tiling.overlap, pair.before.scale_for_resolution(tiling.resolution))
+        red_nir = red_and_nir(list(pair.before.file.colorinterp), list(pair.before.file.descriptions), pair.bands)
+        work = tempfile.mkdtemp(prefix="geovl-change-")
+        try:
+            with contextlib.ExitStack() as outputs:  # every output appears at the end, or none
+                magnitude_file = (outputs.enter_context(atomic_path(magnitude_path)) if magnitude_path
+                                  else os.path.join(work, "magnitude.tif"))
+                mask_file = outputs.enter_context(atomic_path(mask_path)) if mask_path else None
+                directions_file, labels_file = os.path.join(work, "directions.tif"), os.path.join(work, "labels.tif")
+                counts, edges = _measure_tiles(pair, grid, measure, stats, red_nir, magnitude_file, directions_file,
+                                               ProgressRange(feedback, 0, 70))
+                if not counts.sum():
+                    raise InputError("BEFORE and AFTER have no valid pixel in common over the extent: there is "
+                                     "nothing to compare. Check the extent and the rasters' nodata values.")
+                given = bool(threshold)
+                threshold = threshold or measure.auto_threshold(counts, edges)
+                notes = [_threshold_note(measure.description, threshold, given)]
+                feedback.info(notes[0])
+                _threshold_pass(grid, pair.before.crs_wkt, magnitude_file, threshold, mask_file, labels_file,
+                                feedback)
+                regions = _regions(pair, grid, labels_file, magnitude_file, directions_file, min_area_m2)
+                compared_m2 = _compared_m2(pair, grid, int(counts.sum()))
+                facts = _overall_facts(regions, compared_m2)
+                feedback.progress(85)
+                model_caption = None
+                if caption_model is not None and caption_model.name:
+                    model_caption = _caption(pair, grid, regions, caption_model, max_captions, max_new_tokens,
+                                             ProgressRange(feedback, 85, 98))
+                caption = facts + (f"\n{caption_model.name}: {model_caption.caption}" if model_caption else "")
+                result = ChangeResult(regions, caption, facts, threshold, method, pair.before.crs_wkt, compared_m2,
+                                      model_caption, notes)
+                if report_path:
+                    write_change_report(outputs.enter_context(atomic_path(report_path)), result,
+                                        _pictures(pair, grid, regions[:REPORT_PICTURES]), before_path, after_path)
+                check_cancelled(feedback)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    feedback.progress(100)
+    feedback.info(caption)
+    return result
+
+
+def _threshold_note(description: str, threshold: float, given: bool) -> str:
+    if math.isinf(threshold):
+        return f"Every {description} is the same: nothing changed."
+    return f"Threshold on the {description}: {threshold:.4g} ({'given' if given else 'automatic'})."
+
+
+def _check_request(method, model, threshold, min_area_m2, max_captions) -> None:
+    if method not in METHODS:
+        raise InputError(f"Unknown change detection method '{method}'; use one of {', '.join(METHODS)}.")
+    if method == "features" and (model is None or not model.name):
+        raise InputError("The deep-feature method needs a backbone model (MODEL), e.g. clip-rsicd or sam-vit-b; "
+                         "or use the model-free methods (cva, irmad).")
+    if threshold is not None and threshold < 0:
+        raise InputError("The threshold must be a positive change magnitude, or empty for an automatic threshold.")
+    if min_area_m2 < 0:
+        raise InputError("The minimum area must be zero or a positive number of square metres.")
+    if max_captions < 0:
+        raise InputError("The number of regions to caption must be zero or more.")
+
+
+# --- magnitude of change, per method ---------------------------------------------------
+
+class _Cva:
+    """Change vector analysis; the magnitude is already computed with the direction."""
+    description = "CVA magnitude (standard deviations)"
+    tile_size = PIXEL_TILE_SIZE
+
+    def __init__(self, sample_magnitude: np.ndarray):
+        self.histogram_top = _histogram_top(sample_magnitude)
+
+    def magnitude(self, pair: RasterPair, tile: Tile, size: int, before, after, cva: np.ndarray) -> np.ndarray:
+        return cva
+
+    def auto_threshold(self, counts: np.ndarray, edges: np.ndarray) -> float:
+        return otsu_threshold(counts, edges)
+
+
+class _IrMad:
+    """Iteratively reweighted MAD, fitted on the sample; unchanged pixels follow a
+    chi-square distribution with one degree of freedom per band."""
+    description = "IR-MAD chi-square"
+    tile_size = PIXEL_TILE_SIZE
+
+    def __init__(self, before_sample: np.ndarray, after_sample: np.ndarray, valid: np.ndarray):
+        self.irmad = fit_irmad(before_sample[:, valid], after_sample[:, valid])
+        self.bands = len(before_sample)
+        self.histogram_top = _histogram_top(irmad_chi2(self.irmad, before_sample, after_sample)[valid])
+
+    def magnitude(self, pair, tile, size, before: np.ndarray, after: np.ndarray, cva) -> np.ndarray:
+        return irmad_chi2(self.irmad, before, after)
+
+    def auto_threshold(self, counts: np.ndarray, edges: np.ndarray) -> float:
+        return chi2_quantile(NO_CHANGE_PROBABILITY, self.bands)
+
+
+class _Features:
+    """Cosine distance between the backbone's patch features of the two tiles, spread
+    bilinearly from patch centres to pixels."""
+    description = "deep-feature cosine distance"
+    histogram_top = 2.0
+
+    def __init__(self, extractor: PatchFeatureExtractor):
+        self.extractor = extractor
+        self.tile_size = extractor.input_size
+
+    def magnitude(self, pair: RasterPair, tile: Tile, size: int, before, after, cva) -> np.ndarray:
+        images = [pair.before.read(tile.window, (size, size))[0], pair.after.read(tile.window, (size, size))[0]]
+        features = self.extractor.patch_features(images)
+        norms = np.linalg.norm(features, axis=-1)
+        cosine = (features[0] * features[1]).sum(-1) / np.maximum(norms[0] * norms[1], 1e-12)
+        return upsample_bilinear((1.0 - cosine).astype(np.float32), (size, size))
+
+    def auto_threshold(self, counts: np.ndarray, edges: np.ndarray) -> float:
+        return otsu_threshold(counts, edges)
+
+
+def _measure_for(method: str, model: ModelOptions | None, pair: RasterPair, stats: tuple[BandStats, BandStats],
+                 sample: tuple[np.ndarray, np.ndarray, np.ndarray], feedback: Feedback):
+    before, after, valid = sample
+    if method == "cva":
+        return _Cva(zscore_change(before, after, *stats)[0][valid])
+    if method == "irmad":
+        return _IrMad(before, after, valid)
+    extractor = load_feature_extractor(model.name, model.device, model.precision)
+    feedback.info(f"Backbone {model.name} on {extractor.device} ({dtype_name(extractor.dtype)}).")
+    return _Features(extractor)
+
+
+def _histogram_top(sample_magnitudes: np.ndarray) -> float:
+    """Upper edge of the magnitude histogram: past the largest magnitude of the sample
+    (larger values of the full raster go to the top bin, still above any threshold)."""
+    finite = sample_magnitudes[np.isfinite(sample_magnitudes)]
+    top = float(finite.max()) if finite.size else 0.0
+    return 1.5 * top if top > 0 else 1.0
+
+
+def upsample_bilinear(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A (rows, cols) grid of values at cell centres, resampled bilinearly to `shape`
+    pixels covering the same square (edges held constant, like align_corners=False)."""
+    def axis(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        position = np.clip((np.arange(size) + 0.5) * count / size - 0.5, 0, count - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, count - 1)
+        return low, high, (position - low).astype(np.float32)
+
+    r0, r1, fr = axis(values.shape[0], shape[0])
+    c0, c1, fc = axis(values.shape[1], shape[1])
+    rows = values[r0] * (1 - fr)[:, None] + values[r1] * fr[:, None]
+    return rows[:, c0] * (1 - fc) + rows[:, c1] * fc
+
+
+# --- the two passes ----------------------------------------------------------------------
+
+def _measure_tiles(pair: RasterPair, grid: TileGrid, measure, stats: tuple[BandStats, BandStats],
+                   red_nir: tuple[int, int] | None, magnitude_file: str, directions_file: str,
+                   feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 1: the magnitude and direction rasters, tile by tile, and the histogram of
+    every valid magnitude (counts, edges). Tiles are read and measured in a thread ahead
+    of the writing (rasterio and numpy release the GIL), so the two overlap."""
+    height, width = grid.out_shape
+    transform, crs = grid.out_transform(), pair.before.crs_wkt
+    counts = np.zeros(HISTOGRAM_BINS, np.int64)
+    per_bin = HISTOGRAM_BINS / measure.histogram_top
+    with MaskRasterWriter(magnitude_file, width, height, transform, crs, dtype="float32", nodata=math.nan,
+                          compress=None, description=f"GeoVL change magnitude: {measure.description}") as magnitudes, \
+            MaskRasterWriter(directions_file, width, height, transform, crs, compress=None) as directions:
+        for done, (tile, magnitude, codes) in enumerate(prefetch(_measured(pair, grid, measure, stats, red_nir)), 1):
+            check_cancelled(feedback)
+            if magnitude is not None:
+                (r0, r1, c0, c1), (row_off, col_off) = grid.core(tile)
+                core = magnitude[r0:r1, c0:c1]
+                magnitudes.write(core, row_off, col_off)
+                directions.write(codes[r0:r1, c0:c1], row_off, col_off)
+                finite = core[codes[r0:r1, c0:c1] > 0]
+                counts += np.bincount(np.minimum(finite * per_bin, HISTOGRAM_BINS - 1).astype(np.int64),
+                                      minlength=HISTOGRAM_BINS)
+            feedback.progress(100.0 * done / len(grid))
+    return counts, np.linspace(0.0, measure.histogram_top, HISTOGRAM_BINS + 1)
+
+
+def _measured(pair: RasterPair, grid: TileGrid, measure, stats: tuple[BandStats, BandStats],
+              red_nir: tuple[int, int] | None):
+    """(tile, magnitude, direction codes) of each tile, NaN and 0 where a raster is
+    nodata; (tile, None, None) for a tile with no valid pixel."""
+    size = grid.tile_size
+    for tile in grid.tiles():
+        before, after, valid = pair.read(tile.window, (size, size))
+        if not valid.any():
+            yield tile, None, None
+            continue
+        cva, mean_change = zscore_change(before, after, *stats)
+        magnitude = measure.magnitude(pair, tile, size, before, after, cva)
+        codes = direction_codes(mean_change, before, after, red_nir)
+        magnitude[~valid] = np.nan
+        codes[~valid] = 0
+        yield tile, magnitude, codes
+
+
+def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold: float, mask_file: str | None,
+                    labels_file: str, feedback: Feedback) -> None:
+    """Pass 2: the change mask (1 change, 0 none, 255 nodata) and the label raster that
+    is vectorised (1 changed, 0 elsewhere; windows with no change are not written), both
+    without speckle: a 3 x 3 opening removes what is thinner than 3 pixels."""
+    height, width = grid.out_shape
+    transform = grid.out_transform()
+    with rasterio.open(magnitude_file) as magnitudes, \
+            MaskRasterWriter(labels_file, width, height, transform, crs_wkt) as labels, \
+            (MaskRasterWriter(mask_file, width, height, transform, crs_wkt, nodata=MASK_NODATA,
+                              colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change")
+             if mask_file else contextlib.nullcontext()) as mask:
+        for window in raster_windows(width, height, WINDOW_PX):
+            check_cancelled(feedback)
+            # read with the opening's margin, so windows join seamlessly
+            r0, c0 = max(0, window.row_off - SPECKLE_MARGIN), max(0, window.col_off - SPECKLE_MARGIN)
+            r1 = min(height, window.row_off + window.height + SPECKLE_MARGIN)
+            c1 = min(width, window.col_off + window.width + SPECKLE_MARGIN)
+            magnitude = magnitudes.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+            valid = ~np.isnan(magnitude)
+            changed = open_speckle(magnitude > threshold) & valid     # NaN (nodata) compares False
+            inner = np.s_[window.row_off - r0:window.row_off - r0 + window.height,
+                          window.col_off - c0:window.col_off - c0 + window.width]
+            if changed[inner].any():
+                labels.write(changed[inner].view(np.uint8), window.row_off, window.col_off)
+            if mask is not None:
+                values = np.where(valid[inner], changed[inner], MASK_NODATA).astype(np.uint8)
+                mask.write(values, window.row_off, window.col_off)
+
+
+# --- regions and captions -------------------------------------------------------------------
+
+def _regions(pair: RasterPair, grid: TileGrid, labels_file: str, magnitude_file: str, directions_file: str,
+             min_area_m2: float) -> list[ChangeRegion]:
+    """The connected change regions, largest first, with area, mean magnitude, location,
+    directions and facts."""
+    crs = pair.before.dataset.crs
+    geographic = crs.is_geographic
+    unit = 1.0 if geographic else crs.linear_units_factor[1]
+    kept = []
+    for region in raster_regions(labels_file, {1: 1}):
+        area = polygon_area_m2(region.polygon, geographic, unit)
+        if area >= min_area_m2:
+            kept.append((area, region.polygon))
+    kept.sort(key=lambda item: -item[0])
+    magnitudes, code_counts = _zonal([polygon for _, polygon in kept], magnitude_file, directions_file)
+    height, width = grid.out_shape
+    regions = []
+    for number, ((area, polygon), magnitude, codes) in enumerate(zip(kept, magnitudes, code_counts), 1):
+        centre = polygon.centroid
+        col, row = map_to_pixels(grid.out_transform(), [(centre.x, centre.y)])[0]
+        location = location_word(col / width, row / height)
+        directions = Directions.from_areas({code: float(n) for code, n in enumerate(codes) if n})
+        regions.append(ChangeRegion(number, polygon, area, float(magnitude), location, directions,
+                                    region_facts(area, location, directions)))
+    return regions
+
+
+def _zonal(polygons: list[Polygon], magnitude_file: str, directions_file: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per polygon: the mean magnitude, and the pixel count of each direction code (0..9)."""
+    means = np.full(len(polygons), np.nan)
+    codes = np.zeros((len(polygons), 10), np.int64)
+    with rasterio.open(magnitude_file) as magnitudes, rasterio.open(directions_file) as directions:
+        for number, polygon in enumerate(polygons):
+            total, count = 0.0, 0
+            for window, inside in polygon_pixels(magnitudes, polygon):
+                magnitude = magnitudes.read(1, window=window)[inside]
+                finite = np.isfinite(magnitude)
+                total, count = total + float(magnitude[finite].sum()), count + int(finite.sum())
+                codes[number] += np.bincount(directions.read(1, window=window)[inside][finite], minlength=10)
+            if count:
+                means[number] = total / count
+    return means, codes
+
+
+def _compared_m2(pair: RasterPair, grid: TileGrid, valid_pixels: int) -> float:
+    """Ground area of the valid pixels compared."""
+    crs = pair.before.dataset.crs
+    if crs.is_geographic:
+        metres = pair.before.metres_per_pixel() * grid.scale
+        return valid_pixels * metres * metres
+    return valid_pixels * abs(grid.out_transform().determinant) * crs.linear_units_factor[1] ** 2
+
+
+def _overall_facts(regions: list[ChangeRegion], compared_m2: float) -> str:
+    areas: dict[int, float] = {}
+    for region in regions:  # area-weighted shares over all regions
+        for name, share in vars(region.directions).items():
+            areas[name] = areas.get(name, 0.0) + share * region.area_m2
+    total = sum(r.area_m2 for r in regions)
+    directions = Directions(**{name: area / total for name, area in areas.items()}) if total else Directions()
+    return overall_facts([r.area_m2 for r in regions], regions[0].location if regions else "", directions,
+                         compared_m2)
+
+
+def _crop_window(pair: RasterPair, grid: TileGrid, polygon: Polygon | None) -> Window:
+    """A square window of BEFORE's pixels around `polygon` (None: the whole overlap), with
+    context: half the polygon's size on each side and at least CAPTION_CONTEXT_PX output pixels."""
+    if polygon is None:
+        box = pair.area
+    else:
+        box = bounds_to_window(pair.before.dataset.transform, polygon.bounds)
+    side = max(box.width, box.height)
+    if polygon is not None:
+        side = max(2 * side, CAPTION_CONTEXT_PX * grid.scale)
+    col = box.col_off + box.width / 2 - side / 2
+    row = box.row_off + box.height / 2 - side / 2
+    return Window(round(col), round(row), round(side), round(side))
+
+
+def _pictures(pair: RasterPair, grid: TileGrid, regions: list[ChangeRegion]) -> list[tuple[ChangeRegion, bytes, bytes]]:
+    """Before and after JPEGs of each region's crop, the region outlined on both."""
+    pictures = []
+    for region in regions:
+        window = _crop_window(pair, grid, region.polygon)
+        size = (THUMBNAIL_PX, THUMBNAIL_PX)
+        # the outline in the crop's thumbnail pixels
+        pixels = map_to_pixels(pair.before.dataset.transform, np.asarray(region.polygon.exterior.coords)[:, :2])
+        outline = (pixels - (window.col_off, window.row_off)) * (THUMBNAIL_PX / window.width)
+        pictures.append((region, outlined_jpeg(pair.before.read(window, size)[0], [outline]),
+                         outlined_jpeg(pair.after.read(window, size)[0], [outline])))
+    return pictures
+
+
+def _caption(pair: RasterPair, grid: TileGrid, regions: list[ChangeRegion], caption_model: ModelOptions,
+             max_captions: int, max_new_tokens: int, feedback: Feedback) -> ChangeCaption:
+    """The model's caption of the largest regions (into the regions) and of the whole pair."""
+    captioner: ChangeCaptioner = load_change_captioner(caption_model.name, caption_model.device,
+                                                       caption_model.precision)
+    feedback.info(f"Caption model {caption_model.name} on {captioner.device} ({dtype_name(captioner.dtype)}).")
+    size = (captioner.input_size, captioner.input_size)
+    targets = regions[:max_captions]
+    for done, region in enumerate(targets, 1):
+        check_cancelled(feedback)
+        window = _crop_window(pair, grid, region.polygon)
+        said = captioner.caption_change(pair.before.read(window, size)[0], pair.after.read(window, size)[0],
+                                        max_new_tokens)
+        region.caption, region.before_label, region.after_label = said.caption, said.before, said.after
+        feedback.progress(100.0 * done / (len(targets) + 1))
+    check_cancelled(feedback)
+    window = _crop_window(pair, grid, None)
+    return captioner.caption_change(pair.before.read(window, size)[0], pair.after.read(window, size)[0],
+                                    max_new_tokens)

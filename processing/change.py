@@ -1,0 +1,154 @@
+"""geovl:change — where, how much and what changed between two rasters of the same place."""
+from __future__ import annotations
+
+import os
+
+from qgis.core import (QgsFeature, QgsFeatureSink, QgsProcessing, QgsProcessingException,
+                       QgsProcessingOutputString, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
+
+from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from .render import layer_as_file
+
+ALGORITHM_VERSION = "1"
+METHODS = ["cva", "irmad", "features"]    # pipelines.change.METHODS
+DEFAULT_BACKBONE = "clip-rsicd"           # models.presets default; not imported so the plugin loads without torch
+
+
+class ChangeAlgorithm(GeoVLAlgorithm):
+    BEFORE = "BEFORE"
+    AFTER = "AFTER"
+    METHOD = "METHOD"
+    CAPTION_MODEL = "CAPTION_MODEL"
+    THRESHOLD = "THRESHOLD"
+    MIN_AREA = "MIN_AREA"
+    MAX_CAPTIONS = "MAX_CAPTIONS"
+    MAX_NEW_TOKENS = "MAX_NEW_TOKENS"
+    OUTPUT_MAGNITUDE = "OUTPUT_MAGNITUDE"
+    OUTPUT_MASK = "OUTPUT_MASK"
+    OUTPUT_CAPTION = "OUTPUT_CAPTION"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+
+    def name(self):
+        return "change"
+
+    def displayName(self):
+        return self.tr("Detect and caption changes")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Compares two acquisitions of the same place (BEFORE, AFTER) and maps where they changed, how much, "
+            "and in words what changed, per change region and overall.\n\n"
+            "AFTER is warped onto BEFORE's grid when their CRS or resolution differ; only their overlap is "
+            "compared. Both rasters are compared band by band (all bands, or the BANDS chosen, read from both).\n\n"
+            "Methods: change vector analysis (no model: each band is normalised to its raster's mean and spread, "
+            "so a global brightness change does not count, and Otsu's threshold splits the magnitudes); IR-MAD "
+            "(no model: iteratively reweighted multivariate alteration detection, threshold at the 99 % chi-square "
+            "quantile); deep-feature difference (a backbone such as clip-rsicd, git-rsclip or sam-vit-b compares "
+            "patch features). A threshold given overrides the automatic one.\n\n"
+            "Every region gets a factual caption (area, where, brighter or darker, vegetation gain or loss where "
+            "red and near-infrared bands are named). With a caption model (florence-2-base, qwen2.5-vl-3b, ...), "
+            "the largest regions and the whole pair are also described by the model.\n\n"
+            "Outputs: change polygons (area in m², mean magnitude, captions), the magnitude raster, the change "
+            "mask (1 change, 0 none), the overall caption as a string, and an HTML report with before/after "
+            "pictures of the largest regions.")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.BEFORE, self.tr("Before (earlier raster)")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.AFTER, self.tr("After (later raster)")))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.METHOD, self.tr("Method"),
+            options=[self.tr("Change vector analysis (no model)"), self.tr("IR-MAD (no model)"),
+                     self.tr("Deep-feature difference (backbone model)")], defaultValue=0))
+        self.add_model_parameters(DEFAULT_BACKBONE, self.tr("Backbone for the feature method (preset, hub id or "
+                                                            "local path)"))
+        self.addParameter(QgsProcessingParameterString(
+            self.CAPTION_MODEL, self.tr("Caption model (empty: factual captions only)"), defaultValue="",
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THRESHOLD, self.tr("Threshold on the change magnitude (empty: automatic)"),
+            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_AREA, self.tr("Smallest change region in m² (specks thinner than 3 pixels are always removed)"),
+            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0))
+        self.add_tiling_parameters()
+        # BANDS are read from both rasters: any number of them, not only RGB
+        bands = self.parameterDefinition(self.BANDS)
+        bands.setDescription(self.tr("Bands to compare (read from both rasters; default: all)"))
+        bands.setParentLayerParameterName(self.BEFORE)
+        self._advanced(QgsProcessingParameterNumber(
+            self.MAX_CAPTIONS, self.tr("Regions the caption model describes (largest first)"), minValue=0,
+            defaultValue=10))
+        self._advanced(QgsProcessingParameterNumber(
+            self.MAX_NEW_TOKENS, self.tr("Longest caption (tokens)"), minValue=1, defaultValue=128))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Change regions"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_MAGNITUDE, self.tr("Change magnitude"), optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_MASK, self.tr("Change mask"), optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, self.tr("Report"), self.tr("HTML files (*.html)"), optional=True,
+            createByDefault=True))
+        self.addOutput(QgsProcessingOutputString(self.OUTPUT_CAPTION, self.tr("Overall caption")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        from ..pipelines.cache import cache_root
+        from ..pipelines.change import detect_changes
+        from ..pipelines.options import ModelOptions
+
+        before = self.parameterAsRasterLayer(parameters, self.BEFORE, context)
+        after = self.parameterAsRasterLayer(parameters, self.AFTER, context)
+        if before is None or after is None:
+            raise QgsProcessingException(self.tr("Choose two raster layers: BEFORE and AFTER."))
+        method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        model = self.model_options(parameters, context)
+        caption_name = self.parameterAsString(parameters, self.CAPTION_MODEL, context).strip()
+        caption_model = ModelOptions(caption_name, model.device, model.precision) if caption_name else None
+        threshold = None
+        if parameters.get(self.THRESHOLD) not in (None, ""):
+            threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context) or None
+        tiling = self.tiling_options(parameters, context, before)
+        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
+        rendered = os.path.join(cache_root(), "rendered")
+        before_path = layer_as_file(before, extent, tiling.resolution, rendered, context, feedback)
+        after_path = layer_as_file(after, None, tiling.resolution, rendered, context, feedback)
+        magnitude_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MAGNITUDE, context) or None
+        mask_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context) or None
+        report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
+
+        result = self.run_engine(
+            detect_changes, before_path, after_path, method=method, model=model if method == "features" else None,
+            caption_model=caption_model, threshold=threshold,
+            min_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context), tiling=tiling,
+            magnitude_path=magnitude_path, mask_path=mask_path, report_path=report_path,
+            max_captions=self.parameterAsInt(parameters, self.MAX_CAPTIONS, context),
+            max_new_tokens=self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context),
+            feedback=QgisFeedback(feedback))
+
+        fields = make_fields([("id", "int"), ("area_m2", "double"), ("magnitude", "double"), ("location", "string"),
+                              ("facts", "string"), ("caption", "string"), ("before_label", "string"),
+                              ("after_label", "string"), ("method", "string"), ("model", "string"),
+                              ("source", "string"), ("version", "string")])
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
+                                             before.crs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        models = [name for name in (model.name if method == "features" else "", caption_name) if name]
+        source = f"{before.publicSource()} -> {after.publicSource()}"
+        for region in result.regions:
+            feature = QgsFeature(fields)
+            feature.setGeometry(geometry_from_wkb(region.wkb))
+            feature.setAttributes([region.id, region.area_m2, region.magnitude, region.location, region.facts,
+                                   region.caption or region.facts, region.before_label or None,
+                                   region.after_label or None, method, ", ".join(models), source,
+                                   ALGORITHM_VERSION])
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        outputs = {self.OUTPUT: dest_id, self.OUTPUT_CAPTION: result.caption}
+        for key, path in ((self.OUTPUT_MAGNITUDE, magnitude_path), (self.OUTPUT_MASK, mask_path),
+                          (self.OUTPUT_REPORT, report_path)):
+            if path:
+                outputs[key] = path
+        return outputs

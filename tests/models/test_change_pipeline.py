@@ -1,0 +1,202 @@
+"""geovl:change's engine on synthetic pairs with planted changes of known geometry."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from geovl.errors import Cancelled, InputError
+from geovl.pipelines.change import detect_changes
+from geovl.pipelines.options import ModelOptions, TilingOptions
+from tests.conftest import write_raster
+from tests.models.conftest import (BUILT, ORIGIN, PIXEL, REMOVED, SIZE, TRANSFORM, Recorder, pair_arrays, planted_mask,
+                                   to_map, write_pair)
+
+@pytest.fixture
+def pair(tmp_path):
+    return write_pair(tmp_path, *pair_arrays())
+
+
+def found_mask(mask_path) -> np.ndarray:
+    with rasterio.open(mask_path) as dataset:
+        assert dataset.transform.almost_equals(TRANSFORM) and dataset.shape == (SIZE, SIZE)
+        return dataset.read(1) == 1
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return (a & b).sum() / (a | b).sum()
+
+
+@pytest.mark.parametrize("method", ["cva", "irmad"])
+def test_model_free_methods_recover_the_planted_regions_and_ignore_the_global_shift(pair, tmp_path, method):
+    mask_path = str(tmp_path / "mask.tif")
+    result = detect_changes(*pair, method=method, mask_path=mask_path, tiling=TilingOptions(tile_size=128))
+    found = found_mask(mask_path)
+    # AFTER = 1.3 BEFORE + 200 everywhere: without normalisation every pixel would change.
+    assert iou(found, planted_mask()) > 0.9
+    assert (found & ~planted_mask()).sum() < 0.002 * SIZE * SIZE
+    # One polygon per planted rectangle, of the planted area (0.25 m² pixels).
+    assert len(result.regions) == 3
+    for rect in (to_map(*r) for r in BUILT + [REMOVED]):
+        region = max(result.regions, key=lambda r: r.polygon.intersection(rect).area)
+        assert region.polygon.intersection(rect).area / region.polygon.union(rect).area > 0.85
+        assert region.area_m2 == pytest.approx(region.polygon.area)
+    assert [r.id for r in result.regions] == [1, 2, 3]
+    assert [r.area_m2 for r in result.regions] == sorted((r.area_m2 for r in result.regions), reverse=True)
+
+
+def test_magnitude_is_seamless_across_tiles(pair, tmp_path):
+    """Statistics come from the whole pair, not each tile: any tiling gives one raster."""
+    one, many = str(tmp_path / "one.tif"), str(tmp_path / "many.tif")
+    detect_changes(*pair, magnitude_path=one, tiling=TilingOptions(tile_size=1024))
+    detect_changes(*pair, magnitude_path=many, tiling=TilingOptions(tile_size=96, overlap=16))
+    with rasterio.open(one) as a, rasterio.open(many) as b:
+        assert a.shape == b.shape == (SIZE, SIZE) and a.transform == b.transform
+        np.testing.assert_allclose(a.read(1), b.read(1), rtol=1e-6)
+
+
+def test_cva_magnitude_is_the_change_vector_length_in_standard_deviations(pair, tmp_path):
+    path = str(tmp_path / "magnitude.tif")
+    detect_changes(*pair, magnitude_path=path)
+    with rasterio.open(pair[0]) as b, rasterio.open(pair[1]) as a, rasterio.open(path) as m:
+        before, after, magnitude = b.read().astype(np.float64), a.read().astype(np.float64), m.read(1)
+    # the statistics' sample is the whole raster here (smaller than the 1024 px sample)
+    z = lambda x: (x - x.mean(axis=(1, 2), keepdims=True)) / x.std(axis=(1, 2), keepdims=True)  # noqa: E731
+    expected = np.sqrt(((z(after) - z(before)) ** 2).sum(axis=0))
+    np.testing.assert_allclose(magnitude, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_factual_captions_say_how_much_where_and_which_way(pair):
+    result = detect_changes(*pair)
+    built_area = (BUILT[0][2] - BUILT[0][0]) * (BUILT[0][3] - BUILT[0][1]) * PIXEL ** 2     # 1500 m²
+    largest = result.regions[0]
+    assert largest.area_m2 == pytest.approx(built_area, rel=0.1)
+    assert largest.location == "north-west"
+    assert "brighter after" in largest.facts and "vegetation loss" in largest.facts
+    removed = next(r for r in result.regions if r.polygon.intersects(to_map(*REMOVED)))
+    assert "darker after" in removed.facts and "vegetation gain" in removed.facts
+    total = sum(r.area_m2 for r in result.regions)
+    assert result.facts.startswith("3 change region(s) covering")
+    assert f"{total:,.0f} m²" in result.facts
+    assert result.compared_m2 == pytest.approx(SIZE * SIZE * PIXEL ** 2)
+    assert result.caption == result.facts
+
+
+def test_after_on_another_crs_and_resolution_locates_the_change_on_the_map(tmp_path):
+    before, after = pair_arrays()
+    b, a = write_pair(tmp_path, before, after)
+    # AFTER reprojected to geographic coordinates at about 0.7 m: another CRS, size and grid.
+    with rasterio.open(a) as src:
+        transform, width, height = calculate_default_transform(src.crs, "EPSG:4326", src.width, src.height,
+                                                               *src.bounds, resolution=0.7 / 111_320)
+        warped = np.zeros((4, height, width), np.uint16)
+        reproject(after, warped, src_transform=src.transform, src_crs=src.crs, dst_transform=transform,
+                  dst_crs="EPSG:4326", resampling=Resampling.bilinear, dst_nodata=0)
+    a = write_raster(tmp_path / "after_4326.tif", warped, crs="EPSG:4326", transform=transform, nodata=0)
+    mask_path = str(tmp_path / "mask.tif")
+    result = detect_changes(b, a, mask_path=mask_path)
+    for rect in BUILT:
+        region = max(result.regions, key=lambda r: r.polygon.intersection(to_map(*rect)).area)
+        assert region.polygon.intersection(to_map(*rect)).area / region.polygon.union(to_map(*rect)).area > 0.8
+    assert iou(found_mask(mask_path), planted_mask()) > 0.8
+
+
+def test_identical_rasters_are_no_change_not_an_error(tmp_path):
+    before, _ = pair_arrays()
+    b, a = write_pair(tmp_path, before, before)
+    for method in ("cva", "irmad"):
+        mask_path = str(tmp_path / f"mask-{method}.tif")
+        result = detect_changes(b, a, method=method, mask_path=mask_path)
+        assert result.regions == []
+        assert result.caption.startswith("No change found over the 4.00 ha compared")
+        assert not found_mask(mask_path).any()
+
+
+def test_threshold_override(pair):
+    low = detect_changes(*pair, threshold=0.01, min_area_m2=1e9)      # everything changed, nothing large enough
+    assert low.regions == [] and low.threshold == 0.01
+    high = detect_changes(*pair, threshold=1e6)
+    assert high.regions == [] and high.facts.startswith("No change found")
+
+
+def test_different_band_counts_need_bands(tmp_path, pair):
+    before, after = pair_arrays()
+    b, a = write_pair(tmp_path, before, after[:3])
+    with pytest.raises(InputError, match=r"BEFORE has 4 band\(s\) and AFTER has 3: choose the bands .*BANDS.*1,2,3"):
+        detect_changes(b, a)
+    result = detect_changes(b, a, tiling=TilingOptions(bands=(1, 2, 3)))
+    assert len(result.regions) == 3
+    with pytest.raises(InputError, match=r"Band number\(s\) \[4\] do not exist in both"):
+        detect_changes(b, a, tiling=TilingOptions(bands=(1, 4)))
+
+
+def test_no_overlap_no_crs_and_all_nodata_are_refused(tmp_path):
+    before, after = pair_arrays()
+    b = write_raster(tmp_path / "b.tif", before, crs="EPSG:32631", transform=TRANSFORM)
+    far = write_raster(tmp_path / "far.tif", after, crs="EPSG:32631",
+                       transform=from_origin(ORIGIN[0] + 10_000, ORIGIN[1], PIXEL, PIXEL))
+    with pytest.raises(InputError, match="BEFORE and AFTER do not overlap"):
+        detect_changes(b, far)
+    no_crs = write_raster(tmp_path / "nocrs.tif", after, crs=None, transform=TRANSFORM)
+    with pytest.raises(InputError, match="has no coordinate reference system"):
+        detect_changes(b, no_crs)
+    empty = write_raster(tmp_path / "empty.tif", np.zeros_like(after), crs="EPSG:32631", transform=TRANSFORM,
+                         nodata=0)
+    with pytest.raises(InputError, match="no valid pixel in common"):
+        detect_changes(b, empty)
+
+
+def test_cancel_leaves_no_outputs(pair, tmp_path):
+    out = tmp_path / "out"
+    paths = dict(magnitude_path=str(out / "m.tif"), mask_path=str(out / "k.tif"), report_path=str(out / "r.html"))
+    with pytest.raises(Cancelled):
+        detect_changes(*pair, tiling=TilingOptions(tile_size=128), feedback=Recorder(cancel_after_progress=3),
+                       **paths)
+    assert not out.exists() or os.listdir(out) == []
+
+
+def test_report_has_the_caption_a_table_and_pictures(pair, tmp_path):
+    report = tmp_path / "report.html"
+    result = detect_changes(*pair, report_path=str(report))
+    text = report.read_text()
+    assert result.facts in text
+    assert text.count("<tr>") == 1 + len(result.regions)
+    assert text.count("data:image/jpeg;base64,") == 2 * len(result.regions)
+
+
+def test_feature_method_runs_end_to_end_with_a_tiny_backbone(pair, tmp_path, tiny_clip_dir):
+    from geovl.models.resolver import load_feature_extractor
+    from geovl.pipelines.change import upsample_bilinear
+
+    path = str(tmp_path / "magnitude.tif")
+    result = detect_changes(*pair, method="features", model=ModelOptions(tiny_clip_dir), magnitude_path=path,
+                            tiling=TilingOptions(bands=(1, 2, 3)))
+    extractor = load_feature_extractor(tiny_clip_dir)
+    size = extractor.input_size
+    with rasterio.open(path) as dataset:
+        magnitude = dataset.read(1)
+    assert magnitude.shape == (SIZE, SIZE) and np.isfinite(magnitude).all()
+    # The top-left tile by hand: cosine distance of the backbone's patch features, spread to pixels.
+    from geovl.geo.raster import RasterSource
+    from rasterio.windows import Window
+    with RasterSource(pair[0], [1, 2, 3]) as b, RasterSource(pair[1], [1, 2, 3]) as a:
+        images = [b.read(Window(0, 0, size, size), (size, size))[0], a.read(Window(0, 0, size, size), (size, size))[0]]
+    f = extractor.patch_features(images).astype(np.float64)
+    cosine = (f[0] * f[1]).sum(-1) / np.linalg.norm(f[0], axis=-1) / np.linalg.norm(f[1], axis=-1)
+    expected = upsample_bilinear((1 - cosine).astype(np.float32), (size, size))
+    np.testing.assert_allclose(magnitude[:size // 2, :size // 2], expected[:size // 2, :size // 2], atol=1e-5)
+    assert result.method == "features"
+
+
+def test_upsample_bilinear_puts_values_at_cell_centres():
+    from geovl.pipelines.change import upsample_bilinear
+
+    grid = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)
+    up = upsample_bilinear(grid, (4, 4))
+    # cell centres at pixels 0.5 and 2.5 of 4: pixel 0 and 3 hold the edge values, 1 and 2 blend
+    np.testing.assert_allclose(up[0], [0, 0.25, 0.75, 1])
+    np.testing.assert_allclose(up[:, 0], [0, 0.5, 1.5, 2])
