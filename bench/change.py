@@ -99,7 +99,10 @@ def main() -> None:
                "revision": retrieve.product_revision(), "machine": common.machine_info(), "targets": TARGETS,
                "pair": {"bands": 4, "dtype": "uint16", "pixel_m": 0.5, "layout": "tiled 256, uncompressed",
                         "generator": "scripts/sample_pair.py"}, "runs": {}}
-    for name, size, method in ((f"cva_{small}", small, "cva"), (f"irmad_{small}", small, "irmad"),
+    # CVA on the smaller pair three times: the figure is their median (disk write-back of the
+    # outputs makes single runs vary); IR-MAD and the larger pair once.
+    for name, size, method in ((f"cva_{small}_1", small, "cva"), (f"cva_{small}_2", small, "cva"),
+                               (f"cva_{small}_3", small, "cva"), (f"irmad_{small}", small, "irmad"),
                                (f"cva_{large}", large, "cva")):
         before, after = pairs[size]
         results["runs"][name] = common.run_child(__file__, "run", {"before": before, "after": after, "size": size,
@@ -117,11 +120,12 @@ def main() -> None:
 
 def verdict(results: dict, small: int, large: int) -> dict:
     runs = results["runs"]
-    cva, big = runs[f"cva_{small}"], runs[f"cva_{large}"]
-    if "error" in cva or "error" in big:
+    if any("error" in run for run in runs.values()):
         return {"error": "a run failed"}
+    cva = sorted((runs[f"cva_{small}_{i}"] for i in (1, 2, 3)), key=lambda run: run["seconds"])[1]   # the median
+    big = runs[f"cva_{large}"]
     growth = big["peak_rss_mb"] / cva["peak_rss_mb"] - 1
-    return {"cva_megapixels_per_second": cva["megapixels_per_second"],
+    return {"cva_seconds": cva["seconds"], "cva_megapixels_per_second": cva["megapixels_per_second"],
             "cva_pass": cva["megapixels_per_second"] >= TARGETS["megapixels_per_second_min"],
             "irmad_megapixels_per_second": runs[f"irmad_{small}"].get("megapixels_per_second"),
             "rss_growth": round(growth, 3), "rss_pass": growth <= TARGETS["rss_growth_max"]}

@@ -34,9 +34,9 @@ class BandStats:
 def band_stats(sample: np.ndarray, valid: np.ndarray) -> BandStats:
     """Mean and standard deviation of each band of a (bands, H, W) sample over `valid`
     pixels; a constant band gets std 1 (it then contributes no change)."""
-    values = sample[:, valid].astype(np.float64)
-    mean = values.mean(axis=1) if values.size else np.zeros(len(sample))
-    std = values.std(axis=1) if values.size else np.ones(len(sample))
+    values = sample[:, valid].astype(np.float32)
+    mean = values.mean(axis=1, dtype=np.float64) if values.size else np.zeros(len(sample))
+    std = values.std(axis=1, dtype=np.float64) if values.size else np.ones(len(sample))
     std = np.where(std > 0, std, 1.0)
     return BandStats(tuple(float(v) for v in mean), tuple(float(v) for v in std))
 
@@ -62,12 +62,13 @@ def direction_codes(mean_change: np.ndarray, before: np.ndarray, after: np.ndarr
     mean z-score change and, where `red_nir` (indexes into the bands) is given, the
     change of NDVI between the (bands, H, W) images."""
     codes = np.ones(mean_change.shape, np.uint8)
-    codes[mean_change > BRIGHTNESS_STEP] += 3
-    codes[mean_change < -BRIGHTNESS_STEP] += 6
+    codes += np.greater(mean_change, BRIGHTNESS_STEP).view(np.uint8) * np.uint8(3)
+    codes += np.less(mean_change, -BRIGHTNESS_STEP).view(np.uint8) * np.uint8(6)
     if red_nir is not None:
-        change = _ndvi(after, *red_nir) - _ndvi(before, *red_nir)
-        codes[change > NDVI_STEP] += 1
-        codes[change < -NDVI_STEP] += 2
+        change = _ndvi(after, *red_nir)
+        change -= _ndvi(before, *red_nir)
+        codes += np.greater(change, NDVI_STEP).view(np.uint8)
+        codes += np.less(change, -NDVI_STEP).view(np.uint8) * np.uint8(2)
     return codes
 
 
@@ -80,14 +81,16 @@ def red_and_nir(colour_interpretations: list[ColorInterp], descriptions: list[st
                 bands: list[int]) -> tuple[int, int] | None:
     """Indexes into `bands` of the red and near-infrared bands, found by colour
     interpretation or band description ("red", "nir", "B04", "B08"), or None."""
-    def find(interp: ColorInterp, pattern: re.Pattern) -> int | None:
-        for index, band in enumerate(bands):
-            if colour_interpretations[band - 1] == interp or pattern.search(descriptions[band - 1] or ""):
-                return index
-        return None
+    def is_nir(band: int) -> bool:
+        return colour_interpretations[band - 1] == ColorInterp.nir or bool(_NIR.search(descriptions[band - 1] or ""))
 
-    red, nir = find(ColorInterp.red, _RED), find(ColorInterp.nir, _NIR)
-    return (red, nir) if red is not None and nir is not None else None
+    def is_red(band: int) -> bool:  # "near infra red" names no red band
+        return colour_interpretations[band - 1] == ColorInterp.red or (
+            bool(_RED.search(descriptions[band - 1] or "")) and not is_nir(band))
+
+    red = next((i for i, band in enumerate(bands) if is_red(band)), None)
+    nir = next((i for i, band in enumerate(bands) if is_nir(band)), None)
+    return (red, nir) if red is not None and nir is not None and red != nir else None
 
 
 def _zscore_differences(before: np.ndarray, after: np.ndarray, before_stats: BandStats, after_stats: BandStats):
@@ -106,6 +109,9 @@ def _zscore_differences(before: np.ndarray, after: np.ndarray, before_stats: Ban
 
 
 def _ndvi(image: np.ndarray, red: int, nir: int) -> np.ndarray:
-    r, n = image[red].astype(np.float32), image[nir].astype(np.float32)
-    total = r + n
-    return np.divide(n - r, total, out=np.zeros_like(total), where=total != 0)
+    """(nir - red) / (nir + red) as float32, 0 where both are 0."""
+    total = image[nir].astype(np.float32)
+    difference = total.copy()
+    total += image[red]
+    difference -= image[red]
+    return np.divide(difference, total, out=np.zeros_like(total), where=total != 0)

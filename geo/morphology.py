@@ -42,11 +42,15 @@ def _combine_shifted(array: np.ndarray, offsets: list[tuple[int, int]], radius: 
 
 def open_speckle(mask: np.ndarray) -> np.ndarray:
     """Binary opening of a bool mask with a 3 x 3 square: removes specks and lines thinner
-    than 3 pixels (every region of fewer than 9 pixels) and keeps the rest exactly, corners
-    included. Edges are replicated, so a region on the array's edge is not eroded there;
-    inside a larger raster, read with a margin of 2 pixels for the exact result."""
-    padded = np.pad(mask.astype(bool), 2, mode="edge")
-    rows = padded[:, :-2] & padded[:, 1:-1] & padded[:, 2:]           # erode along rows,
-    eroded = rows[:-2] & rows[1:-1] & rows[2:]                         # then columns
-    rows = eroded[:, :-2] | eroded[:, 1:-1] | eroded[:, 2:]            # dilate the same way
-    return rows[:-2] | rows[1:-1] | rows[2:]
+    than 3 pixels (every region of fewer than 9 pixels away from the edges) and keeps the
+    rest exactly, corners included. Each step sees the array's edge pixels repeated
+    outside it; inside a larger raster, read with a margin of 2 pixels for the exact result."""
+    eroded = _square3(np.pad(mask.astype(bool), 1, mode="edge"), np.logical_and)
+    return _square3(np.pad(eroded, 1, mode="edge"), np.logical_or)
+
+
+def _square3(array: np.ndarray, combine) -> np.ndarray:
+    """`combine` over each pixel's 3 x 3 neighbourhood (AND: erosion, OR: dilation), along
+    rows then columns; the result is 2 pixels smaller per axis."""
+    rows = combine(combine(array[:, :-2], array[:, 1:-1]), array[:, 2:])
+    return combine(combine(rows[:-2], rows[1:-1]), rows[2:])

@@ -92,7 +92,8 @@ class RasterPair:
         SAMPLE_WINDOWS x SAMPLE_WINDOWS windows spread evenly over the overlap, side by side
         (about STATS_SAMPLE_SIZE² pixels; the whole overlap when it is no larger). Windows at
         full resolution touch few blocks, where a decimated read of a raster without
-        overviews reads them all. The RGB normalisation of both rasters comes from it too."""
+        overviews reads them all (the fallback when no window holds valid pixels). The RGB
+        normalisation of both rasters comes from it too."""
         area = self.area
         if max(area.width, area.height) <= STATS_SAMPLE_SIZE:
             before, after, valid = self.read(area, (area.height, area.width))
@@ -103,6 +104,10 @@ class RasterPair:
                                       _spread(area.row_off, area.height, height, i), width, height), (height, width))
                      for i in range(SAMPLE_WINDOWS) for j in range(SAMPLE_WINDOWS)]
             before, after, valid = (np.concatenate(arrays, axis=-1) for arrays in zip(*parts))
+            if not valid.any():  # data only between the windows: a decimated read of everything
+                factor = max(area.width, area.height) / STATS_SAMPLE_SIZE
+                shape = (max(1, round(area.height / factor)), max(1, round(area.width / factor)))
+                before, after, valid = self.read(area, shape, Resampling.nearest)
         for source, sample in ((self.before, before), (self.after, after)):
             if all(b in self.bands for b in source.bands):
                 source.stretch_from(sample[[self.bands.index(b) for b in source.bands]], valid)

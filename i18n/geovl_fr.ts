@@ -219,14 +219,143 @@ Sorties : les objets (libellé, score quand le modèle en donne un, tuile, quest
     </message>
 </context>
 <context>
+    <name>ChangeAlgorithm</name>
+    <message>
+        <location filename="../processing/change.py" line="38"/>
+        <source>Detect and caption changes</source>
+        <translation>Détecter et décrire les changements</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="41"/>
+        <source>Compares two acquisitions of the same place (BEFORE, AFTER) and maps where they changed, how much, and in words what changed, per change region and overall.
+
+AFTER is warped onto BEFORE's grid when their CRS or resolution differ; only their overlap is compared. Both rasters are compared band by band (all bands, or the BANDS chosen, read from both).
+
+Methods: change vector analysis (no model: each band is normalised to its raster's mean and spread, so a global brightness change does not count, and Otsu's threshold splits the magnitudes); IR-MAD (no model: iteratively reweighted multivariate alteration detection, threshold at the 99 % chi-square quantile); deep-feature difference (a backbone such as clip-rsicd, git-rsclip or sam-vit-b compares patch features). A threshold given overrides the automatic one.
+
+Every region gets a factual caption (area, where, brighter or darker, vegetation gain or loss where red and near-infrared bands are named). With a caption model (florence-2-base, qwen2.5-vl-3b, ...), the largest regions and the whole pair are also described by the model.
+
+Outputs: change polygons (area in m², mean magnitude, captions), the magnitude raster, the change mask (1 change, 0 none), the overall caption as a string, and an HTML report with before/after pictures of the largest regions.</source>
+        <translation>Compare deux acquisitions d'un même lieu (BEFORE, AFTER) et cartographie où elles ont changé, de combien, et en mots ce qui a changé, par zone de changement et dans l'ensemble.
+
+AFTER est reprojeté sur la grille de BEFORE quand leur SCR ou leur résolution diffèrent ; seul leur recouvrement est comparé. Les deux rasters sont comparés bande par bande (toutes les bandes, ou les bandes choisies dans BANDS, lues dans les deux).
+
+Méthodes : analyse du vecteur de changement (sans modèle : chaque bande est normalisée par la moyenne et l'écart type de son raster, si bien qu'un changement global de luminosité ne compte pas, et le seuil d'Otsu sépare les amplitudes) ; IR-MAD (sans modèle : détection multivariée des altérations itérativement repondérée, seuil au quantile à 99 % du khi-deux) ; différence de caractéristiques profondes (un réseau de base tel que clip-rsicd, git-rsclip ou sam-vit-b compare les caractéristiques des imagettes). Un seuil donné remplace le seuil automatique.
+
+Chaque zone reçoit une légende factuelle (surface, position, plus claire ou plus sombre, gain ou perte de végétation lorsque les bandes rouge et proche infrarouge sont nommées). Avec un modèle de légendes (florence-2-base, qwen2.5-vl-3b, ...), les plus grandes zones et la paire entière sont aussi décrites par le modèle.
+
+Sorties : les polygones de changement (surface en m², amplitude moyenne, légendes), le raster d'amplitude, le masque de changement (1 changement, 0 aucun), la légende d'ensemble sous forme de chaîne, et un rapport HTML avec des images avant/après des plus grandes zones.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="59"/>
+        <source>Before (earlier raster)</source>
+        <translation>Avant (raster le plus ancien)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="60"/>
+        <source>After (later raster)</source>
+        <translation>Après (raster le plus récent)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="61"/>
+        <source>Method</source>
+        <translation>Méthode</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="61"/>
+        <source>Change vector analysis (no model)</source>
+        <translation>Analyse du vecteur de changement (sans modèle)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="61"/>
+        <source>IR-MAD (no model)</source>
+        <translation>IR-MAD (sans modèle)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="61"/>
+        <source>Deep-feature difference (backbone model)</source>
+        <translation>Différence de caractéristiques profondes (réseau de base)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="65"/>
+        <source>Backbone for the feature method (preset, hub id or local path)</source>
+        <translation>Réseau de base de la méthode par caractéristiques (préréglage, identifiant du hub ou chemin local)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="67"/>
+        <source>Caption model (empty: factual captions only)</source>
+        <translation>Modèle de légendes (vide : légendes factuelles seulement)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="70"/>
+        <source>Threshold on the change magnitude (empty: automatic)</source>
+        <translation>Seuil sur l'amplitude du changement (vide : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="73"/>
+        <source>Smallest change region in m² (specks thinner than 3 pixels are always removed)</source>
+        <translation>Plus petite zone de changement en m² (les taches de moins de 3 pixels d'épaisseur sont toujours supprimées)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="79"/>
+        <source>Bands to compare (read from both rasters; default: all)</source>
+        <translation>Bandes à comparer (lues dans les deux rasters ; par défaut : toutes)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="81"/>
+        <source>Regions the caption model describes (largest first)</source>
+        <translation>Zones décrites par le modèle de légendes (les plus grandes d'abord)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="84"/>
+        <source>Longest caption (tokens)</source>
+        <translation>Légende la plus longue (jetons)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="86"/>
+        <source>Change regions</source>
+        <translation>Zones de changement</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="88"/>
+        <source>Change magnitude</source>
+        <translation>Amplitude du changement</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="90"/>
+        <source>Change mask</source>
+        <translation>Masque de changement</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="92"/>
+        <source>Report</source>
+        <translation>Rapport</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="92"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="95"/>
+        <source>Overall caption</source>
+        <translation>Légende d'ensemble</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="105"/>
+        <source>Choose two raster layers: BEFORE and AFTER.</source>
+        <translation>Choisissez deux couches raster : BEFORE et AFTER.</translation>
+    </message>
+</context>
+<context>
     <name>GeoVLProvider</name>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="22"/>
+        <location filename="../geovl_plugin/provider.py" line="23"/>
         <source>GeoVL (vision-language)</source>
         <translation>GeoVL (vision-langage)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="25"/>
+        <location filename="../geovl_plugin/provider.py" line="26"/>
         <source>GeoVL: remote-sensing vision-language models</source>
         <translation>GeoVL : modèles vision-langage pour la télédétection</translation>
     </message>

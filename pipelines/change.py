@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -41,16 +42,15 @@ from ..geo.morphology import open_speckle
 from ..geo.pair import RasterPair
 from ..geo.vectorise import polygon_area_m2, raster_regions
 from ..geo.zonal import polygon_pixels
-from ..models.base import ChangeCaption, ChangeCaptioner, PatchFeatureExtractor
-from ..models.change_captioner import load_change_captioner
-from ..models.device import dtype_name
-from ..models.resolver import load_feature_extractor
 from .change_report import write_change_report
 from .change_summary import Directions, location_word, overall_facts, region_facts
 from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch
 from .thumbnails import THUMBNAIL_PX, outlined_jpeg
+
+if TYPE_CHECKING:  # models (and torch) are imported only when a model is used: model-free runs stay light
+    from ..models.base import ChangeCaption, ChangeCaptioner, PatchFeatureExtractor
 
 METHODS = ("cva", "irmad", "features")
 PIXEL_TILE_SIZE = 1024          # tile side for the pixel methods: a read block, not a model input
@@ -241,6 +241,9 @@ def _measure_for(method: str, model: ModelOptions | None, pair: RasterPair, stat
         return _Cva(zscore_change(before, after, *stats)[0][valid])
     if method == "irmad":
         return _IrMad(before, after, valid)
+    from ..models.device import dtype_name
+    from ..models.resolver import load_feature_extractor
+
     extractor = load_feature_extractor(model.name, model.device, model.precision)
     feedback.info(f"Backbone {model.name} on {extractor.device} ({dtype_name(extractor.dtype)}).")
     return _Features(extractor)
@@ -320,30 +323,35 @@ def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold
                     labels_file: str, feedback: Feedback) -> None:
     """Pass 2: the change mask (1 change, 0 none, 255 nodata) and the label raster that
     is vectorised (1 changed, 0 elsewhere; windows with no change are not written), both
-    without speckle: a 3 x 3 opening removes what is thinner than 3 pixels."""
+    without speckle: a 3 x 3 opening removes what is thinner than 3 pixels. Windows are
+    read and thresholded in a thread ahead of the writing."""
     height, width = grid.out_shape
     transform = grid.out_transform()
-    with rasterio.open(magnitude_file) as magnitudes, \
-            MaskRasterWriter(labels_file, width, height, transform, crs_wkt) as labels, \
+    with MaskRasterWriter(labels_file, width, height, transform, crs_wkt) as labels, \
             (MaskRasterWriter(mask_file, width, height, transform, crs_wkt, nodata=MASK_NODATA,
                               colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change")
              if mask_file else contextlib.nullcontext()) as mask:
-        for window in raster_windows(width, height, WINDOW_PX):
+        for window, changed, valid in prefetch(_thresholded(magnitude_file, width, height, threshold)):
             check_cancelled(feedback)
+            if changed.any():
+                labels.write(changed.view(np.uint8), window.row_off, window.col_off)
+            if mask is not None:
+                mask.write(np.where(valid, changed, MASK_NODATA).astype(np.uint8), window.row_off, window.col_off)
+
+
+def _thresholded(magnitude_file: str, width: int, height: int, threshold: float):
+    """(window, changed, valid) of each window of the magnitude raster, speckle removed."""
+    with rasterio.open(magnitude_file) as magnitudes:
+        for window in raster_windows(width, height, WINDOW_PX):
             # read with the opening's margin, so windows join seamlessly
             r0, c0 = max(0, window.row_off - SPECKLE_MARGIN), max(0, window.col_off - SPECKLE_MARGIN)
             r1 = min(height, window.row_off + window.height + SPECKLE_MARGIN)
             c1 = min(width, window.col_off + window.width + SPECKLE_MARGIN)
             magnitude = magnitudes.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
-            valid = ~np.isnan(magnitude)
-            changed = open_speckle(magnitude > threshold) & valid     # NaN (nodata) compares False
             inner = np.s_[window.row_off - r0:window.row_off - r0 + window.height,
                           window.col_off - c0:window.col_off - c0 + window.width]
-            if changed[inner].any():
-                labels.write(changed[inner].view(np.uint8), window.row_off, window.col_off)
-            if mask is not None:
-                values = np.where(valid[inner], changed[inner], MASK_NODATA).astype(np.uint8)
-                mask.write(values, window.row_off, window.col_off)
+            valid = ~np.isnan(magnitude[inner])
+            yield window, open_speckle(magnitude > threshold)[inner] & valid, valid   # NaN compares False
 
 
 # --- regions and captions -------------------------------------------------------------------
@@ -443,6 +451,9 @@ def _pictures(pair: RasterPair, grid: TileGrid, regions: list[ChangeRegion]) -> 
 def _caption(pair: RasterPair, grid: TileGrid, regions: list[ChangeRegion], caption_model: ModelOptions,
              max_captions: int, max_new_tokens: int, feedback: Feedback) -> ChangeCaption:
     """The model's caption of the largest regions (into the regions) and of the whole pair."""
+    from ..models.change_captioner import load_change_captioner
+    from ..models.device import dtype_name
+
     captioner: ChangeCaptioner = load_change_captioner(caption_model.name, caption_model.device,
                                                        caption_model.precision)
     feedback.info(f"Caption model {caption_model.name} on {captioner.device} ({dtype_name(captioner.dtype)}).")
