@@ -102,7 +102,8 @@ def _window_pieces(labels: np.ndarray, classes: np.ndarray, window: Window):
     offset = Affine.translation(window.col_off, window.row_off)
     codes, polygons = _shapes(classes, offset)
     if np.array_equal(labels, classes):   # each label its own class (a binary mask): pieces are the polygons
-        return [(code, polygon, {code: area}) for code, polygon, area in zip(codes, polygons, shapely.area(polygons))]
+        areas = shapely.area(polygons).tolist()   # Python floats: QGIS attributes refuse numpy's
+        return [(code, polygon, {code: area}) for code, polygon, area in zip(codes, polygons, areas)]
     piece_labels, pieces = _shapes(labels, offset)
     # Every label piece lies inside one class piece: find it from an interior point.
     if len(polygons) == 1:
