@@ -138,7 +138,16 @@ def ensure_raster(size: int, compress: str = "none", folder: str = CACHE_DIR, dt
 # --------------------------------------------------------------------------- machine, memory
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux ru_maxrss is KiB)."""
+    """Peak resident set size of this process: VmHWM, which exec resets (ru_maxrss keeps
+    the parent's peak across fork and exec, so a child started by a large parent would
+    report the parent's size); ru_maxrss (KiB) where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -40,6 +40,7 @@ class RasterPair:
 
     def __init__(self, before_path: str, after_path: str, bands: list[int] | None = None,
                  extent: tuple[float, float, float, float] | None = None):
+        self._arguments = (before_path, after_path, bands, extent)
         rgb = bands if bands and len(bands) in (1, 3) else None
         self.before = RasterSource(before_path, rgb)
         try:
@@ -63,6 +64,10 @@ class RasterPair:
     def close(self) -> None:
         self.after.close()
         self.before.close()
+
+    def reopen(self) -> "RasterPair":
+        """Another opening of the same rasters, bands and area, for another thread."""
+        return RasterPair(*self._arguments)
 
     def _overlap(self, extent: tuple[float, float, float, float] | None) -> Window:
         """BEFORE's pixel window covered by AFTER (and by `extent`, in BEFORE's CRS)."""

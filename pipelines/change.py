@@ -18,6 +18,7 @@ threshold means the same everywhere. Then:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import shutil
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # models (and torch) are imported only when a model is used: 
 
 METHODS = ("cva", "irmad", "features")
 PIXEL_TILE_SIZE = 1024          # tile side for the pixel methods: a read block, not a model input
+PIXEL_WORKERS = 2               # threads reading and measuring tiles for the pixel methods
 HISTOGRAM_BINS = 4096
 NO_CHANGE_PROBABILITY = 0.99    # IR-MAD: unchanged pixels fall below this chi-square quantile
 SPECKLE_MARGIN = 2              # pixels the 3 x 3 speckle opening needs around a window
@@ -278,45 +280,63 @@ def _measure_tiles(pair: RasterPair, grid: TileGrid, measure, stats: tuple[BandS
                    red_nir: tuple[int, int] | None, magnitude_file: str, directions_file: str,
                    feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:
     """Pass 1: the magnitude and direction rasters, tile by tile, and the histogram of
-    every valid magnitude (counts, edges). Tiles are read and measured in a thread ahead
-    of the writing (rasterio and numpy release the GIL), so the two overlap."""
+    every valid magnitude (counts, edges). Tiles are read and measured in threads ahead of
+    the writing (rasterio and numpy release the GIL): the pixel methods in two, each on
+    its own opening of the rasters (rasterio datasets are not thread-safe), taking every
+    other tile; a model in one, on `pair`."""
     height, width = grid.out_shape
     transform, crs = grid.out_transform(), pair.before.crs_wkt
     counts = np.zeros(HISTOGRAM_BINS, np.int64)
     per_bin = HISTOGRAM_BINS / measure.histogram_top
+    tiles = list(grid.tiles())
+    workers = 1 if isinstance(measure, _Features) else PIXEL_WORKERS
+    streams = [prefetch(_measured(pair.reopen if workers > 1 else lambda: contextlib.nullcontext(pair),
+                                  tiles[first::workers], grid.tile_size, measure, stats, red_nir))
+               for first in range(workers)]
     with MaskRasterWriter(magnitude_file, width, height, transform, crs, dtype="float32", nodata=math.nan,
                           compress=None, description=f"GeoVL change magnitude: {measure.description}") as magnitudes, \
             MaskRasterWriter(directions_file, width, height, transform, crs, compress=None) as directions:
-        for done, (tile, magnitude, codes) in enumerate(prefetch(_measured(pair, grid, measure, stats, red_nir)), 1):
-            check_cancelled(feedback)
-            if magnitude is not None:
-                (r0, r1, c0, c1), (row_off, col_off) = grid.core(tile)
-                core = magnitude[r0:r1, c0:c1]
-                magnitudes.write(core, row_off, col_off)
-                directions.write(codes[r0:r1, c0:c1], row_off, col_off)
-                finite = core[codes[r0:r1, c0:c1] > 0]
-                counts += np.bincount(np.minimum(finite * per_bin, HISTOGRAM_BINS - 1).astype(np.int64),
-                                      minlength=HISTOGRAM_BINS)
-            feedback.progress(100.0 * done / len(grid))
+        try:
+            for done, (tile, magnitude, codes) in enumerate(_interleave(streams), 1):
+                check_cancelled(feedback)
+                if magnitude is not None:
+                    (r0, r1, c0, c1), (row_off, col_off) = grid.core(tile)
+                    core = magnitude[r0:r1, c0:c1]
+                    magnitudes.write(core, row_off, col_off)
+                    directions.write(codes[r0:r1, c0:c1], row_off, col_off)
+                    finite = core[codes[r0:r1, c0:c1] > 0]
+                    counts += np.bincount(np.minimum(finite * per_bin, HISTOGRAM_BINS - 1).astype(np.int64),
+                                          minlength=HISTOGRAM_BINS)
+                feedback.progress(100.0 * done / len(grid))
+        finally:
+            for stream in streams:
+                stream.close()
     return counts, np.linspace(0.0, measure.histogram_top, HISTOGRAM_BINS + 1)
 
 
-def _measured(pair: RasterPair, grid: TileGrid, measure, stats: tuple[BandStats, BandStats],
+def _interleave(streams: list):
+    """Items of the streams in turn (tile i comes from stream i % len(streams))."""
+    for items in itertools.zip_longest(*streams):
+        yield from (item for item in items if item is not None)
+
+
+def _measured(open_pair, tiles: list[Tile], size: int, measure, stats: tuple[BandStats, BandStats],
               red_nir: tuple[int, int] | None):
-    """(tile, magnitude, direction codes) of each tile, NaN and 0 where a raster is
-    nodata; (tile, None, None) for a tile with no valid pixel."""
-    size = grid.tile_size
-    for tile in grid.tiles():
-        before, after, valid = pair.read(tile.window, (size, size))
-        if not valid.any():
-            yield tile, None, None
-            continue
-        cva, mean_change = zscore_change(before, after, *stats)
-        magnitude = measure.magnitude(pair, tile, size, before, after, cva)
-        codes = direction_codes(mean_change, before, after, red_nir)
-        magnitude[~valid] = np.nan
-        codes[~valid] = 0
-        yield tile, magnitude, codes
+    """(tile, magnitude, direction codes) of each of `tiles`, NaN and 0 where a raster is
+    nodata; (tile, None, None) for a tile with no valid pixel. `open_pair()` gives the
+    pair to read, opened and closed in the thread that runs this."""
+    with open_pair() as pair:
+        for tile in tiles:
+            before, after, valid = pair.read(tile.window, (size, size))
+            if not valid.any():
+                yield tile, None, None
+                continue
+            cva, mean_change = zscore_change(before, after, *stats)
+            magnitude = measure.magnitude(pair, tile, size, before, after, cva)
+            codes = direction_codes(mean_change, before, after, red_nir)
+            magnitude[~valid] = np.nan
+            codes[~valid] = 0
+            yield tile, magnitude, codes
 
 
 def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold: float, mask_file: str | None,

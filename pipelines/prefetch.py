@@ -34,13 +34,18 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         return False
 
     def produce() -> None:
+        iterator = iter(items)
         try:
-            for item in items:
+            for item in iterator:
                 if not put(item):
                     return
             put(_END)
         except BaseException as exc:  # re-raised in the consumer
             put(_Failure(exc))
+        finally:  # a generator's clean-up (closing what it opened) runs in the thread that opened it
+            close = getattr(iterator, "close", None)
+            if close:
+                close()
 
     worker = threading.Thread(target=produce, name="geovl-prefetch", daemon=True)
     worker.start()

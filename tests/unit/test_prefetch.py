@@ -38,3 +38,25 @@ def test_closing_early_stops_the_producer():
     items.close()
     assert not any(t.name == "geovl-prefetch" for t in threading.enumerate())
     assert len(produced) <= 5
+
+
+@pytest.mark.parametrize("stop_early", [False, True])
+def test_a_generator_is_cleaned_up_in_the_thread_that_ran_it(stop_early):
+    """What a producer opens (a raster, with its GDAL environment) is closed in the thread
+    that opened it, whether the consumer reads everything or stops early."""
+    threads = {}
+
+    def produce():
+        threads["opened"] = threading.current_thread()
+        try:
+            yield from range(100)
+        finally:
+            threads["closed"] = threading.current_thread()
+
+    items = prefetch(produce(), depth=2)
+    if stop_early:
+        next(items)
+        items.close()
+    else:
+        assert list(items) == list(range(100))
+    assert threads["closed"] is threads["opened"] and threads["opened"] is not threading.current_thread()
