@@ -34,11 +34,15 @@ class BandStats:
 def band_stats(sample: np.ndarray, valid: np.ndarray) -> BandStats:
     """Mean and standard deviation of each band of a (bands, H, W) sample over `valid`
     pixels; a constant band gets std 1 (it then contributes no change)."""
-    values = sample[:, valid].astype(np.float32)
-    mean = values.mean(axis=1, dtype=np.float64) if values.size else np.zeros(len(sample))
-    std = values.std(axis=1, dtype=np.float64) if values.size else np.ones(len(sample))
-    std = np.where(std > 0, std, 1.0)
-    return BandStats(tuple(float(v) for v in mean), tuple(float(v) for v in std))
+    means, stds = [], []
+    for band in sample:
+        values = band[valid].astype(np.float64)
+        mean = float(values.mean()) if values.size else 0.0
+        values -= mean
+        std = float(np.sqrt(np.dot(values, values) / values.size)) if values.size else 0.0
+        means.append(mean)
+        stds.append(std if std > 0 else 1.0)
+    return BandStats(tuple(means), tuple(stds))
 
 
 def zscore_change(before: np.ndarray, after: np.ndarray, before_stats: BandStats,
