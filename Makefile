@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/retrieve.py
 	$(PY) bench/segment.py
 	$(PY) bench/ask.py
+	$(PY) bench/change.py
 
 package: setup transcompile
 	@$(PY) scripts/package.py
