@@ -200,3 +200,17 @@ def test_upsample_bilinear_puts_values_at_cell_centres():
     # cell centres at pixels 0.5 and 2.5 of 4: pixel 0 and 3 hold the edge values, 1 and 2 blend
     np.testing.assert_allclose(up[0], [0, 0.25, 0.75, 1])
     np.testing.assert_allclose(up[:, 0], [0, 0.5, 1.5, 2])
+
+
+def test_valid_pixels_only_between_the_sample_windows(tmp_path):
+    """A 1500 px pair valid only in a 20 px square that none of the 64 sample windows
+    touches: the statistics fall back to a decimated read, and the square is compared."""
+    rng = np.random.default_rng(3)
+    before = np.zeros((3, 1500, 1500), np.uint16)
+    before[:, 160:180, 160:180] = rng.integers(500, 3000, (3, 20, 20))
+    after = before.copy()
+    after[:, 160:170, 160:180] += 2000
+    b = write_raster(tmp_path / "b.tif", before, crs="EPSG:32631", transform=TRANSFORM, nodata=0)
+    a = write_raster(tmp_path / "a.tif", after, crs="EPSG:32631", transform=TRANSFORM, nodata=0)
+    result = detect_changes(b, a)
+    assert result.compared_m2 == pytest.approx(20 * 20 * PIXEL ** 2)
