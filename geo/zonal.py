@@ -5,6 +5,7 @@ from typing import Iterator
 
 import numpy as np
 import rasterio.features
+import shapely
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 from shapely.geometry import Polygon
@@ -23,5 +24,12 @@ def polygon_pixels(dataset, polygon: Polygon, window_size: int = 4096) -> Iterat
         return
     for part in raster_windows(box.width, box.height, window_size):
         window = Window(box.col_off + part.col_off, box.row_off + part.row_off, part.width, part.height)
-        yield window, rasterio.features.geometry_mask([polygon], (window.height, window.width),
+        yield window, rasterio.features.geometry_mask([_geojson_xy(polygon)], (window.height, window.width),
                                                       window_transform(window, dataset.transform), invert=True)
+
+
+def _geojson_xy(polygon: Polygon) -> dict:
+    """The polygon as a GeoJSON mapping of x, y only. Its own __geo_interface__ is not safe:
+    under QGIS, shapely may run on QGIS's GEOS and hand rasterio coordinates it cannot burn."""
+    rings = [polygon.exterior, *polygon.interiors]
+    return {"type": "Polygon", "coordinates": [shapely.get_coordinates(ring).tolist() for ring in rings]}

@@ -44,6 +44,7 @@ def test_change_regions_rasters_caption_and_report(plugin, pair, tmp_path, cache
         assert overlap > 0.85
         assert best["area_m2"] == pytest.approx(best.geometry().area())
         assert best["method"] == "cva" and best["caption"] == best["facts"] and best["model"] == ""
+        assert best["magnitude"] > 1 and ("brighter after" in best["facts"] or "darker after" in best["facts"])
     assert result["OUTPUT_CAPTION"].startswith("3 change region(s) covering")
     for key in ("OUTPUT_MAGNITUDE", "OUTPUT_MASK"):
         layer = QgsRasterLayer(result[key], key)
@@ -127,6 +128,7 @@ def test_change_runs_under_qgis_process(home, pair, tmp_path, qgis_app):
     layer = QgsVectorLayer(str(out), "regions", "ogr")
     assert layer.isValid() and layer.featureCount() == 3 and layer.crs().authid() == "EPSG:32631"
     assert {f["method"] for f in layer.getFeatures()} == {"irmad"}
+    assert all(f["magnitude"] > 0 and "after (" in f["facts"] for f in layer.getFeatures())
     total = sum(f["area_m2"] for f in layer.getFeatures())
     planted = sum((r1 - r0) * (c1 - c0) for r0, c0, r1, c1 in BUILT + [REMOVED]) * PIXEL ** 2
     assert total == pytest.approx(planted, rel=0.1)
