@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 import common  # noqa: E402  (bench/common.py)
 import retrieve  # noqa: E402  (RecordingFeedback, product_revision, write_json_partial)
-from sample_pair import planted_changes, write_pair  # noqa: E402  (scripts/sample_pair.py)
+from sample_pair import PIXEL_M, planted_changes, write_pair  # noqa: E402  (scripts/sample_pair.py)
 
 common.setup_path()
 
@@ -68,7 +68,7 @@ def child_run(spec: dict) -> dict:
                 "tile_pass_s": round(pass1, 3) if pass1 else None,
                 "regions": len(result.regions), "planted_changes": len(planted),
                 "changed_m2": round(sum(r.area_m2 for r in result.regions), 1),
-                "planted_m2": sum((r1 - r0) * (c1 - c0) for _, (r0, c0, r1, c1) in planted) * 0.25,
+                "planted_m2": sum((r1 - r0) * (c1 - c0) for _, (r0, c0, r1, c1) in planted) * PIXEL_M ** 2,
                 "threshold": round(result.threshold, 4), "caption": result.caption,
                 "cpu_s": round(cpu, 2), "cpu_utilisation": round(cpu / seconds, 2),
                 "loadavg_start": loadavg, "loadavg_end": common.load_average(),

@@ -25,15 +25,8 @@ _lock = threading.RLock()
 def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
                   trust_remote_code: bool = False) -> ImageTextEmbedder:
     """An image-text embedder for `spec`, loaded once per (spec, device, precision)."""
-    spec = (spec or "").strip()
-    torch_device = resolve_device(device)
-    dtype = resolve_dtype(precision, torch_device)
-    # The identity (not just the spec) so a replaced checkpoint file is loaded afresh.
-    key = ("embedder", model_identity(spec), str(torch_device), dtype, trust_remote_code)
-    with _lock:
-        if key not in _models:
-            _models[key] = _build_embedder(spec, torch_device, dtype, trust_remote_code)
-        return _models[key]
+    return _cached("embedder", spec, device, precision,
+                   lambda s, d, t: _build_embedder(s, d, t, trust_remote_code), trust_remote_code)
 
 
 def load_segmenter(spec: str, device: str = "auto", precision: str = "auto",
@@ -41,43 +34,40 @@ def load_segmenter(spec: str, device: str = "auto", precision: str = "auto",
     """A prompt segmenter for `spec`: a preset, a segment-anything checkpoint file (any
     SAM size; `model_type` auto, vit_b, vit_l or vit_h), or a transformers SAM / SAM2 /
     SAM3 folder or hub id."""
-    spec = (spec or "").strip()
-    torch_device = resolve_device(device)
-    dtype = resolve_dtype(precision, torch_device)
-    key = ("segmenter", model_identity(spec), model_type, str(torch_device), dtype)
-    with _lock:
-        if key not in _models:
-            _models[key] = _build_segmenter(spec, torch_device, dtype, model_type)
-        return _models[key]
+    return _cached("segmenter", spec, device, precision,
+                   lambda s, d, t: _build_segmenter(s, d, t, model_type), model_type)
 
 
 def load_vlm(spec: str, device: str = "auto", precision: str = "auto") -> GroundedVLM:
     """A grounded VLM for `spec`: a preset, or a transformers Florence-2 / Qwen2.5-VL /
     Qwen3-VL / Kosmos-2 / converted GeoChat folder or hub id."""
-    spec = (spec or "").strip()
-    torch_device = resolve_device(device)
-    dtype = resolve_dtype(precision, torch_device)
-    key = ("vlm", model_identity(spec), str(torch_device), dtype)
-    with _lock:
-        if key not in _models:
-            _models[key] = _build_vlm(spec, torch_device, dtype)
-        return _models[key]
+    return _cached("vlm", spec, device, precision, _build_vlm)
 
 
 def load_feature_extractor(spec: str, device: str = "auto", precision: str = "auto") -> PatchFeatureExtractor:
     """Patch features for deep-feature change: a Segment Anything model (a segmenter preset, a
     segment-anything checkpoint file, a transformers SAM / SAM 2 / SAM3 folder or hub id) through
-    load_segmenter, anything else (CLIP, SigLIP, open_clip ViT) through load_embedder."""
+    load_segmenter, anything else (CLIP, SigLIP, open_clip ViT) through load_embedder. Cached,
+    so the routing (which may read a checkpoint file) runs once per model."""
+    def build(spec: str, torch_device, dtype) -> PatchFeatureExtractor:
+        from .patch_features import patch_features_of
+        load = load_segmenter if _is_segmenter(spec) else load_embedder
+        return patch_features_of(load(spec, device, precision))
+
+    return _cached("features", spec, device, precision, build)
+
+
+def _cached(kind: str, spec: str, device: str, precision: str, build, *options):
+    """`build(spec, torch_device, dtype)`, made once per (kind, model identity, options,
+    device, dtype) and kept for the life of the process."""
     spec = (spec or "").strip()
     torch_device = resolve_device(device)
     dtype = resolve_dtype(precision, torch_device)
-    # Cached so the routing (which may read a checkpoint file) runs once per model.
-    key = ("features", model_identity(spec), str(torch_device), dtype)
+    # The identity (not just the spec) so a replaced checkpoint file is loaded afresh.
+    key = (kind, model_identity(spec), *options, str(torch_device), dtype)
     with _lock:
         if key not in _models:
-            from .patch_features import patch_features_of
-            load = load_segmenter if _is_segmenter(spec) else load_embedder
-            _models[key] = patch_features_of(load(spec, device, precision))
+            _models[key] = build(spec, torch_device, dtype)
         return _models[key]
 
 
