@@ -672,3 +672,28 @@ def memorised_change_qwen_dir(tmp_path_factory):
     model = memorise_(Qwen2_5_VLForConditionalGeneration.from_pretrained(path), prompts, answer_ids)
     model.save_pretrained(path)
     return str(path)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A factory of folders on a freshly mounted tmpfs of `size_kib` KiB: a disk that fills
+    up (ENOSPC), or, with read_only=True, a folder nothing can be written to (even by root,
+    for whom permission bits do not count). Needs the right to mount (root here and in CI)."""
+    import subprocess
+
+    mounted = []
+
+    def make(size_kib: int = 512, read_only: bool = False) -> str:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        options = f"size={size_kib}k" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs to simulate a full or read-only disk: {done.stderr.strip()}")
+        mounted.append(folder)
+        return str(folder)
+
+    yield make
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
