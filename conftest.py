@@ -26,3 +26,13 @@ if os.path.realpath(_link) != ROOT:
     os.symlink(ROOT, _link)
 if _link_dir not in sys.path:
     sys.path.insert(0, _link_dir)
+
+
+def pytest_report_header(config):
+    """Say which precision `auto` runs the models in on this machine (bf16 where the CPU
+    has native bf16, else fp32): a result that differs between machines starts here."""
+    from geovl.models.device import cpu_has_fast_bf16, dtype_name, resolve_device, resolve_dtype
+
+    device = resolve_device("auto")
+    flags = "native bf16 (AVX512-BF16/AMX)" if cpu_has_fast_bf16() else "no native bf16 (AVX2 or older)"
+    return f"geovl: auto precision resolves to {dtype_name(resolve_dtype('auto', device))} on {device.type}; CPU: {flags}"

@@ -30,19 +30,26 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+FAST_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def fast_bf16_flags(cpuinfo: str) -> set[str]:
+    """The native bf16 instruction sets named in the flags of /proc/cpuinfo's text."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split()) & FAST_BF16_FLAGS
+    return set()
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with native bf16 matrix instructions (AVX512-BF16 or AMX), where
     oneDNN runs bf16 several times faster than fp32; elsewhere bf16 is emulated."""
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+            return bool(fast_bf16_flags(f.read()))
     except OSError:
-        pass
-    return False
+        return False
 
 
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:

@@ -24,8 +24,9 @@ FIELDS = ["label", "score", "angle", "tile", "question", "model", "source", "ver
 def run_ask(raster, model, question="airplanes", feedback=None, **extra):
     import processing
 
-    params = {"INPUT": raster, "QUESTION": question, "MODEL": model, "DEVICE": 1, "MAX_NEW_TOKENS": 40,
-              "OUTPUT": "memory:", "OUTPUT_TILES": "memory:", **extra}
+    # cpu, fp32: the tests compare with the model run by hand in fp32 (auto is bf16 on CPUs with native bf16)
+    params = {"INPUT": raster, "QUESTION": question, "MODEL": model, "DEVICE": 1, "PRECISION": 1,
+              "MAX_NEW_TOKENS": 40, "OUTPUT": "memory:", "OUTPUT_TILES": "memory:", **extra}
     return processing.run("geovl:ask", params, feedback=feedback)
 
 

@@ -23,10 +23,16 @@ CLOSING_RADIUS = 2  # the algorithm closes every mask with a disk of 2 px (GeoSA
 FIELDS = ["class", "score", "area_m2", "prompt_id", "model", "source", "version"]
 
 
+FP32, BF16 = 1, 2  # PRECISION enum: auto, fp32, bf16, fp16
+
+
 def run_segment(raster, model, prompts, feedback=None, **extra):
+    """Pinned to fp32: the tests compare exactly with SamPredictor, which runs in fp32
+    (where the CPU has native bf16, `auto` resolves to bf16)."""
     import processing
 
-    params = {"INPUT": raster, "PROMPTS": prompts, "MODEL": model, "REFINE": False, "OUTPUT": "memory:", **extra}
+    params = {"INPUT": raster, "PROMPTS": prompts, "MODEL": model, "REFINE": False, "OUTPUT": "memory:",
+              "PRECISION": FP32, **extra}
     return processing.run("geovl:segment", params, feedback=feedback)
 
 
@@ -199,6 +205,27 @@ def test_box_from_polygon_in_wgs84_equals_sam_predictor(plugin, tiny_sam_ckpt, t
     # The same box one pixel wider gives another mask: the comparison sees pixel-level shifts.
     shifted, _ = best_mask(reference, False, box=[39, 60, 120, 150])
     assert (closed(shifted) != closed(mask)).any()
+
+
+def test_bf16_class_raster_close_to_fp32_sam_predictor(plugin, tiny_sam_ckpt, tiny_sam_factory, tmp_path,
+                                                        cache_dir):
+    """In bf16 (what `auto` gives on CPUs with native bf16) the class raster stays within
+    2 % of the pixels of fp32 SamPredictor's, and scores within 0.02: the bf16 path has its
+    own tolerance, the fp32 tests above compare exactly."""
+    image = scene(256, 256, seed=5)
+    raster = write_rgb(tmp_path / "one_tile.tif", image)
+    layer = prompt_layer("Point", [(point(100.5, 80.5), 1, "road"), (point(40.5, 200.5), 1, "road")])
+    mask_path = str(tmp_path / "classes_bf16.tif")
+    result = run_segment(raster, tiny_sam_ckpt, layer, OUTPUT_MASK=mask_path, PRECISION=BF16)
+
+    reference = predictor(tiny_sam_ckpt, tiny_sam_factory, image)
+    first, first_score = best_mask(reference, True, point_coords=[[100.5, 80.5]], point_labels=[1])
+    second, second_score = best_mask(reference, True, point_coords=[[40.5, 200.5]], point_labels=[1])
+    expected = expected_classes([(1, first, first_score), (1, second, second_score)], image.shape[:2])
+    assert 0 < expected.sum() < expected.size, "the reference should be a real shape for this test to bite"
+    assert (read_band(mask_path) != expected).mean() < 0.02
+    scores = sorted(f["score"] for f in result["OUTPUT"].getFeatures())
+    assert scores and all(min(abs(s - first_score), abs(s - second_score)) < 0.02 for s in scores)
 
 
 def test_line_points_at_line_spacing(plugin, tiny_sam_ckpt, tiny_sam_factory, tmp_path, cache_dir):
