@@ -10,7 +10,7 @@ SOURCES := $(shell git ls-files '*.py' 2>/dev/null | grep -vE '^(tests|bench|scr
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test demo deploy package bench transup transcompile clean
+.PHONY: setup test demo deploy package bench mutation transup transcompile clean
 
 setup:
 	@SYSTEM_PYTHON=$(SYSTEM_PYTHON) bash scripts/setup.sh
@@ -29,6 +29,12 @@ bench: setup
 	$(PY) bench/segment.py
 	$(PY) bench/ask.py
 	$(PY) bench/change.py
+
+# Mutation testing (cosmic-ray, a dev tool kept out of requirements.txt) in a copy of the
+# tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some.
+mutation: setup
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) scripts/mutation.py $(MODULES)
 
 package: setup transcompile
 	@$(PY) scripts/package.py

@@ -15,7 +15,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from ..errors import InputError
-from .georef import window_transform
+from .georef import pixel_size, window_transform
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,15 @@ def raster_windows(width: int, height: int, size: int) -> Iterator[Window]:
             yield Window(col, row, min(size, width - col), min(size, height - row))
 
 
+# A tile is read whole into memory and resized for the model: 8192 px a side is already
+# 200 MB of RGB (more than any model's input); larger sizes only exhaust memory.
+MAX_TILE_SIZE = 8192
+# A grid planned past this many tiles is a mistake (an overlap close to the tile size, a
+# target resolution far finer than the raster): at a few tiles per second it would run
+# for weeks. Refused before anything is read.
+MAX_TILES = 10_000_000
+
+
 def plan_grid(transform: Affine, area: Window, tile_size: int, overlap: int = 0,
               scale: float = 1.0) -> TileGrid:
     """Tiles of `tile_size` output pixels, `overlap` shared, covering `area`.
@@ -108,13 +117,29 @@ def plan_grid(transform: Affine, area: Window, tile_size: int, overlap: int = 0,
     column may reach past `area`; an area smaller than one tile gives one tile.
     """
     if tile_size < 16:
-        raise InputError(f"Tile size {tile_size} px is too small; use at least 16 px (models expect 224 px or more).")
+        raise InputError(f"Tile size {tile_size} px is too small; use at least 16 px (models expect 224 px or more), "
+                         "or 0 for the model's input size.")
+    if tile_size > MAX_TILE_SIZE:
+        raise InputError(f"Tile size {tile_size} px is too large: a tile is read whole into memory. Use at most "
+                         f"{MAX_TILE_SIZE} px, or 0 for the model's input size.")
     if not 0 <= overlap < tile_size:
         raise InputError(f"Overlap must be between 0 and the tile size minus one ({tile_size - 1} px), not {overlap}.")
     if scale <= 0:
         raise InputError("The target resolution must be a positive number of metres per pixel.")
+    if min(area.width, area.height) < scale:
+        own = "%.4g x %.4g" % pixel_size(transform)
+        raise InputError(
+            f"The target resolution is coarser than the extent: one output pixel would span {scale:.4g} source "
+            f"pixels, more than the extent's {area.width} x {area.height} source pixels. Choose a finer resolution "
+            f"(the raster's own pixels are {own} CRS units, a resolution of 0 keeps them) or a larger extent.")
     tile_src = max(1, round(tile_size * scale))
     step_src = max(1, round((tile_size - overlap) * scale))
     rows = 1 + math.ceil(max(0, area.height - tile_src) / step_src)
     cols = 1 + math.ceil(max(0, area.width - tile_src) / step_src)
+    if rows * cols > MAX_TILES:
+        raise InputError(
+            f"The tile grid would have {rows} x {cols} = {rows * cols:,} tiles, more than the {MAX_TILES:,} a run "
+            f"can process in reasonable time (tiles of {tile_size} px start every {tile_size - overlap} px at "
+            f"{scale:.4g} source pixels per output pixel). Use a smaller OVERLAP, a larger TILE_SIZE, a coarser "
+            "RESOLUTION (0 keeps the raster's own) or a smaller EXTENT.")
     return TileGrid(transform, area, tile_size, overlap, tile_src, step_src, rows, cols)

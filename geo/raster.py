@@ -34,11 +34,14 @@ def default_bands(dataset) -> list[int]:
 
 def check_bands(bands: list[int], band_count: int) -> list[int]:
     """Validate a user band list: one band (replicated) or three, each in 1..band_count."""
+    valid = "band 1" if band_count == 1 else f"bands 1 to {band_count}"
+    needed = (f"Give one band (used as grey) or three bands (red, green, blue); the raster has {band_count} "
+              f"band{'s' if band_count > 1 else ''}, so the valid band numbers are {valid}.")
     if len(bands) not in (1, 3):
-        raise InputError(f"Give one band (used as grey) or three bands (red, green, blue), not {len(bands)}: {bands}.")
+        raise InputError(f"{len(bands)} bands were given ({', '.join(map(str, bands))}). {needed}")
     bad = [b for b in bands if not 1 <= b <= band_count]
     if bad:
-        raise InputError(f"Band number(s) {bad} do not exist: the raster has bands 1 to {band_count}.")
+        raise InputError(f"Band number(s) {', '.join(map(str, bad))} do not exist. {needed}")
     return bands * 3 if len(bands) == 1 else list(bands)
 
 
@@ -125,6 +128,12 @@ class RasterSource:
         """Pixel window of map `bounds` (raster CRS) clipped to the raster; whole raster if None."""
         if bounds is None:
             return self.full_window
+        xmin, ymin, xmax, ymax = bounds
+        if xmax <= xmin or ymax <= ymin:
+            raise InputError(
+                f"The extent {tuple(round(v, 3) for v in bounds)} has no area (width {xmax - xmin:g}, height "
+                f"{ymax - ymin:g}). Draw or type an extent with a width and a height, or leave it empty for the "
+                "whole raster.")
         area = intersect_windows(bounds_to_window(self.dataset.transform, bounds), self.full_window)
         if area is None:
             b = self.dataset.bounds
@@ -139,7 +148,15 @@ class RasterSource:
             return 1.0
         if metres <= 0:
             raise InputError("The target resolution must be a positive number of metres per pixel.")
-        return metres / self.metres_per_pixel()
+        own = self.metres_per_pixel()
+        ds = self.dataset
+        if metres > own * min(ds.width, ds.height):
+            raise InputError(
+                f"The target resolution of {metres:g} m per pixel is coarser than the raster itself "
+                f"({ds.width} x {ds.height} pixels of {own:.4g} m, {own * ds.width:.4g} x {own * ds.height:.4g} m): "
+                f"the whole raster would be less than one pixel. Use a resolution near the raster's own {own:.4g} m "
+                "per pixel (0 keeps it).")
+        return metres / own
 
     def metres_per_pixel(self) -> float:
         """Mean ground size of a source pixel in metres (geographic CRS: at the raster's centre)."""
@@ -221,7 +238,13 @@ class RasterSource:
         """`bands` (default: the composed bands) of `window` at `shape`, and the valid-pixel mask."""
         bands = bands or self.bands
         unique = sorted(set(bands))
-        data = self.dataset.read(unique, window=window, out_shape=(len(unique), *shape), resampling=resampling)
+        try:
+            data = self.dataset.read(unique, window=window, out_shape=(len(unique), *shape), resampling=resampling)
+        except rasterio.RasterioIOError as exc:
+            raise InputError(
+                f"Raster '{self.path}' is damaged or truncated: its pixels cannot be read ({exc.__cause__ or exc}). "
+                "Copy or download the file again (gdalinfo -checksum tells whether a copy reads whole), "
+                "or export the layer to a new GeoTIFF from a source that reads.") from exc
         if unique != bands:
             data = data[[unique.index(b) for b in bands]]
         valid = np.ones(shape, bool)

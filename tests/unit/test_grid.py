@@ -7,7 +7,7 @@ from rasterio.windows import Window
 
 from geovl.errors import InputError
 from geovl.geo.georef import window_footprint
-from geovl.geo.grid import plan_grid
+from geovl.geo.grid import MAX_TILE_SIZE, MAX_TILES, plan_grid
 
 UTM = Affine(0.5, 0, 500000, 0, -0.5, 4650000)        # north-up, 0.5 m pixels
 GEO = Affine(0.0001, 0, -10.0, 0, -0.0001, 50.0)      # EPSG:4326, 0.0001 deg pixels
@@ -103,3 +103,55 @@ def test_window_footprint_of_rotated_transform():
     for got, want in zip(coords, expected):
         assert got == pytest.approx(want, abs=1e-9)
     assert footprint.area == pytest.approx(5 * 2 * 4 * 2)
+
+
+@pytest.mark.parametrize("tile_size", [60000, 2147483647, MAX_TILE_SIZE + 1])
+def test_tile_size_too_large_is_refused(tile_size):
+    """A tile is read whole: sizes past 8192 px are refused with the limit and what 0 means."""
+    with pytest.raises(InputError, match="too large") as info:
+        plan_grid(UTM, Window(0, 0, 1000, 700), tile_size)
+    assert f"{tile_size} px" in str(info.value) and "at most 8192 px" in str(info.value)
+    assert "0 for the model's input size" in str(info.value)
+
+
+def test_largest_and_smallest_tile_sizes_are_accepted():
+    """8192 px and 16 px tiles are planned; 15 px is refused."""
+    assert plan_grid(UTM, Window(0, 0, 1000, 700), MAX_TILE_SIZE).tile_src == 8192
+    assert plan_grid(UTM, Window(0, 0, 100, 70), 16).tile_src == 16
+    with pytest.raises(InputError, match="at least 16 px"):
+        plan_grid(UTM, Window(0, 0, 100, 70), 15)
+
+
+def test_overlap_of_tile_minus_one_over_large_area_is_refused():
+    """OVERLAP=63 on 64 px tiles steps 1 px: 99937 x 99937 tiles over 100000 px, refused
+    before any tile is read, with the count and what to change."""
+    with pytest.raises(InputError) as info:
+        plan_grid(UTM, Window(0, 0, 100000, 100000), 64, 63)
+    message = str(info.value)
+    assert "99937 x 99937 = 9,987,403,969 tiles" in message and "10,000,000" in message
+    assert "OVERLAP" in message and "RESOLUTION" in message
+
+
+def test_resolution_far_finer_than_the_raster_is_refused():
+    """Scale 0.0002 (RESOLUTION=0.0001 on 0.5 m pixels): tiles of 1 source px, 1e8 of them."""
+    with pytest.raises(InputError, match="100,000,000 tiles"):
+        plan_grid(UTM, Window(0, 0, 10000, 10000), 224, 0, scale=0.0002)
+
+
+def test_tile_limit_is_inclusive():
+    """Tiles of 16 px stepping 1 px: 1000 rows x 10000 cols is exactly the limit and is
+    planned; one more column (1000 more tiles) is refused."""
+    grid = plan_grid(UTM, Window(0, 0, 10015, 1015), 16, 15)
+    assert (grid.rows, grid.cols, len(grid)) == (1000, 10000, MAX_TILES)
+    with pytest.raises(InputError, match="1000 x 10001 = 10,001,000 tiles"):
+        plan_grid(UTM, Window(0, 0, 10016, 1015), 16, 15)
+
+
+def test_resolution_coarser_than_extent_is_refused():
+    """Scale 800 over a 1000 x 700 px extent: one output pixel is larger than the extent;
+    scale 700 (exactly the short side) still gives one output pixel."""
+    with pytest.raises(InputError, match="coarser than the extent") as info:
+        plan_grid(UTM, Window(0, 0, 1000, 700), 224, 0, scale=800)
+    assert "1000 x 700 source pixels" in str(info.value) and "0.5 x 0.5 CRS units" in str(info.value)
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 0, scale=700)
+    assert grid.out_shape == (1, 1)

@@ -57,12 +57,25 @@ def test_check_bands_valid():
     assert check_bands([4, 1, 2], 4) == [4, 1, 2]
 
 
-@pytest.mark.parametrize("bands, match", [([0, 1, 2], "do not exist"), ([1, 2, 5], "do not exist"),
-                                          ([1, 2], "not 2")])
-def test_check_bands_errors(bands, match):
-    """Band 0, band 5 of a 4-band raster and a two-band list are InputErrors."""
-    with pytest.raises(InputError, match=match):
+@pytest.mark.parametrize("bands, start", [([0, 1, 2], "Band number(s) 0 do not exist."),
+                                          ([1, 2, 5], "Band number(s) 5 do not exist."),
+                                          ([0], "Band number(s) 0 do not exist."),
+                                          ([1, 2], "2 bands were given (1, 2)."),
+                                          ([1, 2, 3, 4], "4 bands were given (1, 2, 3, 4).")])
+def test_check_bands_errors(bands, start):
+    """Band 0, band 5 of a 4-band raster, two or four bands: each sentence says what is
+    wrong, that one (grey) or three (RGB) bands are needed, and which numbers are valid."""
+    with pytest.raises(InputError) as info:
         check_bands(bands, 4)
+    assert str(info.value) == (f"{start} Give one band (used as grey) or three bands (red, green, blue); the raster "
+                               "has 4 bands, so the valid band numbers are bands 1 to 4.")
+
+
+def test_check_bands_error_on_a_one_band_raster():
+    """A single-band raster names its one valid band."""
+    with pytest.raises(InputError, match="the raster has 1 band, so the valid band numbers are band 1[.]$"):
+        check_bands([1, 2], 1)
+    assert check_bands([1], 1) == [1, 1, 1]
 
 
 def test_user_bands_are_used(tmp_path, rgb8):
@@ -81,6 +94,27 @@ def test_raster_without_crs_is_refused(tmp_path):
     with pytest.raises(InputError, match="no coordinate reference system") as info:
         RasterSource(path)
     assert "Assign" in str(info.value) and "nocrs.tif" in str(info.value)
+
+
+def truncated_tif(tmp_path, compress=None):
+    """A 256 x 256 uint16 GeoTIFF cut to half its bytes: the header opens, the pixels do not read."""
+    data = np.random.default_rng(0).integers(0, 60000, (3, 256, 256), dtype=np.uint16)
+    path = tmp_path / f"cut-{compress}.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=256, height=256, count=3, dtype="uint16", crs="EPSG:32633",
+                       transform=UTM, **({"compress": compress} if compress else {})) as dst:
+        dst.write(data)
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+    return str(path)
+
+
+@pytest.mark.parametrize("compress", [None, "deflate"])
+def test_truncated_geotiff_is_input_error(tmp_path, compress):
+    """Reading a truncated GeoTIFF is an InputError naming the file, the damage and what to do."""
+    path = truncated_tif(tmp_path, compress)
+    with RasterSource(path) as src, pytest.raises(InputError, match="is damaged or truncated") as info:
+        src.read(Window(0, 0, 256, 256), (256, 256))
+    assert path in str(info.value) and "again" in str(info.value)
 
 
 def test_missing_file_is_input_error(tmp_path):
@@ -235,3 +269,27 @@ def test_scale_for_resolution_geographic(tmp_path):
     path = write_tif(tmp_path / "geo.tif", np.zeros((3, 10, 10), np.uint8), crs="EPSG:4326", transform=transform)
     with RasterSource(path) as src:
         assert src.scale_for_resolution(2 * 0.75e-4 * 111320) == pytest.approx(2.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("bounds", [(500005, 4649990, 500005, 4649995), (500005.2, 4649990, 500005.2, 4649995),
+                                    (500005, 4649993, 500010, 4649993), (500010, 4649990, 500005, 4649995)])
+def test_extent_without_area_is_refused(rgb8, bounds):
+    """An extent of zero width or height inside the raster (or an inverted one) has no area:
+    said so, not 'does not overlap', and not planned as a one-pixel column."""
+    path, _ = rgb8
+    with RasterSource(path) as src, pytest.raises(InputError, match="has no area") as info:
+        src.area(bounds)
+    assert "does not overlap" not in str(info.value) and "width" in str(info.value)
+
+
+def test_resolution_coarser_than_the_raster_is_refused(rgb8):
+    """40 x 30 px of 0.5 m: 15 m (the short side, 20 x 30 m) is one pixel, 15.01 m and
+    RESOLUTION=100000 are coarser than the raster; the sentence gives its 0.5 m pixels."""
+    path, _ = rgb8
+    with RasterSource(path) as src:
+        assert src.scale_for_resolution(15.0) == pytest.approx(30.0)
+        for metres in (15.01, 100000):
+            with pytest.raises(InputError, match="coarser than the raster itself") as info:
+                src.scale_for_resolution(metres)
+            message = str(info.value)
+            assert "40 x 30 pixels of 0.5 m" in message and "20 x 15 m" in message and "0 keeps it" in message
