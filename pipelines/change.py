@@ -26,6 +26,12 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..geo.own_libraries import bind_own_libraries
+
+# Before rasterio and shapely load (the imports below come after it on purpose): inside
+# QGIS's process they would otherwise run partly on QGIS's own GDAL and GEOS.
+bind_own_libraries()
+
 import numpy as np
 import rasterio
 from rasterio.windows import Window

@@ -214,3 +214,64 @@ def test_valid_pixels_only_between_the_sample_windows(tmp_path):
     a = write_raster(tmp_path / "a.tif", after, crs="EPSG:32631", transform=TRANSFORM, nodata=0)
     result = detect_changes(b, a)
     assert result.compared_m2 == pytest.approx(20 * 20 * PIXEL ** 2)
+
+
+class CancelAt(Recorder):
+    """Cancels once progress reaches `percent` (the tile pass ends at 70 %, the regions at 85 %)."""
+
+    def __init__(self, percent: float):
+        super().__init__()
+        self.percent, self.reached = percent, False
+
+    def progress(self, percent):
+        self.reached = self.reached or percent >= self.percent
+
+    def cancelled(self):
+        return self.reached
+
+
+def test_a_run_cancelled_after_the_tile_pass_leaves_no_magnitude(pair, tmp_path):
+    """The magnitude is written whole in the tile pass; it still appears only when the run
+    ends (cancelled with the regions done: no file, and an older one is left as it was)."""
+    magnitude = tmp_path / "magnitude.tif"
+    magnitude.write_bytes(b"an older magnitude")
+    with pytest.raises(Cancelled):
+        detect_changes(*pair, magnitude_path=str(magnitude), feedback=CancelAt(85))
+    assert magnitude.read_bytes() == b"an older magnitude"
+    assert sorted(os.listdir(tmp_path)) == ["after.tif", "before.tif", "magnitude.tif"]   # no partial file
+
+
+@pytest.mark.parametrize("bands, expected", [(None, 13.276704), ((1, 2, 3), 11.344867)])
+def test_irmad_threshold_is_the_chi_square_quantile_with_one_degree_per_band(pair, bands, expected):
+    """IR-MAD's automatic threshold: the 0.99 quantile of chi-square with as many degrees
+    of freedom as bands compared (tables: 13.2767 for 4, 11.3449 for 3)."""
+    result = detect_changes(*pair, method="irmad", tiling=TilingOptions(bands=bands))
+    assert result.threshold == pytest.approx(expected, abs=1e-5)
+
+
+def test_region_locations_name_the_compass_point_of_their_centre(pair):
+    """Centres by hand, as (column, row) fractions of 400 px: the first built block at
+    (0.275, 0.175), the second at (0.825, 0.725), the removed roof at (0.2, 0.575)."""
+    result = detect_changes(*pair)
+    location = {rect: max(result.regions, key=lambda r: r.polygon.intersection(to_map(*rect)).area).location
+                for rect in BUILT + [REMOVED]}
+    assert location == {BUILT[0]: "north-west", BUILT[1]: "south-east", REMOVED: "west"}
+
+
+def test_nodata_is_nodata_in_every_output_and_never_compared(tmp_path):
+    """BEFORE is nodata (0) over its top 40 rows, where AFTER differs from it anyway: the
+    magnitude is NaN there, the mask 255, the strip is not in the compared area nor in
+    any region, and the region along it has a finite mean magnitude."""
+    before, after = pair_arrays()
+    before[:, :40] = 0
+    b = write_raster(tmp_path / "before.tif", before, crs="EPSG:32631", transform=TRANSFORM, nodata=0)
+    a = write_raster(tmp_path / "after.tif", after, crs="EPSG:32631", transform=TRANSFORM)
+    magnitude_path, mask_path = str(tmp_path / "magnitude.tif"), str(tmp_path / "mask.tif")
+    result = detect_changes(b, a, magnitude_path=magnitude_path, mask_path=mask_path)
+    with rasterio.open(magnitude_path) as m, rasterio.open(mask_path) as k:
+        magnitude, mask = m.read(1), k.read(1)
+    assert np.isnan(magnitude[:40]).all() and np.isfinite(magnitude[40:]).all()
+    assert (mask[:40] == 255).all() and set(np.unique(mask[40:])) == {0, 1}
+    assert result.compared_m2 == pytest.approx(360 * SIZE * PIXEL ** 2)
+    assert len(result.regions) == 3
+    assert all(np.isfinite(r.magnitude) and r.polygon.bounds[3] <= ORIGIN[1] - 40 * PIXEL for r in result.regions)
