@@ -6,7 +6,7 @@ from rasterio.windows import Window
 
 from geovl.errors import InputError
 from geovl.geo.georef import (METRES_PER_DEGREE, bounds_to_window, check_transform, intersect_windows,
-                              metres_per_pixel, pixel_size)
+                              metres_per_pixel, pixel_size, read_placement, window_transform)
 
 UTM = Affine(0.5, 0, 500000, 0, -0.5, 4650000)
 
@@ -39,6 +39,8 @@ def test_intersect_windows():
     assert as_tuple(intersect_windows(Window(-20, -20, 30, 30), Window(0, 0, 40, 30))) == (0, 0, 10, 10)
     assert intersect_windows(Window(0, 0, 10, 10), Window(10, 0, 5, 5)) is None
     assert intersect_windows(Window(0, 0, 10, 10), Window(20, 20, 5, 5)) is None
+    assert intersect_windows(Window(0, 0, 10, 10), Window(0, 10, 5, 5)) is None
+    assert as_tuple(intersect_windows(Window(0, 0, 10, 10), Window(9, 9, 5, 5))) == (9, 9, 1, 1)
 
 
 def test_pixel_size_north_up_and_rotated():
@@ -74,3 +76,31 @@ def test_check_transform_accepts_real_geotransforms():
     """North-up and rotated geotransforms pass."""
     check_transform(UTM)
     check_transform(Affine.translation(5, 5) * Affine.rotation(10) * Affine.scale(1, -1))
+
+
+def test_window_transform_with_scale():
+    """Window at col 10, row 4, 3 source px per window px: origin 500005, 4649998; 1.5 m px."""
+    t = window_transform(UTM, Window(10, 4, 30, 30), 3.0)
+    assert tuple(t)[:6] == pytest.approx((1.5, 0, 500005, 0, -1.5, 4649998))
+
+
+def test_read_placement_past_the_top_left_edge_at_twice_the_size():
+    """Window (-5, -3, 20, 20) on a 40 x 30 raster read at 40 x 40 (2 output px per source
+    px): inside is (0, 0, 15, 17), landing at rows 6..40, cols 10..40."""
+    inside, rows_cols = read_placement(Window(-5, -3, 20, 20), Window(0, 0, 40, 30), (40, 40))
+    assert as_tuple(inside) == (0, 0, 15, 17) and rows_cols == (6, 40, 10, 40)
+
+
+def test_read_placement_past_the_bottom_right_edge_non_square():
+    """Window (30, 20, 20, 40) at (10, 20): fy = 0.25, fx = 1; inside (30, 20, 10, 10)."""
+    inside, rows_cols = read_placement(Window(30, 20, 20, 40), Window(0, 0, 40, 30), (10, 20))
+    assert as_tuple(inside) == (30, 20, 10, 10) and rows_cols == (0, 2, 0, 10)
+
+
+def test_read_placement_outside_or_below_one_output_pixel():
+    """No overlap gives None, and so does an overlap that rounds to no output row or column
+    (one source pixel of a 1000 px window read at 10 px)."""
+    assert read_placement(Window(50, 0, 10, 10), Window(0, 0, 40, 30), (10, 10)) is None
+    assert read_placement(Window(-999, -999, 1000, 1000), Window(0, 0, 10, 10), (10, 10)) is None
+    assert read_placement(Window(-999, 0, 1000, 10), Window(0, 0, 10, 10), (10, 10)) is None
+    assert read_placement(Window(0, -999, 10, 1000), Window(0, 0, 10, 10), (10, 10)) is None

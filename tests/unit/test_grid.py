@@ -1,5 +1,8 @@
 """plan_grid and TileGrid against hand-computed tile counts and map coordinates."""
+import dataclasses
 import math
+
+import numpy as np
 
 import pytest
 from affine import Affine
@@ -7,7 +10,7 @@ from rasterio.windows import Window
 
 from geovl.errors import InputError
 from geovl.geo.georef import window_footprint
-from geovl.geo.grid import MAX_TILE_SIZE, MAX_TILES, plan_grid
+from geovl.geo.grid import MAX_TILE_SIZE, MAX_TILES, plan_grid, raster_windows
 
 UTM = Affine(0.5, 0, 500000, 0, -0.5, 4650000)        # north-up, 0.5 m pixels
 GEO = Affine(0.0001, 0, -10.0, 0, -0.0001, 50.0)      # EPSG:4326, 0.0001 deg pixels
@@ -155,3 +158,93 @@ def test_resolution_coarser_than_extent_is_refused():
     assert "1000 x 700 source pixels" in str(info.value) and "0.5 x 0.5 CRS units" in str(info.value)
     grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 0, scale=700)
     assert grid.out_shape == (1, 1)
+
+
+def as_tuple(w):
+    return (w.col_off, w.row_off, w.width, w.height)
+
+
+def test_default_overlap_is_zero_and_limits_are_accepted():
+    """No overlap by default (step = tile); overlap 0 and tile - 1 are the accepted bounds."""
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224)
+    assert (grid.overlap, grid.tile_src, grid.step_src, grid.rows, grid.cols) == (0, 224, 224, 4, 5)
+    assert plan_grid(UTM, Window(0, 0, 1000, 700), 224, 223).step_src == 1
+    with pytest.raises(InputError) as info:
+        plan_grid(UTM, Window(0, 0, 1000, 700), 224, 224)
+    assert str(info.value) == "Overlap must be between 0 and the tile size minus one (223 px), not 224."
+
+
+def test_tile_and_step_are_at_least_one_source_pixel():
+    """Scale 0.001: a 224 px tile covers 0.224 source px, rounded up to 1; so does the step
+    (overlap 223 at scale 0.5 is 0.5 px). An area of 10 px then has 10 tiles a side."""
+    grid = plan_grid(UTM, Window(0, 0, 10, 10), 224, 0, scale=0.001)
+    assert (grid.tile_src, grid.step_src, grid.rows, grid.cols) == (1, 1, 10, 10)
+    grid = plan_grid(UTM, Window(0, 0, 300, 300), 224, 223, scale=0.5)
+    assert (grid.tile_src, grid.step_src) == (112, 1)
+
+
+def test_area_smaller_than_tile_with_one_pixel_step_gives_one_tile():
+    """Step 1 (tile 16, overlap 15) over a 10 px area: still exactly one tile."""
+    grid = plan_grid(UTM, Window(0, 0, 10, 10), 16, 15)
+    assert (grid.rows, grid.cols) == (1, 1)
+
+
+def test_grid_and_tiles_are_frozen():
+    """Grids and tiles are values: hashable, not assignable."""
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 32)
+    tile = grid.tile(1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        grid.rows = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tile.row = 0
+    assert {tile, grid.tile(1, 2)} == {tile}
+
+
+def test_out_shape_and_transform_at_scale_two():
+    """1000 x 700 source px at 2 source px per output px: 350 rows x 500 cols of 1 m."""
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 32, scale=2.0)
+    assert grid.out_shape == (350, 500)
+    assert_affine(grid.out_transform(), Affine(1.0, 0, 500000, 0, -1.0, 4650000))
+    offset = plan_grid(UTM, Window(100, 50, 600, 400), 224, 32)
+    assert offset.out_shape == (400, 600)
+    assert_affine(offset.out_transform(), Affine(0.5, 0, 500050, 0, -0.5, 4649975))
+
+
+def test_cores_at_native_resolution():
+    """Tile 224, overlap 32 (step 192, half overlap 16) over 1000 x 700: the first tile
+    keeps rows/cols 0..208, an inner tile 16..208 of its pixels, the last ones reach the
+    area's edge (row 592..700, col 976..1000)."""
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 32)
+    assert grid.core(grid.tile(0, 0)) == ((0, 208, 0, 208), (0, 0))
+    assert grid.core(grid.tile(1, 2)) == ((16, 208, 16, 208), (208, 400))
+    assert grid.core(grid.tile(3, 5)) == ((16, 124, 16, 40), (592, 976))
+    assert grid.core(grid.tile(0, 5)) == ((0, 208, 16, 40), (0, 976))
+
+
+def test_cores_at_scale_two():
+    """At scale 2 the step is 384 source px = 192 output px; the output is 350 x 500."""
+    grid = plan_grid(UTM, Window(0, 0, 1000, 700), 224, 32, scale=2.0)
+    assert grid.core(grid.tile(1, 2)) == ((16, 158, 16, 116), (208, 400))
+    assert grid.core(grid.tile(0, 1)) == ((0, 208, 16, 208), (0, 208))
+
+
+@pytest.mark.parametrize("area, tile_size, overlap, scale", [
+    (Window(0, 0, 1000, 700), 224, 32, 1.0), (Window(0, 0, 1000, 700), 224, 33, 1.0),
+    (Window(5, 7, 333, 129), 64, 17, 1.5), (Window(0, 0, 100, 40), 224, 0, 1.0)])
+def test_cores_cover_the_output_once(area, tile_size, overlap, scale):
+    """Writing every tile's core into a raster of out_shape covers each pixel exactly once,
+    and each core lies inside its tile."""
+    grid = plan_grid(UTM, area, tile_size, overlap, scale)
+    count = np.zeros(grid.out_shape, int)
+    for tile in grid.tiles():
+        (r0, r1, c0, c1), (row, col) = grid.core(tile)
+        assert 0 <= r0 < r1 <= tile_size and 0 <= c0 < c1 <= tile_size
+        count[row:row + r1 - r0, col:col + c1 - c0] += 1
+    assert (count == 1).all()
+
+
+def test_raster_windows():
+    """A 10 x 7 raster in windows of 4: row by row, the last column and row cut short."""
+    windows = [as_tuple(w) for w in raster_windows(10, 7, 4)]
+    assert windows == [(0, 0, 4, 4), (4, 0, 4, 4), (8, 0, 2, 4), (0, 4, 4, 3), (4, 4, 4, 3), (8, 4, 2, 3)]
+    assert [as_tuple(w) for w in raster_windows(3, 2, 4)] == [(0, 0, 3, 2)]

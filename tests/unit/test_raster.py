@@ -293,3 +293,120 @@ def test_resolution_coarser_than_the_raster_is_refused(rgb8):
                 src.scale_for_resolution(metres)
             message = str(info.value)
             assert "40 x 30 pixels of 0.5 m" in message and "20 x 15 m" in message and "0 keeps it" in message
+
+
+# --- resampling and float rasters ---------------------------------------------------
+
+@pytest.fixture
+def float_random(tmp_path):
+    """A 3-band float32 raster 32 x 40 of random values in 0..1000, and its data."""
+    data = np.random.default_rng(11).uniform(0, 1000, (3, 32, 40)).astype(np.float32)
+    return write_tif(tmp_path / "f32.tif", data), data
+
+
+def test_shrinking_averages_each_block(float_random):
+    """Half resolution averages each 2 x 2 block (not nearest, not a wider bilinear kernel)."""
+    path, data = float_random
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(0, 0, 40, 32), (16, 20))
+    expected = data.reshape(3, 16, 2, 20, 2).mean(axis=(2, 4))
+    assert values.dtype == np.float32 and valid.all()
+    np.testing.assert_allclose(values, expected, rtol=1e-5)
+
+
+def test_native_resolution_read_is_exact(float_random):
+    """Scale 1 reads the file's values unchanged, in the order of the bands asked."""
+    path, data = float_random
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(8, 4, 20, 24), (24, 20), bands=[3, 1])
+    np.testing.assert_array_equal(values, data[[2, 0], 4:28, 8:28])
+    assert valid.all()
+
+
+def test_enlarging_is_bilinear(tmp_path):
+    """Twice the resolution on a gradient 10 * column: output column j samples source
+    x = (j + 0.5) / 2 - 0.5, so interior values are 5 j - 2.5 (nearest would repeat each
+    value twice)."""
+    data = np.broadcast_to(np.arange(16, dtype=np.float32) * 10, (1, 12, 16)).copy()
+    path = write_tif(tmp_path / "gradient.tif", data)
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(0, 0, 16, 12), (24, 32))
+    assert valid.all()
+    np.testing.assert_allclose(values[0, :, 1:31], np.broadcast_to(5.0 * np.arange(1, 31) - 2.5, (24, 30)), atol=1e-3)
+
+
+def test_explicit_resampling_is_used(float_random):
+    """resampling=nearest at half resolution picks one pixel of each block, never a mean."""
+    from rasterio.enums import Resampling
+    path, data = float_random
+    with RasterSource(path) as src:
+        values, _ = src.read_bands(Window(0, 0, 40, 32), (16, 20), resampling=Resampling.nearest)
+    blocks = data.reshape(3, 16, 2, 20, 2).transpose(0, 1, 3, 2, 4).reshape(3, 16, 20, 4)
+    assert np.all(np.any(blocks == values[..., None], axis=-1))
+
+
+def test_float_raster_with_nan_nodata(tmp_path):
+    """A float32 raster whose nodata is NaN: NaN pixels are invalid and 0 in the image, and
+    the stretch comes from the other pixels: values 0..100 -> percentiles 2 and 98, so
+    v -> (v - 2) * 255 / 96 rounded."""
+    band = np.concatenate([np.arange(101.0), [np.nan] * 11]).reshape(8, 14).astype(np.float32)
+    data = np.stack([band, band, band])
+    path = write_tif(tmp_path / "nan.tif", data, nodata=float("nan"))
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 14, 8), (8, 14))
+        assert src.stretch.low == (pytest.approx(2.0),) * 3 and src.stretch.high == (pytest.approx(98.0),) * 3
+    np.testing.assert_array_equal(valid, np.isfinite(band))
+    expected = np.where(np.isfinite(band), np.clip(np.floor((np.nan_to_num(band) - 2) * 255 / 96 + 0.5), 0, 255), 0)
+    np.testing.assert_array_equal(image[..., 0], expected.astype(np.uint8))
+    np.testing.assert_array_equal(image[..., 2], image[..., 0])
+
+
+def test_float_raster_nan_without_nodata_is_invalid(tmp_path):
+    """NaN pixels of a float raster without a nodata value are invalid too."""
+    data = np.full((1, 4, 6), 5.0, np.float32)
+    data[0, 1, 2] = np.nan
+    path = write_tif(tmp_path / "nan-untagged.tif", data)
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(0, 0, 6, 4), (4, 6))
+    expected = np.ones((4, 6), bool)
+    expected[1, 2] = False
+    np.testing.assert_array_equal(valid, expected)
+
+
+def test_nodata_in_some_bands_only_stays_valid(tmp_path):
+    """A pixel is nodata only when every band equals nodata: 0 in band 1 alone is valid."""
+    data = np.full((3, 4, 4), 9, np.uint8)
+    data[0, 0, 0] = 0            # one band only: valid
+    data[:, 3, 3] = 0            # all bands: nodata
+    path = write_tif(tmp_path / "partial.tif", data, nodata=0)
+    with RasterSource(path) as src:
+        image, valid = src.read(Window(0, 0, 4, 4), (4, 4))
+    assert valid[0, 0] and not valid[3, 3] and valid.sum() == 15
+    assert image[0, 0].tolist() == [0, 9, 9] and image[3, 3].tolist() == [0, 0, 0]
+
+
+def test_alpha_band_masks_pixels(tmp_path):
+    """An RGBA raster (no nodata): alpha 0 pixels are invalid, read through the mask."""
+    data = np.full((4, 4, 4), 200, np.uint8)
+    data[3, :2, :] = 0
+    path = write_tif(tmp_path / "rgba.tif", data, colorinterp=[
+        ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha])
+    with RasterSource(path) as src:
+        assert src.bands == [1, 2, 3]
+        image, valid = src.read(Window(0, 0, 4, 4), (4, 4))
+    assert not valid[:2].any() and valid[2:].all()
+    assert not image[:2].any() and (image[2:] == 200).all()
+
+
+def test_stretch_sample_is_decimated_to_the_sample_size(tmp_path, monkeypatch):
+    """The statistics read has its long side at STATS_SAMPLE_SIZE (here patched to 8):
+    a 32 x 16 raster of 4 x 4 blocks is read as 8 x 4, one pixel per block."""
+    import geovl.geo.raster as raster
+    monkeypatch.setattr(raster, "STATS_SAMPLE_SIZE", 8)
+    blocks = np.arange(32, dtype=np.uint16).reshape(1, 4, 8) * 100
+    data = np.kron(blocks, np.ones((1, 4, 4), np.uint16))
+    path = write_tif(tmp_path / "big.tif", np.concatenate([data] * 3))
+    with RasterSource(path) as src:
+        stretch = src.stretch
+    low, high = np.percentile(blocks[0], [2, 98])
+    assert stretch.low == (pytest.approx(low),) * 3 and stretch.high == (pytest.approx(high),) * 3

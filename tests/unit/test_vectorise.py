@@ -158,3 +158,71 @@ def test_area_geographic_square(lat, expected):
     assert polygon_area_m2(square, geographic=True) == pytest.approx(expected, rel=1e-6)
     southern = box(-75.0, -lat - 0.01, -74.99, -lat)
     assert polygon_area_m2(southern, geographic=True) == pytest.approx(expected, rel=1e-6)
+
+
+def test_sparse_blobs_in_one_window(tmp_path):
+    """A 300 x 300 raster (5 x 5 blocks of 64 px, the last 44 px) with four separate blobs,
+    one across a block border and one in the raster's last corner: each is found whole,
+    at its own pixels, in one window and in 128 px windows."""
+    labels = np.zeros((300, 300), np.int32)
+    labels[10:20, 10:30] = 1          # 200 px
+    labels[60:70, 120:135] = 1        # crosses the block row border at 64
+    labels[200:230, 150:160] = 2      # class 2
+    labels[290:300, 291:300] = 1      # last block, at the raster's corner
+    path = label_raster(tmp_path, labels)
+    expected = sorted([(1, pixel_box(10, 20, 10, 30).bounds, 50.0), (1, pixel_box(60, 70, 120, 135).bounds, 37.5),
+                       (2, pixel_box(200, 230, 150, 160).bounds, 75.0), (1, pixel_box(290, 300, 291, 300).bounds, 22.5)])
+    for window_size in (4096, 128):
+        regions = raster_regions(path, {1: 1, 2: 2}, window_size=window_size)
+        got = sorted((r.class_code, r.polygon.bounds, r.polygon.area) for r in regions)
+        assert got == expected
+        assert all(r.label_areas == {r.class_code: r.polygon.area} for r in regions)
+
+
+def test_blob_in_an_inner_block_only(tmp_path):
+    """Only an inner block holds labels: its cluster is cut out at the right offset."""
+    labels = np.zeros((200, 200), np.int32)
+    labels[70:75, 130:140] = 3
+    (region,) = raster_regions(label_raster(tmp_path, labels), {3: 4})
+    assert region.class_code == 4 and region.polygon.equals(pixel_box(70, 75, 130, 140))
+    assert region.label_areas == {3: 12.5}
+
+
+def test_label_without_class_is_a_key_error(tmp_path):
+    """A label missing from class_of_label (even the one just past the largest) is refused."""
+    labels = np.zeros((10, 10), np.int32)
+    labels[2:4, 2:4] = 2
+    with pytest.raises(KeyError, match="label 2 has no class"):
+        raster_regions(label_raster(tmp_path, labels), {1: 1})
+
+
+def test_corner_contact_across_windows_stays_two_regions(tmp_path):
+    """Pixels (15, 15) and (16, 16) sit in diagonal 16 px windows and touch at a corner:
+    4-connectivity keeps them apart, each with its own area."""
+    labels = np.zeros((32, 32), np.int32)
+    labels[15, 15] = labels[16, 16] = 1
+    regions = raster_regions(label_raster(tmp_path, labels), {1: 1}, window_size=16)
+    assert sorted(r.polygon.bounds for r in regions) == [pixel_box(15, 16, 15, 16).bounds,
+                                                          pixel_box(16, 17, 16, 17).bounds]
+    assert [r.label_areas for r in regions] == [{1: 0.25}, {1: 0.25}]
+
+
+def test_labels_of_one_class_across_windows_keep_their_areas(tmp_path):
+    """Labels 1 (cols 3..15) and 2 (cols 16..24), both class 5, meet at the 16 px window
+    border: one region; a second piece of label 1 inside the right window adds its area."""
+    labels = np.zeros((20, 32), np.int32)
+    labels[2:12, 3:16] = 1        # 130 px
+    labels[2:12, 16:25] = 2       # 90 px
+    labels[5:7, 25:27] = 1        # 4 px, touching label 2
+    (region,) = raster_regions(label_raster(tmp_path, labels), {1: 5, 2: 5}, window_size=16)
+    assert region.class_code == 5 and region.polygon.area == 56.0
+    assert region.label_areas == {1: 33.5, 2: 22.5}
+
+
+def test_areas_follow_the_transform(tmp_path):
+    """2 m pixels: label areas are pixel counts x 4 m2 and coordinates scale with them."""
+    labels = np.zeros((10, 10), np.int32)
+    labels[1:3, 4:9] = 1
+    path = write_raster(tmp_path / "two-m.tif", labels[None], crs="EPSG:32631", transform=from_origin(X0, Y0, 2, 2))
+    (region,) = raster_regions(path, {1: 1})
+    assert region.polygon.bounds == (X0 + 8, Y0 - 6, X0 + 18, Y0 - 2) and region.label_areas == {1: 40.0}
