@@ -46,15 +46,19 @@ _WGS84_WKT = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.25
 def create(path: str, crs_wkt: str, epsg: int | None) -> tuple[sqlite3.Connection, int]:
     """A new, empty GeoPackage with the CRS registered; returns (connection, srs_id)."""
     con = sqlite3.connect(path)
-    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute(f"PRAGMA user_version = {USER_VERSION}")
-    con.executescript(_CORE_TABLES)
-    con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, ?, NULL)", (_WGS84_WKT,))
-    srs_id = epsg if epsg else CUSTOM_SRS_ID
-    if srs_id != 4326:
-        org, code = ("EPSG", epsg) if epsg else ("NONE", CUSTOM_SRS_ID)
-        con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, NULL)",
-                    (f"{org}:{code}", srs_id, org, code, crs_wkt))
+    try:
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        con.execute(f"PRAGMA user_version = {USER_VERSION}")
+        con.executescript(_CORE_TABLES)
+        con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, ?, NULL)", (_WGS84_WKT,))
+        srs_id = epsg if epsg else CUSTOM_SRS_ID
+        if srs_id != 4326:
+            org, code = ("EPSG", epsg) if epsg else ("NONE", CUSTOM_SRS_ID)
+            con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, NULL)",
+                        (f"{org}:{code}", srs_id, org, code, crs_wkt))
+    except BaseException:  # a full disk, say: close, so the caller can remove the file
+        con.close()
+        raise
     return con, srs_id
 
 

@@ -2,8 +2,9 @@
 
 Table `tiles` holds one polygon per tile (grid row/col, float16 embedding blob) and
 table `geovl_meta` records what the index was built from (raster fingerprint, model,
-tiling, normalisation), so a later query can tell whether it may reuse it. Indexes are
-written under a temporary name and renamed when complete.
+tiling, normalisation, number of tiles, embedding size), so a later query can tell
+whether it may reuse it and whether it is whole. Indexes are written under a temporary
+name and renamed when complete.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import Polygon
 
+from ..errors import InputError
 from . import gpkg
 
 TABLE = "tiles"
@@ -35,10 +37,13 @@ class IndexedTile:
 
 
 class TileIndexWriter:
-    """Writes a new index file at `path` (use a temporary name, see files.atomic_path)."""
+    """Writes a new index file at `path` (use a temporary name, see files.atomic_path).
+    The metadata gets the number of tiles and the embedding size when the block ends,
+    so a later run can tell a complete index from a damaged one (check_index)."""
 
     def __init__(self, path: str, crs_wkt: str, epsg: int | None, meta: dict):
         self._con, self._srs_id = gpkg.create(path, crs_wkt, epsg)
+        self._count, self._dim = 0, 0
         try:
             gpkg.add_feature_table(self._con, TABLE, "grid_row INTEGER, grid_col INTEGER, embedding BLOB",
                                    self._srs_id)
@@ -53,29 +58,90 @@ class TileIndexWriter:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is None:
-            gpkg.finish_feature_table(self._con, TABLE)
-            self._con.commit()
-        self._con.close()
+        try:
+            if exc_type is None:
+                self.set_meta("tile_count", self._count)
+                self.set_meta("embedding_dim", self._dim)
+                gpkg.finish_feature_table(self._con, TABLE)
+                self._con.commit()
+        finally:
+            self._con.close()
 
     def set_meta(self, key: str, value) -> None:
         self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def add(self, footprints: list[Polygon], rows: list[int], cols: list[int], embeddings: np.ndarray) -> None:
+        if len(embeddings) and self._dim and embeddings.shape[1] != self._dim:
+            raise ValueError(f"Embeddings of {embeddings.shape[1]} values in an index of {self._dim}.")
+        self._dim = self._dim or (embeddings.shape[1] if len(embeddings) else 0)
         blobs = [e.astype(np.float16).tobytes() for e in embeddings]
         gpkg.insert_features(self._con, TABLE, _COLUMNS, self._srs_id,
                              [(f, (r, c, b)) for f, r, c, b in zip(footprints, rows, cols, blobs)])
+        self._count += len(blobs)
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What lies at an index path. `geovl`: it is a GeoVL index (maybe damaged); `meta`:
+    its metadata where readable; `problem`: why it cannot be used as it is ('' if sound)."""
+    exists: bool
+    geovl: bool
+    meta: dict
+    problem: str = ""
+
+
+def check_index(path: str) -> IndexCheck:
+    """Look at `path` without changing it: not there, not a GeoVL index, a damaged one
+    (tables missing, rows or embedding sizes other than the metadata records), or sound.
+    A file another program holds a write lock on raises InputError."""
+    if not os.path.isfile(path):
+        return IndexCheck(os.path.exists(path), False, {}, "it is a folder" if os.path.exists(path) else "")
+    geovl, meta = False, {}
+    try:
+        with _connect(path) as con:
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            # a GeoVL index registers its metadata table; a dropped table leaves the entry
+            geovl = META_TABLE in tables or ("gpkg_contents" in tables and con.execute(
+                "SELECT count(*) FROM gpkg_contents WHERE table_name = ?", (META_TABLE,)).fetchone()[0] > 0)
+            if not geovl or META_TABLE not in tables:
+                return IndexCheck(True, geovl, {}, "its metadata table is missing" if geovl else "")
+            meta = {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}")}
+            return IndexCheck(True, True, meta, _damage(con, tables, meta))
+    except (sqlite3.DatabaseError, ValueError, TypeError) as exc:  # ValueError: bad JSON
+        if "locked" in str(exc):
+            raise InputError(f"The index '{path}' is in use: another program holds a write lock on it (another "
+                             "GeoVL run, or QGIS or a tool editing it). Wait until it is done or close it there, "
+                             "or choose another index file name.") from exc
+        return IndexCheck(True, geovl or _names_geovl_meta(path), meta, f"it cannot be read: {exc}")
+
+
+def _names_geovl_meta(path: str) -> bool:
+    """Whether an unreadable file is a damaged GeoVL index: SQLite's header, and the
+    name of GeoVL's metadata table in the schema's text (in the first pages)."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    return head.startswith(b"SQLite format 3\x00") and META_TABLE.encode() in head
+
+
+def _damage(con: sqlite3.Connection, tables: set[str], meta: dict) -> str:
+    """What is wrong with a GeoVL index whose metadata could be read ('' if nothing)."""
+    missing = [k for k in ("key", "tile_count", "embedding_dim") if k not in meta]
+    if missing:
+        return f"its metadata lacks {', '.join(missing)}"
+    if TABLE not in tables:
+        return "its table of tiles is missing"
+    count, wrong = con.execute(f"SELECT count(*), total(embedding IS NULL OR length(embedding) != ?) FROM {TABLE}",
+                               (2 * meta["embedding_dim"],)).fetchone()
+    if count != meta["tile_count"]:
+        return f"it holds {count} tiles where {meta['tile_count']} were written"
+    if wrong:
+        return f"{int(wrong)} of its {count} embeddings are not {meta['embedding_dim']} float16 values"
+    return ""
 
 
 def read_meta(path: str) -> dict | None:
-    """The index's metadata, or None if `path` is not a GeoVL index."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        with _connect(path) as con:
-            return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}")}
-    except (sqlite3.DatabaseError, json.JSONDecodeError):
-        return None
+    """The index's metadata, or None if `path` holds no readable GeoVL metadata."""
+    return check_index(path).meta or None
 
 
 def load_embeddings(path: str) -> tuple[np.ndarray, np.ndarray]:

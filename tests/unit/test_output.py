@@ -7,6 +7,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
+from geovl.errors import InputError
 from geovl.geo.output import write_float_raster
 
 TRANSFORM = Affine(96, 0, 500008, 0, -96, 4649992)
@@ -45,3 +46,31 @@ def test_custom_nodata_and_overwrite(tmp_path):
         assert ds.nodata == -1.0 and ds.crs.to_epsg() == 4326
         np.testing.assert_array_equal(ds.read(1), [[-1.0, 2.0], [3.0, 4.0]])
     assert os.listdir(tmp_path) == ["out.tif"]
+
+
+def test_full_disk_is_a_sentence_and_leaves_nothing(small_disk):
+    """A raster bigger than the disk raises InputError naming the folder; no partial file stays."""
+    disk = small_disk(256)
+    values = np.random.default_rng(0).random((600, 600))
+    with pytest.raises(InputError, match=f"'{disk}'.*the disk is full"):
+        write_float_raster(os.path.join(disk, "heat.tif"), values, TRANSFORM, CRS.from_epsg(32633).to_wkt())
+    assert os.listdir(disk) == []
+
+
+def test_disk_full_when_gdal_flushes_at_close_is_caught(small_disk):
+    """With 8 KiB left, GDAL writes the 15 KiB GeoTIFF's last blocks only at close, fails
+    there and does not raise: the file read back is incomplete, so InputError, and nothing stays."""
+    disk = small_disk(64)
+    with open(os.path.join(disk, "filler"), "wb") as f:
+        f.write(b"\0" * (56 << 10))
+    values = np.random.default_rng(0).random((64, 64))
+    with pytest.raises(InputError, match=f"'{disk}'.*the disk is full"):
+        write_float_raster(os.path.join(disk, "heat.tif"), values, TRANSFORM, CRS.from_epsg(32633).to_wkt())
+    assert os.listdir(disk) == ["filler"]
+
+
+def test_read_only_folder_is_a_sentence(small_disk):
+    """A read-only folder raises InputError naming it."""
+    disk = small_disk(64, read_only=True)
+    with pytest.raises(InputError, match=f"'{disk}'.*read-only"):
+        write_float_raster(os.path.join(disk, "heat.tif"), np.ones((2, 2)), TRANSFORM, CRS.from_epsg(32633).to_wkt())

@@ -1,5 +1,6 @@
 """The tile index GeoPackage: structure checked with plain sqlite3 (and ogr if present), round trips."""
 import os
+import re
 import sqlite3
 
 import numpy as np
@@ -8,9 +9,10 @@ from rasterio.crs import CRS
 from shapely.geometry import box
 
 from geovl.geo.files import atomic_path
-from geovl.geo.tile_index import TileIndexWriter, load_embeddings, read_cells, read_meta, read_tiles
+from geovl.errors import InputError
+from geovl.geo.tile_index import TileIndexWriter, check_index, load_embeddings, read_cells, read_meta, read_tiles
 
-META = {"raster": "abc123", "model": "clip-vit-b32", "tile_size": 224, "overlap": 32,
+META = {"key": "0123abcd", "raster": "abc123", "model": "clip-vit-b32", "tile_size": 224, "overlap": 32,
         "stretch": {"method": "percentile 2-98", "low": [1.5, 2.0, 3.0], "high": [900.0, 950.0, 1000.0]}}
 ROWS = [0, 0, 1, 1, 2]
 COLS = [0, 1, 0, 1, 0]
@@ -57,8 +59,9 @@ def test_index_is_a_geopackage(index, tmp_path):
 
 
 def test_meta_round_trips(index, tmp_path):
-    """read_meta returns the dict given to the writer; a non-index file gives None."""
-    assert read_meta(index) == META
+    """read_meta returns the dict given to the writer plus the tile count and embedding
+    size the writer records; a non-index file gives None."""
+    assert read_meta(index) == {**META, "tile_count": 5, "embedding_dim": 8}
     other = tmp_path / "not_an_index.gpkg"
     other.write_bytes(b"this is not sqlite")
     assert read_meta(str(other)) is None
@@ -108,7 +111,7 @@ def test_failure_keeps_previous_index(index, embeddings):
         with atomic_path(index) as tmp:
             with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, {"model": "other"}):
                 raise RuntimeError("boom")
-    assert read_meta(index) == META
+    assert read_meta(index) == {**META, "tile_count": 5, "embedding_dim": 8}
     assert os.listdir(os.path.dirname(index)) == ["index.gpkg"]
 
 
@@ -127,3 +130,84 @@ def test_ogr_reads_the_index(index):
     # OGR envelopes are (minx, maxx, miny, maxy)
     assert feature.GetGeometryRef().GetEnvelope() == (400100, 400200, 4999800, 4999900)
     ds = None
+
+
+# ---------------------------------------------------------------- damage
+
+def _truncate(path):
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+def _random_bytes(path):
+    with open(path, "wb") as f:
+        f.write(np.random.default_rng(0).bytes(40_000))
+
+
+def _sql(statement):
+    def damage(path):
+        con = sqlite3.connect(path)
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):  # what the R-tree triggers call
+            con.create_function(name, 1, lambda geom: 0)
+        con.execute(statement)
+        con.commit()
+        con.close()
+    return damage
+
+
+@pytest.mark.parametrize("damage, geovl, problem", [
+    (_truncate, True, "cannot be read|tiles where"),
+    (_random_bytes, False, "cannot be read"),
+    (_sql("DELETE FROM tiles WHERE fid > 2"), True, "holds 2 tiles where 5 were written"),
+    (_sql("UPDATE tiles SET embedding = substr(embedding, 1, 6) WHERE fid = 3"), True, "1 of its 5 embeddings"),
+    (_sql("DROP TABLE tiles"), True, "table of tiles is missing"),
+    (_sql("DROP TABLE geovl_meta"), True, "metadata table is missing"),
+    (_sql("DELETE FROM geovl_meta WHERE key = 'tile_count'"), True, "metadata lacks tile_count"),
+])
+def test_damaged_index_is_told_apart(index, damage, geovl, problem):
+    """check_index says whether the file is a GeoVL index and what is damaged in it."""
+    sound = check_index(index)
+    assert sound.geovl and not sound.problem
+    damage(index)
+    found = check_index(index)
+    assert found.exists and found.geovl is geovl
+    assert re.search(problem, found.problem), found.problem
+
+
+def test_other_geopackage_is_not_a_geovl_index(tmp_path):
+    """A GeoPackage that is not GeoVL's (no geovl_meta table registered) is not GeoVL's; a missing path is absent."""
+    other = str(tmp_path / "roads.gpkg")
+    from geovl.geo import gpkg
+    con, srs = gpkg.create(other, CRS.from_epsg(32633).to_wkt(), 32633)
+    gpkg.add_feature_table(con, "roads", "name TEXT", srs)
+    con.commit()
+    con.close()
+    found = check_index(other)
+    assert found.exists and not found.geovl and not found.meta
+    assert not check_index(str(tmp_path / "missing.gpkg")).exists
+
+
+def test_locked_index_is_in_use_not_foreign(index):
+    """An index another connection holds an exclusive lock on raises InputError saying it is in use."""
+    holder = sqlite3.connect(index, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(InputError, match="is in use: another program holds a write lock") as error:
+            check_index(index)
+        assert "not a GeoVL index" not in str(error.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not check_index(index).problem
+
+
+def test_full_disk_while_writing_the_index_leaves_nothing(small_disk, embeddings):
+    """An index that outgrows a 128 KiB disk raises InputError naming the folder; no partial file or journal stays."""
+    disk = small_disk(128)
+    many = np.repeat(embeddings, 400, axis=0)
+    with pytest.raises(InputError, match=f"'{disk}'.*the disk is full"):
+        with atomic_path(os.path.join(disk, "index.gpkg")) as tmp:
+            with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+                for i in range(0, len(many), 50):
+                    writer.add(FOOTPRINTS[:1] * 50, [0] * 50, [0] * 50, many[i:i + 50])
+    assert os.listdir(disk) == []
