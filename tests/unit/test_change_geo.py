@@ -21,7 +21,6 @@ from geovl.errors import InputError
 from geovl.geo.change_vectors import (BandStats, band_stats, decode_direction, direction_codes, red_and_nir,
                                       zscore_change)
 from geovl.geo.morphology import open_speckle
-from geovl.geo.normalise import percentile_stretch
 from geovl.geo.pair import RasterPair, compared_bands
 from geovl.geo.vectorise import raster_regions
 from geovl.geo.zonal import polygon_pixels
@@ -506,6 +505,25 @@ COLS_100_1500 = [130, 317, 505, 692, 880, 1067, 1255, 1442]       # round(100 + 
 ROWS_50_1200 = [61, 211, 361, 511, 661, 811, 961, 1111]           # 50 + 75 + 150 k - 64
 
 
+def percentile_by_hand(values: np.ndarray, percent: float) -> float:
+    """The linear-interpolation percentile: the value at rank percent / 100 * (n - 1) of the
+    sorted values, between its two neighbours."""
+    ranked = np.sort(values.ravel()).astype(np.float64)
+    rank = percent / 100 * (ranked.size - 1)
+    low = int(rank)
+    return float(ranked[low] + (rank - low) * (ranked[min(low + 1, ranked.size - 1)] - ranked[low]))
+
+
+def assert_stretch(stretch, low, high):
+    assert stretch.method == "percentile 2-98"
+    assert stretch.low == pytest.approx(low, rel=1e-12) and stretch.high == pytest.approx(high, rel=1e-12)
+
+
+def test_percentile_by_hand_on_known_values():
+    assert percentile_by_hand(np.arange(101), 2) == 2.0
+    assert percentile_by_hand(np.array([10, 0, 30, 20]), 50) == 15.0       # rank 1.5 of 0, 10, 20, 30
+
+
 def expected_sample(data, rows, cols):
     return np.concatenate([data[:, r:r + 128, c:c + 128] for r in rows for c in cols], axis=-1)
 
@@ -533,9 +551,8 @@ def test_pair_sample_of_large_raster(big_pair, extent, rows, cols):
         np.testing.assert_array_equal(a, want_a)
         assert valid.all()
         # two bands: the composed RGB is band 1 three times, which BANDS (1, 2) includes
-        ones = np.ones(valid.shape, bool)
-        assert pair.before.stretch == percentile_stretch(want_b[[0, 0, 0]], ones)
-        assert pair.after.stretch == percentile_stretch(want_a[[0, 0, 0]], ones)
+        for stretch, want in ((pair.before.stretch, want_b), (pair.after.stretch, want_a)):
+            assert_stretch(stretch, [percentile_by_hand(want[0], 2)] * 3, [percentile_by_hand(want[0], 98)] * 3)
 
 
 def test_pair_sample_of_small_raster_is_whole_overlap(tmp_path):
@@ -562,19 +579,24 @@ def four_band(path, data):
 
 
 def test_pair_sample_sets_rgb_stretch_when_bands_include_rgb(tmp_path):
+    """Each band holds 10,800 distinct values in shuffled order, b * 1000 + k (BEFORE) and
+    5 k + 500 + b (AFTER) for k = 0..10799: the 2nd and 98th percentiles sit at ranks
+    0.02 * 10799 = 215.98 and 0.98 * 10799 = 10583.02, so they are known exactly."""
     rng = np.random.default_rng(5)
-    before_data = rng.integers(100, 3000, (4, 90, 120)).astype(np.uint16)
-    after_data = rng.integers(500, 9000, (4, 90, 120)).astype(np.uint16)
+    k = np.stack([rng.permutation(90 * 120).reshape(90, 120) for _ in range(4)])
+    bands = np.arange(4)[:, None, None]
+    before_data, after_data = (bands * 1000 + k).astype(np.uint16), (5 * k + 500 + bands).astype(np.uint16)
     before, after = four_band(tmp_path / "b.tif", before_data), four_band(tmp_path / "a.tif", after_data)
-    ones = np.ones((90, 120), bool)
+    before_low, before_high = [b * 1000 + 215.98 for b in range(3)], [b * 1000 + 10583.02 for b in range(3)]
     with RasterPair(before, after) as pair:
         assert pair.bands == [1, 2, 3, 4] and pair.before.bands == [1, 2, 3]
         pair.sample()
-        assert pair.before.stretch == percentile_stretch(before_data[:3], ones)
-        assert pair.after.stretch == percentile_stretch(after_data[:3], ones)
+        assert_stretch(pair.before.stretch, before_low, before_high)
+        assert_stretch(pair.after.stretch, [500 + b + 5 * 215.98 for b in range(3)],
+                       [500 + b + 5 * 10583.02 for b in range(3)])
     with RasterPair(before, after, bands=[4, 3, 1, 2]) as pair:      # order of BANDS differs from RGB
         pair.sample()
-        assert pair.before.stretch == percentile_stretch(before_data[:3], ones)
+        assert_stretch(pair.before.stretch, before_low, before_high)
     with RasterPair(before, after, bands=[2, 4]) as pair:             # red and blue not compared
         pair.sample()
         assert pair.before._stretch is None                           # left to the raster's own statistics
