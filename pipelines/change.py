@@ -50,7 +50,8 @@ from ..geo.pair import RasterPair
 from ..geo.vectorise import polygon_area_m2, raster_regions
 from ..geo.zonal import polygon_pixels
 from .change_report import write_change_report
-from .change_summary import Directions, location_word, overall_facts, region_facts
+from .change_summary import (Directions, format_bytes, format_duration, location_word, overall_facts,
+                             region_facts)
 from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch
@@ -70,6 +71,16 @@ MASK_COLOURS = {0: (0, 0, 0, 0), 1: (230, 30, 30, 255)}
 CAPTION_CONTEXT_PX = 256        # least side of a region's crop, in output pixels (LEVIR-CC's 256 px)
 WINDOW_PX = 2048                # window of the threshold pass
 REPORT_PICTURES = 6             # regions shown before/after in the report, largest first
+# The most bytes per output pixel each raster takes with its codec (GeoTIFF, zstd level 1):
+# measured on random values, the least compressible, so real rasters take less. The float
+# magnitude compresses little (3.3 B/px on bench/change.py's pair): counted uncompressed.
+MAGNITUDE_BYTES_PER_PX = 4.0
+DIRECTIONS_BYTES_PER_PX = 0.41  # codes 1..9
+LABELS_BYTES_PER_PX = 0.2       # 0 or 1
+MASK_BYTES_PER_PX = 0.26        # 0, 1 or 255
+REPORT_BYTES = 1 << 20          # a table and REPORT_PICTURES pairs of JPEG thumbnails
+# Whole-run speed of the pixel methods, bench/change.py on 2 cores (for the plan's time)
+MEGAPIXELS_PER_SECOND = {"cva": 17.0, "irmad": 11.5}
 
 
 @dataclass
@@ -126,8 +137,10 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
         grid = plan_grid(pair.before.dataset.transform, pair.area, tiling.tile_size or measure.tile_size,
                          tiling.overlap, pair.before.scale_for_resolution(tiling.resolution))
         red_nir = red_and_nir(list(pair.before.file.colorinterp), list(pair.before.file.descriptions), pair.bands)
+        feedback.info(_plan_sentence(method, grid, bool(mask_path)))
         work = tempfile.mkdtemp(prefix="geovl-change-")
         try:
+            _check_disk_space(_disk_needs(grid, work, magnitude_path, mask_path, report_path))
             with contextlib.ExitStack() as outputs:  # every output appears at the end, or none
                 magnitude_file = (outputs.enter_context(atomic_path(magnitude_path)) if magnitude_path
                                   else os.path.join(work, "magnitude.tif"))
@@ -164,6 +177,58 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
     feedback.progress(100)
     feedback.info(caption)
     return result
+
+
+def _plan_sentence(method: str, grid: TileGrid, with_mask: bool) -> str:
+    """What the run will do, before it starts: pixels, tiles, disk and time."""
+    pixels = grid.out_shape[0] * grid.out_shape[1]
+    written = [f"{format_bytes(MAGNITUDE_BYTES_PER_PX * pixels)} of magnitude"]
+    if with_mask:
+        written.append(f"{format_bytes(MASK_BYTES_PER_PX * pixels)} of mask")
+    written.append(f"{format_bytes((DIRECTIONS_BYTES_PER_PX + LABELS_BYTES_PER_PX) * pixels)} of scratch")
+    rate = MEGAPIXELS_PER_SECOND.get(method)
+    duration = f", about {format_duration(pixels / 1e6 / rate)} on a 2-core machine" if rate else ""
+    return (f"Comparing {pixels / 1e6:,.0f} Mpx in {len(grid):,} tile(s); writes at most "
+            f"{', '.join(written)}{duration}.")
+
+
+def _disk_needs(grid: TileGrid, work: str, magnitude_path: str | None, mask_path: str | None,
+                report_path: str | None) -> list[tuple[str, str, float]]:
+    """(what, folder, most bytes) of everything the run writes; the magnitude goes to the
+    scratch folder when it is not an output."""
+    pixels = grid.out_shape[0] * grid.out_shape[1]
+    needs = [("the magnitude raster", _folder_of(magnitude_path) if magnitude_path else work,
+              MAGNITUDE_BYTES_PER_PX * pixels),
+             ("the scratch rasters", work, (DIRECTIONS_BYTES_PER_PX + LABELS_BYTES_PER_PX) * pixels)]
+    if mask_path:
+        needs.append(("the change mask", _folder_of(mask_path), MASK_BYTES_PER_PX * pixels))
+    if report_path:
+        needs.append(("the report", _folder_of(report_path), REPORT_BYTES))
+    return needs
+
+
+def _folder_of(path: str) -> str:
+    """The folder `path` will be written in, or its nearest existing parent (made later)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def _check_disk_space(needs: list[tuple[str, str, float]]) -> None:
+    """Refuse before writing anything when what goes on one disk exceeds its free space."""
+    by_disk: dict[int, list[tuple[str, str, float]]] = {}
+    for need in needs:
+        by_disk.setdefault(os.stat(need[1]).st_dev, []).append(need)
+    for same_disk in by_disk.values():
+        total = sum(size for _, _, size in same_disk)
+        free = shutil.disk_usage(same_disk[0][1]).free
+        if total > free:
+            what = " and ".join(f"{name} ({format_bytes(size)}, in '{folder}')" for name, folder, size in same_disk)
+            raise InputError(
+                f"Not enough disk space: {what} need up to {format_bytes(total)}, and only {format_bytes(free)} is "
+                f"free on that disk. Choose a smaller EXTENT or a coarser RESOLUTION, or write to a folder on a disk "
+                f"with more space (scratch goes to the temp folder: set TMPDIR).")
 
 
 def _threshold_note(description: str, threshold: float, given: bool) -> str:

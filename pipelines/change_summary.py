@@ -53,6 +53,24 @@ def location_word(x: float, y: float) -> str:
     return "-".join(p for p in (row, col) if p) or "centre"
 
 
+def format_bytes(size: float) -> str:
+    """A size on disk in decimal units, as disks are sold: 512 kB, 3.2 MB, 160 GB."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{size:,.0f} bytes"
+
+
+def format_duration(seconds: float) -> str:
+    """A rough duration: seconds under two minutes, minutes under two hours, then hours."""
+    if seconds < 120:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
 def region_facts(area_m2: float, location: str, directions: Directions) -> str:
     """One region: its area, where it is and the directions of change that dominate it."""
     parts = [f"{format_area(area_m2)} changed in the {location}"] + directions.phrases()
