@@ -41,7 +41,7 @@ def check_bands(bands: list[int], band_count: int) -> list[int]:
         raise InputError(f"{len(bands)} bands were given ({', '.join(map(str, bands))}). {needed}")
     bad = [b for b in bands if not 1 <= b <= band_count]
     if bad:
-        raise InputError(f"Band number(s) {', '.join(map(str, bad))} do not exist. {needed}")
+        raise InputError(f"Band number(s) {bad} do not exist. {needed}")
     return bands * 3 if len(bands) == 1 else list(bands)
 
 

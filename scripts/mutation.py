@@ -2,6 +2,7 @@
 
     python scripts/mutation.py                    # every module of MODULE_TESTS
     python scripts/mutation.py geo/grid.py ...    # only these (results of others are kept)
+    python scripts/mutation.py --jobs 2 ...       # two modules at a time, each in its own copy
 
 Mutants are made in a copy of the working tree under a temporary folder, never in the
 checkout: cosmic-ray rewrites the module in place for each mutant, and other people may
@@ -19,10 +20,13 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,22 +99,42 @@ def write_config(path: Path, module: str, command: str, timeout: float) -> None:
         f"exclude-operators = [{excluded}]\n")
 
 
-def run_module(tree: Path, module: str, tests: list[str]) -> dict:
-    """Mutate one module of the copy and run its tests against every mutant."""
+RUNNING: set[subprocess.Popen] = set()     # processes of the modules' runs, stopped when
+STOPPING = threading.Event()                # the run is interrupted or one module fails
+
+
+def run(command: list, cwd: Path, capture: bool = False) -> str:
+    """Run a command to its end (output captured or shown); CalledProcessError if it fails."""
+    if STOPPING.is_set():
+        raise SystemExit("stopped")
+    with subprocess.Popen([str(c) for c in command], cwd=cwd, text=True,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT) as process:
+        RUNNING.add(process)
+        try:
+            output, _ = process.communicate()
+        finally:
+            RUNNING.discard(process)
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command, output)
+    return output or ""
+
+
+def run_module(folder: Path, module: str, tests: list[str]) -> dict:
+    """Mutate one module in a fresh copy of the tree and run its tests against every mutant."""
+    tree = folder / module.replace("/", "_").removesuffix(".py")
+    copy_tree(tree)
     command = test_command(tests)
     started = time.monotonic()
-    baseline = subprocess.run(command.split(), cwd=tree, capture_output=True, text=True)
-    seconds = time.monotonic() - started
-    if baseline.returncode != 0:
-        raise SystemExit(f"The tests of {module} fail without any mutation:\n{baseline.stdout[-3000:]}")
-    stem = module.replace("/", "_").removesuffix(".py")
-    config, session = tree / f"{stem}.toml", tree / f"{stem}.sqlite"
-    write_config(config, module, command, max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * seconds))
-    for step in (["cosmic-ray", "init", config, session], ["cr-filter-operators", session, config],
-                 ["cosmic-ray", "exec", config, session]):
-        subprocess.run([str(BIN / step[0]), *map(str, step[1:])], cwd=tree, check=True)
-    dump = subprocess.run([str(BIN / "cosmic-ray"), "dump", str(session)], cwd=tree, check=True,
-                          capture_output=True, text=True).stdout
+    try:
+        run(command.split(), tree, capture=True)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"The tests of {module} fail without any mutation:\n{exc.output[-3000:]}") from exc
+    config, session = tree / "mutation.toml", tree / "mutation.sqlite"
+    write_config(config, module, command, max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * (time.monotonic() - started)))
+    run([BIN / "cosmic-ray", "init", config, session], tree)
+    run([BIN / "cr-filter-operators", session, config], tree)
+    run([BIN / "cosmic-ray", "exec", config, session], tree)
+    dump = run([BIN / "cosmic-ray", "dump", session], tree, capture=True)
     return summarise(module, tests, [json.loads(line) for line in dump.splitlines() if line.strip()],
                      time.monotonic() - started)
 
@@ -149,7 +173,7 @@ def _changed_line(diff: str | None) -> str:
 
 def totals(modules: dict) -> dict:
     keys = ("mutants", "killed", "survived", "timed_out", "incompetent")
-    total = {k: sum(m[k] for m in modules.values()) for k in keys}
+    total = {"modules": list(modules), **{k: sum(m[k] for m in modules.values()) for k in keys}}
     judged = total["mutants"] - total["incompetent"]
     total["score"] = round(100.0 * (total["killed"] + total["timed_out"]) / judged, 1) if judged else 100.0
     return total
@@ -158,29 +182,46 @@ def totals(modules: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: all of MODULE_TESTS)")
+    parser.add_argument("--jobs", type=int, default=1, help="modules mutated at the same time (default 1)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULE_TESTS]
     if unknown:
         parser.error(f"no tests are mapped for {unknown}; add them to MODULE_TESTS in {Path(__file__).name}")
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", QT_QPA_PLATFORM="offscreen")
-    previous = json.loads(RESULTS.read_text())["modules"] if RESULTS.exists() else {}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    modules = args.modules or list(MODULE_TESTS)
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="geovl-mutation-") as folder:
-        tree = Path(folder) / "tree"
-        copy_tree(tree)
-        for module in args.modules or list(MODULE_TESTS):
-            print(f"--- {module}: mutating against {' '.join(MODULE_TESTS[module])}", flush=True)
-            previous[module] = run_module(tree, module, MODULE_TESTS[module])
-            m = previous[module]
-            print(f"    {m['mutants']} mutants, {m['killed']} killed, {m['timed_out']} timed out, "
-                  f"{m['survived']} survived: {m['score']} %", flush=True)
-            write_results(previous)
-    total = totals(previous)
-    print(f"total over {len(previous)} modules: {total['mutants']} mutants, score {total['score']} %")
+        pool = ThreadPoolExecutor(max(1, args.jobs))
+        try:
+            running = {pool.submit(run_module, Path(folder), m, MODULE_TESTS[m]): m for m in modules}
+            print(f"mutating {len(modules)} module(s), {args.jobs} at a time, in copies under {folder}", flush=True)
+            for done in as_completed(running):
+                module = running[done]
+                results[module] = m = done.result()
+                print(f"--- {module} against {' '.join(m['tests'])}: {m['mutants']} mutants, {m['killed']} killed, "
+                      f"{m['timed_out']} timed out, {m['survived']} survived: {m['score']} % ({m['seconds']} s)",
+                      flush=True)
+                write_results(results)
+        finally:
+            # Interrupted or failed: stop the other modules' runs before the copies go.
+            STOPPING.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(RUNNING):
+                process.terminate()
+            pool.shutdown(wait=True)
+    total = totals(write_results(results))
+    print(f"total over the {len(total['modules'])} modules in {RESULTS.name}: {total['mutants']} mutants, "
+          f"score {total['score']} %")
     return 0
 
 
-def write_results(modules: dict) -> None:
-    """Results file written whole after each module (temp name, then rename)."""
+def write_results(results: dict) -> dict:
+    """This run's results merged into the file's (re-read each time, so a run of other
+    modules at the same time keeps its own); written to a temporary name, then renamed.
+    Returns the merged modules."""
+    modules = json.loads(RESULTS.read_text())["modules"] if RESULTS.exists() else {}
+    modules.update(results)
     ordered = {m: modules[m] for m in sorted(modules, key=lambda m: list(MODULE_TESTS).index(m)
                                               if m in MODULE_TESTS else len(MODULE_TESTS))}
     document = {"tool": "cosmic-ray 8.7.0", "operators": "nearest wrong operator per site (scripts/mutation.py)",
@@ -189,6 +230,7 @@ def write_results(modules: dict) -> None:
     temporary = RESULTS.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(document, indent=1) + "\n")
     os.replace(temporary, RESULTS)
+    return ordered
 
 
 if __name__ == "__main__":
