@@ -17,11 +17,15 @@ Coordinate grids per family:
 - PaliGemma: `<locNNNN>` y first, value / 1024 of the size.
 
 Rotation (GroundedBox.angle): degrees about the box centre of the rectangle x0..x1,
-y0..y1, in [-90, 90), 0 for axis-aligned, positive clockwise on screen (x right, y down:
-the sense of a positive angle in pixel space). GeoChat writes θ in OpenCV's minAreaRect
-range (0, 90], where 90 is axis-aligned, so angle = θ - 90 wrapped into [-90, 90):
-`<90>` -> 0, `<60>` -> -30 (GeoChat's sense taken as is). Clipping applies to the
-unrotated extents; all other families give axis-aligned boxes (angle 0).
+y0..y1, in [-45, 45), 0 for axis-aligned, positive clockwise on screen (x right, y down:
+the sense of a positive angle in pixel space). GeoChat's `{<x1><y1><x2><y2>|<θ>}` is the
+written box turned θ degrees about its centre as OpenCV's getRotationMatrix2D(centre, θ, 1)
+turns points (anticlockwise on screen), as GeoChat's demo draws it (rotate_bbox) and as
+the minAreaRect boxes of its training data read: `<90>` is the written box with width and
+height swapped, axis-aligned. A turn by a whole quarter swaps the extents, so the box is
+stored with its extents swapped and the rest of the turn as the angle (a rectangle turned
+by 180 degrees is itself). Clipping applies to the unrotated extents; all other families
+give axis-aligned boxes (angle 0).
 """
 from __future__ import annotations
 
@@ -123,9 +127,15 @@ def _label(fragment: str) -> str:
 
 # GeoChat
 
-def _geochat_angle(theta: float) -> float:
-    """GeoChat's θ (90 = axis-aligned) as GroundedBox.angle: θ - 90 wrapped into [-90, 90)."""
-    return theta % 180.0 - 90.0
+def _geochat_turn(x1: float, y1: float, x2: float, y2: float, theta: float) -> tuple[tuple[float, ...], float]:
+    """GeoChat's box x1..x2, y1..y2 turned θ degrees anticlockwise on screen, as corners
+    (x0, y0, x1, y1) and a clockwise angle in [-45, 45) about the same centre."""
+    angle = (-theta + 45.0) % 90.0 - 45.0            # clockwise, what is left after whole quarter turns
+    quarters = round((-theta - angle) / 90.0)
+    if quarters % 2 == 0:
+        return (x1, y1, x2, y2), angle
+    cx, cy, half_w, half_h = (x1 + x2) / 2, (y1 + y2) / 2, abs(x2 - x1) / 2, abs(y2 - y1) / 2
+    return (cx - half_h, cy - half_w, cx + half_h, cy + half_w), angle
 
 
 def _geochat_box(label: str, body: str, width: int, height: int) -> GroundedBox | None:
@@ -134,9 +144,9 @@ def _geochat_box(label: str, body: str, width: int, height: int) -> GroundedBox 
     if match is None:
         return None
     x1, y1, x2, y2 = (float(v) for v in match.group(1, 2, 3, 4))
-    angle = _geochat_angle(float(match.group(5))) if match.group(5) else 0.0
-    return _box(label, (x1 * width / 100, y1 * height / 100, x2 * width / 100, y2 * height / 100),
-                width, height, angle)
+    theta = float(match.group(5)) if match.group(5) else 0.0
+    corners, angle = _geochat_turn(x1 * width / 100, y1 * height / 100, x2 * width / 100, y2 * height / 100, theta)
+    return _box(label, corners, width, height, angle)
 
 
 def parse_geochat(text: str, width: int, height: int) -> Parsed:

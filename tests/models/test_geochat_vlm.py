@@ -111,15 +111,18 @@ def test_recorded_boxes_map_back_into_a_wide_image(vlm):
 def test_rotated_clipped_and_padding_only_boxes(vlm):
     text = "<p>ship</p> {<10><0><30><20>|<60>}<delim>{<40><90><60><100>|<90>}"
     answer = vlm.parse(text, 300, 200)
-    # y 0..60 on the square -> -50..10, clipped to 0..10; the second box lies in the bottom padding.
-    assert answer.boxes == [GroundedBox("ship", 30.0, 0.0, 90.0, 10.0, angle=-30.0)]
+    # θ 60: a quarter turn (the 60 x 60 square keeps its extents) and 30 degrees back,
+    # clockwise; y 0..60 on the square -> -50..10, clipped to 0..10. The second box,
+    # 120..180 x 270..300 turned a quarter (135..165 x 255..315), lies in the bottom padding.
+    assert answer.boxes == [GroundedBox("ship", 30.0, 0.0, 90.0, 10.0, angle=30.0)]
     assert answer.dropped == 1
 
 
 def test_recorded_boxes_map_back_into_a_tall_image(vlm):
-    # 120 x 300 is padded to 300 x 300 with 90 columns on the left: x = v * 3 - 90, y = v * 3.
+    # 120 x 300 is padded to 300 x 300 with 90 columns on the left: x = v * 3 - 90, y = v * 3;
+    # θ 90 turns the written 90..150 x 30..60 a quarter about (120, 45): 105..135 x 15..75.
     answer = vlm.parse("<p>a tank</p> {<30><10><50><20>|<90>}", 120, 300)
-    assert answer.boxes == [GroundedBox("a tank", 0.0, 30.0, 60.0, 60.0)]
+    assert answer.boxes == [GroundedBox("a tank", 15.0, 15.0, 45.0, 75.0)]
 
 
 @pytest.mark.parametrize("shape", [(200, 300), (300, 120)])

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geovl.geo.boxes import box_corners
 from geovl.models.grounding import (GroundedBox, Parsed, parse_florence2, parse_geochat, parse_kosmos2,
                                     parse_kosmos2_text, parse_paligemma, parse_qwen)
 
@@ -36,21 +38,80 @@ def assert_valid(parsed: Parsed, width: int, height: int) -> None:
 
 # GeoChat
 
+def opencv_turned_corners(x1: float, y1: float, x2: float, y2: float, theta: float) -> np.ndarray:
+    """The written box's corners turned as GeoChat's demo turns them: OpenCV's documented
+    getRotationMatrix2D(centre, θ, 1) = [[a, b, (1-a) cx - b cy], [-b, a, b cx + (1-a) cy]],
+    a = cos θ, b = sin θ (anticlockwise on screen), applied to each corner."""
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    a, b = math.cos(math.radians(theta)), math.sin(math.radians(theta))
+    matrix = np.array([[a, b, (1 - a) * cx - b * cy], [-b, a, b * cx + (1 - a) * cy]])
+    corners = np.array([[x1, y1, 1], [x2, y1, 1], [x2, y2, 1], [x1, y2, 1]], dtype=float)
+    return corners @ matrix.T
+
+
+def corner_set(corners) -> list[tuple[float, float]]:
+    return sorted((round(float(x), 6) + 0.0, round(float(y), 6) + 0.0) for x, y in corners)
+
+
 def test_geochat_recorded_output():
+    # θ 90 turns each written box a quarter: 490..570 x 240..280 (centre 530, 260) becomes
+    # 510..550 x 220..300, and 350..430 x 270..310 (centre 390, 290) becomes 370..410 x 250..330.
     parsed = parse_geochat(GEOCHAT_RECORDED, 1000, 500)
-    assert parsed.boxes == [GroundedBox("1 white plane", 490.0, 240.0, 570.0, 280.0),
-                            GroundedBox("1 white plane", 350.0, 270.0, 430.0, 310.0)]
+    assert parsed.boxes == [GroundedBox("1 white plane", 510.0, 220.0, 550.0, 300.0),
+                            GroundedBox("1 white plane", 370.0, 250.0, 410.0, 330.0)]
     assert parsed.dropped == 0 and parsed.text == "1 white plane"
+    for box, written in zip(parsed.boxes, [(490, 240, 570, 280), (350, 270, 430, 310)]):
+        assert corner_set(box_corners(box.x0, box.y0, box.x1, box.y1, box.angle)) == \
+            corner_set(opencv_turned_corners(*written, 90))
 
 
 def test_geochat_angle_phrases_and_clipping():
     text = ("There are <p>2 ships</p> {<10><20><30><40>|<60>} and {<90><90><120><130>} near "
             "<p>a pier</p> {<5><5><5><9>|<90>}{<1><2><3>|<90>}.")
     parsed = parse_geochat(text, 200, 100)
-    assert parsed.boxes == [GroundedBox("2 ships", 20.0, 20.0, 60.0, 40.0, angle=-30.0),
+    # 20..60 x 20..40 turned 60 degrees anticlockwise = turned a quarter (30..50 x 10..50)
+    # then 30 degrees back, clockwise; the box without θ is not turned.
+    assert parsed.boxes == [GroundedBox("2 ships", 30.0, 10.0, 50.0, 50.0, angle=30.0),
                             GroundedBox("2 ships", 180.0, 90.0, 200.0, 100.0)]
     assert parsed.dropped == 2  # the zero-width box and the three-number one
     assert parsed.text == "There are 2 ships and near a pier."
+    ship = parsed.boxes[0]
+    assert corner_set(box_corners(ship.x0, ship.y0, ship.x1, ship.y1, ship.angle)) == \
+        corner_set(opencv_turned_corners(20, 20, 60, 40, 60))
+
+
+@pytest.mark.parametrize("theta, corners, angle", [
+    (0, (20.0, 20.0, 60.0, 40.0), 0.0),      # not turned
+    (45, (20.0, 20.0, 60.0, 40.0), -45.0),   # 45 anticlockwise
+    (30, (20.0, 20.0, 60.0, 40.0), -30.0),
+    (120, (30.0, 10.0, 50.0, 50.0), -30.0),  # a quarter, then 30 more anticlockwise
+    (180, (20.0, 20.0, 60.0, 40.0), 0.0),    # a half turn is the same rectangle
+    (-30, (20.0, 20.0, 60.0, 40.0), 30.0),
+])
+def test_geochat_turns_by_theta_anticlockwise(theta, corners, angle):
+    box = parse_geochat(f"<p>ship</p> {{<10><20><30><40>|<{theta}>}}", 200, 100).boxes[0]
+    assert (box.x0, box.y0, box.x1, box.y1) == corners and box.angle == pytest.approx(angle)
+    assert corner_set(box_corners(box.x0, box.y0, box.x1, box.y1, box.angle)) == \
+        corner_set(opencv_turned_corners(20, 20, 60, 40, theta))
+
+
+@FAST
+@given(st.integers(30, 70), st.integers(30, 70), st.integers(1, 20), st.integers(1, 20), st.integers(-180, 360))
+def test_geochat_turned_box_sides_and_orientation(cx, cy, half_w, half_h, theta):
+    """Any box well inside the image: GeoVL's polygon has the written box's side lengths,
+    its written-width side points along θ anticlockwise on screen, and its corners are
+    OpenCV's."""
+    x1, y1, x2, y2 = cx - half_w, cy - half_h, cx + half_w, cy + half_h
+    box = parse_geochat(f"{{<{x1}><{y1}><{x2}><{y2}>|<{theta}>}}", 100, 100).boxes[0]
+    ring = box_corners(box.x0, box.y0, box.x1, box.y1, box.angle)
+    sides = [ring[(i + 1) % 4] - ring[i] for i in range(4)]
+    lengths = [float(np.hypot(*side)) for side in sides]
+    assert sorted(lengths) == pytest.approx(sorted([2 * half_w, 2 * half_w, 2 * half_h, 2 * half_h]))
+    # The written x axis turned θ anticlockwise on screen (y down) is (cos θ, -sin θ).
+    along = np.array([math.cos(math.radians(theta)), -math.sin(math.radians(theta))])
+    width_sides = [side for side, length in zip(sides, lengths) if length == pytest.approx(2 * half_w)]
+    assert any(abs(abs(float(np.dot(side, along))) - 2 * half_w) < 1e-6 for side in width_sides)
+    assert corner_set(ring) == corner_set(opencv_turned_corners(x1, y1, x2, y2, theta))
 
 
 def test_geochat_box_without_phrase_and_truncation():

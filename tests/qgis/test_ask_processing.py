@@ -191,9 +191,11 @@ def test_geochat_llava_runs_end_to_end(plugin, tiny_geochat_llava_dir, tmp_path,
 
 
 def test_geochat_rotated_box_is_a_rotated_polygon_on_the_map(plugin, memorised_geochat_dir, tmp_path, cache_dir):
-    """A converted GeoChat answering `{<10><20><50><40>|<60>}` on each 504 px tile: the box
-    x 50.4-252, y 100.8-201.6 px turned 30 degrees anticlockwise on screen (θ 60; 90 is
-    axis-aligned) about its centre, on the map by hand."""
+    """A converted GeoChat answering `{<10><20><50><40>|<60>}` on each 504 px tile: the
+    written box x 50.4-252, y 100.8-201.6 px turned θ = 60 degrees anticlockwise on screen
+    about its centre, as GeoChat's demo turns it (OpenCV's getRotationMatrix2D), on the map
+    by hand. GeoVL stores it as the quarter-turned box (extents swapped) turned 30 degrees
+    back, clockwise: angle 30."""
     import math
 
     from ..conftest import geochat_tile
@@ -201,12 +203,12 @@ def test_geochat_rotated_box_is_a_rotated_polygon_on_the_map(plugin, memorised_g
     raster = write_rgb(tmp_path / "planes.tif", np.concatenate([geochat_tile()] * 2, axis=1))
     result = run_ask(raster, memorised_geochat_dir, question="Where are the planes?", MAX_NEW_TOKENS=60)
     features = sorted(result["OUTPUT"].getFeatures(), key=lambda f: f["tile"])
-    assert [(f["tile"], f["label"], f["angle"]) for f in features] == [("0,0", "plane", -30), ("0,1", "plane", -30)]
-    cos, sin = math.cos(math.radians(30)), math.sin(math.radians(30))
+    assert [(f["tile"], f["label"], f["angle"]) for f in features] == [("0,0", "plane", 30), ("0,1", "plane", 30)]
+    cos, sin = math.cos(math.radians(60)), math.sin(math.radians(60))
     for feature, col0 in zip(features, (0, 504)):
         cx, cy, hw, hh = 151.2, 151.2, 100.8, 50.4
-        # y points down in pixels: turning anticlockwise on screen maps (dx, dy) to
-        # (dx cos + dy sin, -dx sin + dy cos)
+        # OpenCV's matrix [[cos, sin], [-sin, cos]] about the centre: (dx, dy) ->
+        # (dx cos + dy sin, -dx sin + dy cos), anticlockwise on screen (pixel y points down)
         corners = [(col0 + cx + dx * cos + dy * sin, cy - dx * sin + dy * cos)
                    for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))]
         expected = sorted((round(x, 6), round(y, 6)) for x, y in (to_map(*c) for c in corners))
