@@ -49,7 +49,7 @@ def percentile_stretch(sample: np.ndarray, valid: np.ndarray,
     for band in sample:
         values = band[valid & np.isfinite(band)] if band.dtype.kind == "f" else band[valid]
         if values.size == 0:
-            lo, hi = 0.0, 1.0
+            lo = hi = 0.0      # no valid pixel: 0..1 from the empty range below
         else:
             lo, hi = (float(v) for v in np.percentile(values, percentiles))
         low.append(lo)

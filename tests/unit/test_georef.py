@@ -78,10 +78,19 @@ def test_check_transform_accepts_real_geotransforms():
     check_transform(Affine.translation(5, 5) * Affine.rotation(10) * Affine.scale(1, -1))
 
 
+def test_check_transform_threshold_of_singular():
+    """A determinant below 1e-300 is singular; 1e-300 itself still inverts."""
+    check_transform(Affine(1e-300, 0, 0, 0, 1, 0))
+    with pytest.raises(InputError):
+        check_transform(Affine(1e-301, 0, 0, 0, 1, 0))
+
+
 def test_window_transform_with_scale():
-    """Window at col 10, row 4, 3 source px per window px: origin 500005, 4649998; 1.5 m px."""
+    """Window at col 10, row 4, 3 source px per window px: origin 500005, 4649998; 1.5 m px.
+    Without a scale the window keeps the raster's 0.5 m pixels."""
     t = window_transform(UTM, Window(10, 4, 30, 30), 3.0)
     assert tuple(t)[:6] == pytest.approx((1.5, 0, 500005, 0, -1.5, 4649998))
+    assert tuple(window_transform(UTM, Window(10, 4, 30, 30)))[:6] == pytest.approx((0.5, 0, 500005, 0, -0.5, 4649998))
 
 
 def test_read_placement_past_the_top_left_edge_at_twice_the_size():

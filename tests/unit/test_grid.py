@@ -132,6 +132,7 @@ def test_overlap_of_tile_minus_one_over_large_area_is_refused():
         plan_grid(UTM, Window(0, 0, 100000, 100000), 64, 63)
     message = str(info.value)
     assert "99937 x 99937 = 9,987,403,969 tiles" in message and "10,000,000" in message
+    assert "tiles of 64 px start every 1 px at 1 source pixels per output pixel" in message
     assert "OVERLAP" in message and "RESOLUTION" in message
 
 
@@ -230,7 +231,9 @@ def test_cores_at_scale_two():
 
 @pytest.mark.parametrize("area, tile_size, overlap, scale", [
     (Window(0, 0, 1000, 700), 224, 32, 1.0), (Window(0, 0, 1000, 700), 224, 33, 1.0),
-    (Window(5, 7, 333, 129), 64, 17, 1.5), (Window(0, 0, 100, 40), 224, 0, 1.0)])
+    (Window(5, 7, 333, 129), 64, 17, 1.5), (Window(0, 0, 100, 40), 224, 0, 1.0),
+    # the last tile's core reaches past its share of the overlap: 594 = 2 steps + 210 px
+    (Window(0, 0, 594, 594), 224, 32, 1.0)])
 def test_cores_cover_the_output_once(area, tile_size, overlap, scale):
     """Writing every tile's core into a raster of out_shape covers each pixel exactly once,
     and each core lies inside its tile."""
