@@ -20,6 +20,8 @@ class ImageTextEmbedder(ABC):
     device: torch.device
     dtype: torch.dtype
     input_size: int      # side of the square image the model takes, in pixels
+    query_templates: tuple[str, ...] = ()  # the family's zero-shot templates ("a satellite photo of {}.")
+    unit_template_mean: bool = True        # average unit template embeddings (else raw features)
 
     @abstractmethod
     def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
@@ -51,6 +53,31 @@ class ImageTextEmbedder(ABC):
     @torch.inference_mode()
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         return _unit_rows(self._text_features(texts))
+
+    @torch.inference_mode()
+    def embed_query(self, text: str) -> np.ndarray:
+        """A retrieval query as a unit vector. A short query (a class name such as "storage
+        tanks") is embedded as the family's authors embed class names for zero-shot use: each
+        of its templates filled in, the embeddings averaged (as unit vectors, or raw where
+        `unit_template_mean` is False) and renormalised. A sentence, or any query to a model
+        without templates, is embedded as it is."""
+        if not (self.query_templates and is_short_query(text)):
+            return self.embed_texts([text])[0]
+        features = self._text_features([template.format(text.strip()) for template in self.query_templates]).float()
+        if self.unit_template_mean:
+            features = torch.nn.functional.normalize(features, dim=-1)
+        return _unit_rows(features.mean(dim=0, keepdim=True))[0]
+
+
+SHORT_QUERY_WORDS = 4
+
+
+def is_short_query(text: str) -> bool:
+    """Whether a query reads as a class name ("airport", "storage tanks") rather than a
+    sentence ("a busy airport with many airplanes."): one to SHORT_QUERY_WORDS words and no
+    sentence-ending punctuation."""
+    words = text.split()
+    return 0 < len(words) <= SHORT_QUERY_WORDS and not text.rstrip().endswith((".", "!", "?"))
 
 
 def _unit_rows(features: torch.Tensor) -> np.ndarray:

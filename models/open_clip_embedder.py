@@ -11,10 +11,12 @@ from ..errors import ModelError
 from .base import ImageTextEmbedder
 from .checkpoints import read_state_dict
 
+QUICKGELU = "-quickgelu"  # open_clip's suffix for the QuickGELU variant of an architecture
+
 
 class OpenClipEmbedder(ImageTextEmbedder):
     def __init__(self, name: str, checkpoint: str, arch: str | None, device: torch.device, dtype: torch.dtype,
-                 text_prefix: str = ""):
+                 text_prefix: str = "", templates: tuple[str, ...] = (), unit_template_mean: bool = True):
         import open_clip
         from PIL import Image
 
@@ -24,6 +26,11 @@ class OpenClipEmbedder(ImageTextEmbedder):
                 f"'{name}' ({checkpoint}) is not an open_clip image-text checkpoint (no visual tower weights). "
                 "Retrieval needs a CLIP-family model, e.g. the preset remoteclip-vit-b-32.")
         arch = arch or infer_arch(state, checkpoint)
+        if arch not in open_clip.list_models():
+            raise ModelError(
+                f"'{arch}' in '{name}' is not an open_clip architecture. Write the model as ARCH:FILE with ARCH one "
+                "of open_clip.list_models(), e.g. ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt, or give the file "
+                "alone to read the architecture from its tensor shapes.")
         try:
             model, _, transform = open_clip.create_model_and_transforms(arch, pretrained=None)
             model.load_state_dict(state)
@@ -35,6 +42,7 @@ class OpenClipEmbedder(ImageTextEmbedder):
         self.transform = transform
         self.tokenizer = open_clip.get_tokenizer(arch)
         self.text_prefix = text_prefix
+        self.query_templates, self.unit_template_mean = templates, unit_template_mean
         size = model.visual.image_size
         self.input_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self._to_pil = Image.fromarray
@@ -51,8 +59,12 @@ class OpenClipEmbedder(ImageTextEmbedder):
 
 
 def infer_arch(state: dict[str, torch.Tensor], checkpoint: str) -> str:
-    """The open_clip architecture whose configuration has this state dict's shapes
-    (a name in the file name breaks ties, e.g. GELU vs QuickGELU variants)."""
+    """The open_clip architecture whose configuration has this state dict's shapes.
+
+    Ties: a name the file name contains (ignoring a -quickgelu suffix), then the QuickGELU
+    variant: the shapes cannot tell the activation, and OpenAI's CLIP and the
+    remote-sensing CLIPs fine-tuned from it (RemoteCLIP, GeoRSCLIP) use QuickGELU. ARCH:FILE
+    names the architecture where this guess is wrong."""
     import open_clip
 
     found = _signature(state)
@@ -62,7 +74,8 @@ def infer_arch(state: dict[str, torch.Tensor], checkpoint: str) -> str:
             f"Cannot tell which open_clip architecture '{checkpoint}' is (vision {found[1]}). Use a preset, or "
             "register its configuration with open_clip.add_model_config.")
     filename = os.path.basename(checkpoint).lower()
-    return min(matches, key=lambda n: (n.lower() not in filename, "quickgelu" in n, len(n)))
+    return min(matches, key=lambda n: (n.lower().removesuffix(QUICKGELU) not in filename,
+                                       not n.endswith(QUICKGELU), len(n)))
 
 
 def _count_blocks(state: dict, prefix: str) -> int:

@@ -16,6 +16,7 @@ from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS, VLM_PRESETS
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_ARCH = re.compile(r"[A-Za-z][\w.@-]+")  # an open_clip architecture name: more than a drive letter
 
 _models: dict[tuple, object] = {}
 # Reentrant: load_feature_extractor loads its model through load_embedder / load_segmenter.
@@ -71,9 +72,23 @@ def _cached(kind: str, spec: str, device: str, precision: str, build, *options):
         return _models[key]
 
 
+def split_arch(spec: str) -> tuple[str | None, str]:
+    """(open_clip architecture, checkpoint file) of a spec written ARCH:FILE, e.g.
+    `ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt`; (None, spec) for any other spec (an
+    existing file's own name, a Windows drive letter and hub ids are never split)."""
+    arch, colon, path = spec.partition(":")
+    if (colon and _ARCH.fullmatch(arch) and path.lower().endswith(CHECKPOINT_SUFFIXES)
+            and not os.path.isfile(os.path.expanduser(spec))):
+        return arch, path
+    return None, spec
+
+
 def model_identity(spec: str) -> str:
     """What a cache key should record of a model: the spec, plus the file's size and
     modification time for local files (a changed checkpoint invalidates caches)."""
+    arch, checkpoint = split_arch(spec)
+    if arch:
+        return f"{arch}:{model_identity(checkpoint)}"
     path = os.path.expanduser(spec)
     if os.path.isfile(path):
         stat = os.stat(path)
@@ -93,8 +108,14 @@ def _build_embedder(spec, device, dtype, trust_remote_code) -> ImageTextEmbedder
         if preset.family == "open_clip":
             from .checkpoints import hub_file
             return OpenClipEmbedder(spec, hub_file(preset.repo, preset.filename, spec), preset.arch,
-                                    device, dtype, preset.text_prefix)
-        return TransformersEmbedder(spec, preset.repo, True, device, dtype, preset.text_prefix, trust_remote_code)
+                                    device, dtype, preset.text_prefix, preset.templates, preset.unit_template_mean)
+        return TransformersEmbedder(spec, preset.repo, True, device, dtype, preset.text_prefix, trust_remote_code,
+                                    preset.templates, preset.unit_template_mean)
+    arch, checkpoint = split_arch(spec)
+    if arch:
+        if not os.path.isfile(os.path.expanduser(checkpoint)):
+            raise ModelError(f"The checkpoint file '{checkpoint}' of '{spec}' does not exist. Check the path.")
+        return OpenClipEmbedder(spec, os.path.expanduser(checkpoint), arch, device, dtype)
     path = os.path.expanduser(spec)
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "config.json")):

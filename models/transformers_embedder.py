@@ -17,7 +17,8 @@ class TransformersEmbedder(ImageTextEmbedder):
     """CLIPModel / SiglipModel with the image processor and tokenizer saved beside them."""
 
     def __init__(self, name: str, source: str, is_hub: bool, device: torch.device, dtype: torch.dtype,
-                 text_prefix: str = "", trust_remote_code: bool = False):
+                 text_prefix: str = "", trust_remote_code: bool = False, templates: tuple[str, ...] = (),
+                 unit_template_mean: bool = True):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoTokenizer
 
         def load(loader, **kwargs):
@@ -34,6 +35,7 @@ class TransformersEmbedder(ImageTextEmbedder):
         self.image_processor = load(AutoImageProcessor, **PIL_BACKEND)
         self.tokenizer = load(AutoTokenizer)
         self.text_prefix = text_prefix
+        self.query_templates, self.unit_template_mean = templates, unit_template_mean
         self.input_size = int(config.vision_config.image_size)
         self.max_text_tokens = int(config.text_config.max_position_embeddings)
 

@@ -697,3 +697,33 @@ def small_disk(tmp_path):
     yield make
     for folder in reversed(mounted):
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+# An open_clip architecture registered twice, as open_clip ships ViT-B-32 and
+# ViT-B-32-quickgelu: same tensors, GELU or QuickGELU. Its shapes differ from tiny-ViT-16's,
+# so a tiny-ViT-16 checkpoint never matches it.
+TINY_OPEN_CLIP_8 = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 24, "patch_size": 8, "head_width": 12},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 24, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_open_clip_quickgelu_ckpt(tmp_path_factory):
+    """An open_clip state dict file of a tiny ViT trained as QuickGELU: architectures
+    'tiny-ViT-8' (GELU) and 'tiny-ViT-8-quickgelu' are registered, the file is named like
+    the released checkpoints (the GELU name in it, as RemoteCLIP-ViT-B-32.pt)."""
+    import open_clip
+    import torch
+
+    folder = tmp_path_factory.mktemp("tiny-open-clip-quickgelu")
+    quickgelu = {**TINY_OPEN_CLIP_8, "quick_gelu": True}
+    for name, config in (("tiny-ViT-8", TINY_OPEN_CLIP_8), ("tiny-ViT-8-quickgelu", quickgelu)):
+        (folder / f"{name}.json").write_text(json.dumps(config))
+        open_clip.add_model_config(str(folder / f"{name}.json"))
+    torch.manual_seed(0)
+    model = open_clip.create_model("tiny-ViT-8-quickgelu", pretrained=None)
+    path = folder / "RS-tiny-ViT-8.pt"
+    torch.save(model.state_dict(), path)
+    return str(path)
