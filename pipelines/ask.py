@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from shapely.geometry import Polygon
 
@@ -27,7 +28,7 @@ from ..models.device import dtype_name
 from ..models.resolver import load_embedder, load_vlm
 from .answers import TileReply, combine
 from .ask_report import AskReport
-from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
+from .feedback import Feedback, PaceReport, ProgressRange, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
 from .retrieve import ensure_index, query_vector, top_indices
 from .segment import MapPrompt, segment
@@ -37,6 +38,8 @@ MODES = ("answer", "boxes", "masks")
 SELECTIONS = ("all", "top-k")
 NMS_IOU = 0.5          # boxes of one label overlapping this much are one object
 EDGE_COVER = 0.8       # ... or, from two tiles, when one covers this much of the other
+MAX_QUESTION_CHARS = 2000
+MANY_TILES = 1000      # asking every tile of more than this is announced with the top-k alternative
 
 
 @dataclass
@@ -102,12 +105,16 @@ def ask(raster_path: str, model: ModelOptions, question: str, mode: str = "boxes
                              "for boxes.")
             mode = "answer"
         grid = plan(source, tiling, vlm.input_size)
-        selected, index_path = _select_tiles(source, grid, question, select, retrieval_model, top_k, feedback)
+        if select == "all" and len(grid) > MANY_TILES:
+            feedback.warning(f"Asking every one of the {len(grid):,} tiles: a VLM answers a few tiles a second at "
+                             f"best. To ask only the tiles most like the question, choose SELECT top-k.")
+        count, selected, index_path = _select_tiles(source, grid, question, select, retrieval_model, top_k,
+                                                    feedback)
         asking = ProgressRange(feedback, 30 if select == "top-k" else 0, 90 if mode == "masks" else 100)
         with AskReport(report_path, question, model.name, raster_path) if report_path else \
                 contextlib.nullcontext() as report:
             tiles, objects, replies, dropped = _ask_tiles(source, grid, vlm, question, mode != "answer", selected,
-                                                          max_new_tokens, report, asking)
+                                                          count, max_new_tokens, report, asking)
             if not tiles:
                 raise InputError("Every tile of the raster (within the extent) is nodata: there is nothing to ask "
                                  "about. Check the extent, the bands and the raster's nodata value.")
@@ -125,6 +132,9 @@ def _check_request(question, mode, select, retrieval_model, top_k, segment_model
     if not question:
         raise InputError("The question is empty. Type a question about the raster, e.g. \"Where are the "
                          "airplanes parked?\" or \"How many storage tanks are there?\".")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"The question is {len(question):,} characters long; ask in at most {MAX_QUESTION_CHARS:,} "
+                         "characters (a question about the raster, not a document).")
     if mode not in MODES:
         raise InputError(f"Unknown mode '{mode}'; use one of {', '.join(MODES)}.")
     if select not in SELECTIONS:
@@ -141,10 +151,11 @@ def _check_request(question, mode, select, retrieval_model, top_k, segment_model
 
 def _select_tiles(source: RasterSource, grid: TileGrid, question: str, select: str,
                   retrieval_model: ModelOptions | None, top_k: int,
-                  feedback: Feedback) -> tuple[list[tuple[Tile, float | None]], str | None]:
-    """The tiles to ask, with their retrieval scores (None for SELECT all), and the index used."""
+                  feedback: Feedback) -> tuple[int, Iterable[tuple[Tile, float | None]], str | None]:
+    """How many tiles to ask, the tiles with their retrieval scores (None for SELECT all;
+    streamed, never a list of the whole grid), and the index used."""
     if select == "all":
-        return [(tile, None) for tile in grid.tiles()], None
+        return len(grid), ((tile, None) for tile in grid.tiles()), None
     embedder = load_embedder(retrieval_model.name, retrieval_model.device, retrieval_model.precision)
     feedback.info(f"Ranking tiles with {retrieval_model.name} on {embedder.device}.")
     index_path, _ = ensure_index(source, grid, embedder, None, 32, ProgressRange(feedback, 0, 30))
@@ -152,17 +163,18 @@ def _select_tiles(source: RasterSource, grid: TileGrid, question: str, select: s
     scores = matrix @ query_vector(embedder, source, question, "", [])
     order = top_indices(scores, top_k)
     ranked = tile_index.read_tiles(index_path, [int(fids[i]) for i in order])
-    return [(grid.tile(t.row, t.col), float(scores[i])) for i, t in zip(order, ranked)], index_path
+    return len(ranked), [(grid.tile(t.row, t.col), float(scores[i])) for i, t in zip(order, ranked)], index_path
 
 
 def _ask_tiles(source: RasterSource, grid: TileGrid, vlm: GroundedVLM, question: str, grounded: bool,
-               selected: list[tuple[Tile, float | None]], max_new_tokens: int, report: AskReport | None,
-               feedback: Feedback):
-    """Ask each selected tile that has valid pixels; objects merged across tiles."""
+               selected: Iterable[tuple[Tile, float | None]], count: int, max_new_tokens: int,
+               report: AskReport | None, feedback: Feedback):
+    """Ask each of the `count` selected tiles that has valid pixels; objects merged across tiles."""
     tiles: list[AskedTile] = []
     candidates: list[tuple[GroundedObject, tuple]] = []
     dropped = 0
     area = window_footprint(grid.transform, grid.area)
+    pace = PaceReport(feedback, count)
     for done, (tile, score) in enumerate(selected, 1):
         image, valid = source.read(tile.window, (grid.tile_size, grid.tile_size))
         if valid.any():
@@ -174,7 +186,8 @@ def _ask_tiles(source: RasterSource, grid: TileGrid, vlm: GroundedVLM, question:
             dropped += answer.dropped
             if report:
                 report.add_tile(_reply(asked, None, source), image, answer.boxes, score)
-        feedback.progress(100.0 * done / len(selected))
+        feedback.progress(100.0 * done / count)
+        pace.done(done)
         check_cancelled(feedback)
     kept = merge_duplicates([o.polygon for o, _ in candidates], [o.label for o, _ in candidates],
                             [p for _, p in candidates], [o.tile for o, _ in candidates], NMS_IOU, EDGE_COVER)

@@ -2,6 +2,7 @@
 QgsProcessingFeedback to this; scripts can pass None)."""
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from ..errors import Cancelled
@@ -53,3 +54,38 @@ class ProgressRange:
 
     def cancelled(self) -> bool:
         return self._feedback.cancelled()
+
+
+LONG_RUN_SECONDS = 3600.0   # a run expected to take longer is announced as a warning
+
+
+class PaceReport:
+    """Once the first items of a long run are done (after `after_s` seconds), says how
+    long the whole run will take at that pace: a run of hours is announced early, not
+    discovered."""
+
+    def __init__(self, feedback: Feedback, total: int, unit: str = "tile", after_s: float = 10.0):
+        self._feedback, self._total, self._unit, self._after_s = feedback, total, unit, after_s
+        self._start = time.monotonic()
+        self._said = False
+
+    def done(self, count: int) -> None:
+        elapsed = time.monotonic() - self._start
+        if self._said or count <= 0 or count >= self._total or elapsed < self._after_s:
+            return
+        self._said = True
+        left = elapsed / count * (self._total - count)
+        message = (f"{count:,} of {self._total:,} {self._unit}(s) in {format_duration(elapsed)}: about "
+                   f"{format_duration(left)} left at this pace on this device.")
+        (self._feedback.warning if left > LONG_RUN_SECONDS else self._feedback.info)(message)
+
+
+def format_duration(seconds: float) -> str:
+    """42 s, 12 min, 3.4 h, 2.1 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureSink, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsFeature, QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
@@ -94,6 +94,8 @@ class AskAlgorithm(GeoVLAlgorithm):
         from ..pipelines.cache import cache_root
         from ..pipelines.options import ModelOptions
 
+        self.check_destinations(parameters, context)
+
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
@@ -127,30 +129,34 @@ class AskAlgorithm(GeoVLAlgorithm):
         fields = make_fields([("label", "string"), ("score", "double"), ("angle", "double"), ("tile", "string"),
                               ("question", "string"), ("model", "string"), ("source", "string"),
                               ("version", "string")])
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                             layer.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        for obj in result.objects:
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry_from_wkb(obj.wkb))
-            feature.setAttributes([obj.label, obj.score, obj.angle, obj.tile, question, model.name, source,
-                                   ALGORITHM_VERSION])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-        outputs = {self.OUTPUT: dest_id, self.OUTPUT_ANSWER: result.answer}
+
+        def object_features():
+            for obj in result.objects:
+                feature = QgsFeature(fields)
+                feature.setGeometry(geometry_from_wkb(obj.wkb))
+                feature.setAttributes([obj.label, obj.score, obj.angle, obj.tile, question, model.name, source,
+                                       ALGORITHM_VERSION])
+                yield feature
+
+        outputs = {self.OUTPUT: self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
+                                                layer.crs(), object_features()),
+                   self.OUTPUT_ANSWER: result.answer}
 
         tile_fields = make_fields([("tile", "string"), ("row", "int"), ("col", "int"), ("answer", "string"),
                                    ("boxes", "int"), ("retrieval_score", "double"), ("question", "string"),
                                    ("model", "string"), ("source", "string")])
-        tiles, tiles_id = self.parameterAsSink(parameters, self.OUTPUT_TILES, context, tile_fields,
-                                               QgsWkbTypes.Type.Polygon, layer.crs())
-        if tiles is not None:
+
+        def tile_features():
             for tile in result.tiles:
                 feature = QgsFeature(tile_fields)
                 feature.setGeometry(geometry_from_wkb(tile.wkb))
                 feature.setAttributes([tile.label, tile.row, tile.col, tile.text, tile.boxes, tile.retrieval_score,
                                        question, model.name, source])
-                tiles.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+                yield feature
+
+        tiles_id = self.write_sink(parameters, self.OUTPUT_TILES, context, tile_fields, QgsWkbTypes.Type.Polygon,
+                                   layer.crs(), tile_features())
+        if tiles_id:
             outputs[self.OUTPUT_TILES] = tiles_id
         if report:
             outputs[self.OUTPUT_REPORT] = report

@@ -3,11 +3,16 @@ feedback and error translation. Job modules stay thin."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
+from typing import Iterable
 
-from qgis.core import (Qgis, QgsField, QgsFields, QgsGeometry, QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingParameterBand,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
-                       QgsProcessingParameterExtent, QgsProcessingParameterNumber, QgsProcessingParameterString)
+from qgis.core import (Qgis, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry, QgsMapLayer,
+                       QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterBand,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString, QgsProviderRegistry, QgsVectorLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
 # Import name -> pip name of what the algorithms need at run time.
@@ -15,6 +20,7 @@ REQUIRED_PACKAGES = {"torch": "torch", "transformers": "transformers", "rasterio
                      "shapely": "shapely", "affine": "affine", "PIL": "pillow"}
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]
+MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
 PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 
 
@@ -41,6 +47,34 @@ def geometry_from_wkb(wkb: bytes) -> QgsGeometry:
     geometry = QgsGeometry()
     geometry.fromWkb(wkb)
     return geometry
+
+
+def layer_file(layer: QgsMapLayer | None) -> str | None:
+    """The local file behind a layer (None for memory, web and database layers)."""
+    if layer is None:
+        return None
+    path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path")
+    return os.path.realpath(path) if path and os.path.isfile(path) else None
+
+
+def destination_file(value: str) -> str | None:
+    """The local file an output value names ('/x/y.gpkg|layername=z' -> '/x/y.gpkg'; None
+    for memory: and database outputs)."""
+    path = (value or "").split("|")[0]
+    return os.path.realpath(path) if os.path.isabs(path) else None
+
+
+def writable_folder_problem(folder: str) -> str | None:
+    """Why nothing can be written in `folder`, or None. Tried, not inferred from
+    permission bits (root ignores them; a read-only mount does not)."""
+    if not os.path.isdir(folder):
+        return tr("the folder {} does not exist").format(folder)
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".geovl-write-test-"):
+            pass
+    except OSError as exc:
+        return tr("GeoVL cannot write in {} ({})").format(folder, exc.strerror or exc)
+    return None
 
 
 def missing_packages() -> list[str]:
@@ -103,6 +137,85 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(message)
         return True
 
+    def check_destinations(self, parameters, context) -> None:
+        """Before any work (first thing in processAlgorithm, where an exception reaches the
+        caller with its message): every file output goes to a folder that exists and takes
+        writes, no two outputs share a file, and no output overwrites an input layer."""
+        inputs = {}
+        for definition in self.parameterDefinitions():
+            if isinstance(definition, QgsProcessingParameterRasterLayer):
+                path = layer_file(self.parameterAsRasterLayer(parameters, definition.name(), context))
+            elif isinstance(definition, QgsProcessingParameterFeatureSource):
+                path = layer_file(self.parameterAsVectorLayer(parameters, definition.name(), context))
+            else:
+                continue
+            if path:
+                inputs.setdefault(path, definition.name())
+        outputs = {}
+        for definition in self.destinationParameterDefinitions():
+            name = definition.name()
+            if parameters.get(name) in (None, ""):
+                continue  # an optional output that was not asked for
+            value = (self.parameterAsFileOutput(parameters, name, context)
+                     if isinstance(definition, QgsProcessingParameterFileDestination)
+                     else self.parameterAsOutputLayer(parameters, name, context))
+            path = destination_file(value)
+            if path is None:
+                continue
+            if path in inputs:
+                raise QgsProcessingException(self.tr(
+                    "{} would overwrite the input {} ({}). Choose another file name for the output.").format(
+                    name, inputs[path], path))
+            if path in outputs:
+                raise QgsProcessingException(self.tr(
+                    "{} and {} are the same file ({}). Give each output its own file name.").format(
+                    outputs[path], name, path))
+            outputs[path] = name
+            problem = writable_folder_problem(os.path.dirname(path))
+            if problem:
+                raise QgsProcessingException(self.tr(
+                    "Cannot write {} to {}: {}. Choose a folder that exists and that you can write to.").format(
+                    name, path, problem))
+
+    def write_sink(self, parameters, name: str, context, fields: QgsFields, geometry_type, crs,
+                   features: Iterable[QgsFeature]) -> str | None:
+        """Write `features` to the feature sink `name` and check that they are there: every
+        addFeature and the final flush are checked, and a file output is read back once
+        closed (on a full disk OGR reports success until the file is committed).
+        Returns the sink's destination id (None for an optional output not asked for)."""
+        target = destination_file(self.parameterAsOutputLayer(parameters, name, context))
+        new_file = target is not None and not os.path.exists(target)
+        sink, dest_id = self.parameterAsSink(parameters, name, context, fields, geometry_type, crs)
+        if sink is None:
+            if parameters.get(name) in (None, "") and self.parameterDefinition(name).flags() & \
+                    QgsProcessingParameterDefinition.Flag.FlagOptional:
+                return None  # an optional output that was not asked for
+            raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        count = 0
+        for feature in features:
+            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
+                self._failed_sink(name, dest_id, sink.lastError(), new_file)
+            count += 1
+        if not sink.flushBuffer():
+            self._failed_sink(name, dest_id, sink.lastError(), new_file)
+        del sink  # closes the file: the final commit happens here
+        path = destination_file(dest_id)
+        if path and os.path.exists(path):
+            written = QgsVectorLayer(dest_id, name, "ogr")
+            if not written.isValid() or written.featureCount() != count:
+                self._failed_sink(name, dest_id, self.tr("the file cannot be read back"), new_file)
+        return dest_id
+
+    def _failed_sink(self, name: str, dest_id: str, error: str, new_file: bool) -> None:
+        path = destination_file(dest_id)
+        if path and new_file:  # never delete a GeoPackage that held other layers before the run
+            for leftover in (path, path + "-journal", path + "-wal", path + "-shm"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        raise QgsProcessingException(self.tr(
+            "Writing {} to {} failed ({}). Is the disk full? Free some space or choose another folder, and run "
+            "again.").format(name, path or dest_id, error or self.tr("no reason given")))
+
     def add_model_parameters(self, default_model: str, description: str = "") -> None:
         self.addParameter(QgsProcessingParameterString(
             self.MODEL, description or tr("Model (preset, hub id or local path)"), defaultValue=default_model))
@@ -117,7 +230,7 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                                                   parentLayerParameterName=self.INPUT, optional=True,
                                                   allowMultiple=True))
         self._advanced(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size in pixels (0: the model's input)"),
-                                                    minValue=0, defaultValue=0))
+                                                    minValue=0, maxValue=MAX_TILE_SIZE, defaultValue=0))
         self._advanced(QgsProcessingParameterNumber(self.OVERLAP, tr("Tile overlap in pixels"),
                                                     minValue=0, defaultValue=0))
         self._advanced(QgsProcessingParameterNumber(

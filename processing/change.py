@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureSink, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsFeature, QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
@@ -99,6 +99,8 @@ class ChangeAlgorithm(GeoVLAlgorithm):
         from ..pipelines.change import detect_changes
         from ..pipelines.options import ModelOptions
 
+        self.check_destinations(parameters, context)
+
         before = self.parameterAsRasterLayer(parameters, self.BEFORE, context)
         after = self.parameterAsRasterLayer(parameters, self.AFTER, context)
         if before is None or after is None:
@@ -132,20 +134,21 @@ class ChangeAlgorithm(GeoVLAlgorithm):
                               ("facts", "string"), ("caption", "string"), ("before_label", "string"),
                               ("after_label", "string"), ("method", "string"), ("model", "string"),
                               ("source", "string"), ("version", "string")])
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                             before.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         models = [name for name in (model.name if method == "features" else "", caption_name) if name]
         source = f"{before.publicSource()} -> {after.publicSource()}"
-        for region in result.regions:
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry_from_wkb(region.wkb))
-            feature.setAttributes([region.id, region.area_m2, region.magnitude, region.location, region.facts,
-                                   region.caption or region.facts, region.before_label or None,
-                                   region.after_label or None, method, ", ".join(models), source,
-                                   ALGORITHM_VERSION])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+
+        def region_features():
+            for region in result.regions:
+                feature = QgsFeature(fields)
+                feature.setGeometry(geometry_from_wkb(region.wkb))
+                feature.setAttributes([region.id, region.area_m2, region.magnitude, region.location, region.facts,
+                                       region.caption or region.facts, region.before_label or None,
+                                       region.after_label or None, method, ", ".join(models), source,
+                                       ALGORITHM_VERSION])
+                yield feature
+
+        dest_id = self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, before.crs(),
+                                  region_features())
         outputs = {self.OUTPUT: dest_id, self.OUTPUT_CAPTION: result.caption}
         for key, path in ((self.OUTPUT_MAGNITUDE, magnitude_path), (self.OUTPUT_MASK, mask_path),
                           (self.OUTPUT_REPORT, report_path)):

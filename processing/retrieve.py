@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsFields,
+from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
@@ -69,6 +69,8 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         from ..pipelines.cache import cache_root
         from ..pipelines.retrieve import retrieve
 
+        self.check_destinations(parameters, context)
+
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
@@ -96,16 +98,16 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
 
         label = query or self.tr("like {} feature(s) of the query layer").format(len(examples))
         fields = self._fields()
-        (sink, dest_id) = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                               layer.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        for hit in result.hits:
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry_from_wkb(hit.footprint_wkb))
-            feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name, layer.publicSource(),
-                                   hit.row, hit.col, ALGORITHM_VERSION])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        def hit_features():
+            for hit in result.hits:
+                feature = QgsFeature(fields)
+                feature.setGeometry(geometry_from_wkb(hit.footprint_wkb))
+                feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name,
+                                       layer.publicSource(), hit.row, hit.col, ALGORITHM_VERSION])
+                yield feature
+
+        dest_id = self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, layer.crs(),
+                                  hit_features())
         outputs = {self.OUTPUT: dest_id, self.OUTPUT_INDEX: result.index_path}
         if heatmap:
             outputs[self.OUTPUT_HEATMAP] = heatmap

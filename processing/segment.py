@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsFeature, QgsFeatureSink, QgsGeometry, QgsProcessing,
+from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsFeature, QgsGeometry, QgsProcessing,
                        QgsProcessingException, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
@@ -100,6 +100,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         from ..pipelines.cache import cache_root
         from ..pipelines.segment import segment
 
+        self.check_destinations(parameters, context)
+
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
@@ -133,33 +135,34 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         fields = make_fields([("class", "string"), ("score", "double"), ("area_m2", "double"),
                               ("prompt_id", "int"), ("model", "string"), ("source", "string"),
                               ("version", "string")])
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                             layer.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        for region in result.regions:
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry_from_wkb(region.wkb))
-            feature.setAttributes([region.class_name, region.score, region.area_m2, region.prompt_id, model.name,
-                                   layer.publicSource(), ALGORITHM_VERSION])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-        outputs = {self.OUTPUT: dest_id}
+
+        def region_features():
+            for region in result.regions:
+                feature = QgsFeature(fields)
+                feature.setGeometry(geometry_from_wkb(region.wkb))
+                feature.setAttributes([region.class_name, region.score, region.area_m2, region.prompt_id,
+                                       model.name, layer.publicSource(), ALGORITHM_VERSION])
+                yield feature
+
+        outputs = {self.OUTPUT: self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
+                                                layer.crs(), region_features())}
         if mask_path:
             outputs[self.OUTPUT_MASK] = mask_path
         if want_lines:
             line_fields = make_fields([("class", "string"), ("length", "double"), ("model", "string"),
                                        ("source", "string")])
-            lines, lines_id = self.parameterAsSink(parameters, self.OUTPUT_CENTERLINES, context, line_fields,
-                                                   QgsWkbTypes.Type.LineString, layer.crs())
-            if lines is None:
-                raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_CENTERLINES))
-            for centerline in result.centerlines:
-                feature = QgsFeature(line_fields)
-                feature.setGeometry(geometry_from_wkb(centerline.wkb))
-                feature.setAttributes([centerline.class_name, centerline.line.length, model.name,
-                                       layer.publicSource()])
-                lines.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-            outputs[self.OUTPUT_CENTERLINES] = lines_id
+
+            def line_features():
+                for centerline in result.centerlines:
+                    feature = QgsFeature(line_fields)
+                    feature.setGeometry(geometry_from_wkb(centerline.wkb))
+                    feature.setAttributes([centerline.class_name, centerline.line.length, model.name,
+                                           layer.publicSource()])
+                    yield feature
+
+            outputs[self.OUTPUT_CENTERLINES] = self.write_sink(
+                parameters, self.OUTPUT_CENTERLINES, context, line_fields, QgsWkbTypes.Type.LineString, layer.crs(),
+                line_features())
         return outputs
 
     def _prompts(self, parameters, context, layer, feedback):

@@ -1,0 +1,53 @@
+"""geovl:ask plans before it asks: a question too long for a prompt is refused, a grid of
+many tiles is announced with the top-k alternative, and the tile list is streamed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from geovl.errors import InputError
+from geovl.geo.grid import plan_grid
+from geovl.geo.raster import RasterSource
+from geovl.pipelines import ask as ask_module
+from geovl.pipelines.ask import ask
+from geovl.pipelines.options import ModelOptions, TilingOptions
+
+from .conftest import Recorder, scene
+
+
+def write_rgb(path, image: np.ndarray) -> str:
+    with rasterio.open(path, "w", driver="GTiff", width=image.shape[1], height=image.shape[0], count=3,
+                       dtype="uint8", crs="EPSG:32631", transform=from_origin(500_000.0, 4_650_000.0, 0.5, 0.5)) as dst:
+        dst.write(image.transpose(2, 0, 1))
+    return str(path)
+
+
+def test_a_question_of_100_kb_is_refused_with_its_length(tiny_florence2_dir, tmp_path):
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
+    with pytest.raises(InputError, match=r"The question is 102,400 characters long; ask in at most 2,000"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "x" * 102_400)
+
+
+def test_every_tile_of_a_large_grid_is_announced_with_the_top_k_alternative(tiny_florence2_dir, tmp_path,
+                                                                            monkeypatch):
+    """More tiles than MANY_TILES with SELECT all: a warning names the count and top-k
+    before the first question (the run is cancelled at the first tile)."""
+    monkeypatch.setattr(ask_module, "MANY_TILES", 5)
+    raster = write_rgb(tmp_path / "scene.tif", scene(3 * 64, 3 * 64))
+    feedback = Recorder(cancel_after_progress=1)
+    with pytest.raises(Exception, match="cancelled"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", feedback=feedback)
+    assert any("every one of the 9 tiles" in w and "top-k" in w for w in feedback.warnings)
+
+
+def test_the_tiles_of_select_all_are_streamed_not_listed(tmp_path):
+    """SELECT all yields the grid's tiles one by one with the grid's count: no list of
+    millions of tiles is built before the first question."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
+    with RasterSource(raster) as source:
+        grid = plan_grid(source.dataset.transform, source.area(None), 16)
+        count, selected, index = ask_module._select_tiles(source, grid, "q", "all", None, 8, Recorder())
+        assert (count, index) == (len(grid), None) and not isinstance(selected, (list, tuple))
+        assert [tile for tile, _ in selected] == list(grid.tiles())
