@@ -12,8 +12,9 @@ Florence-2 is prompted with task tokens, not chat. The adapter picks the task:
 - caption (a short label: what is there before and after a change): `<CAPTION>`.
 
 Boxes come from grounding.parse_florence2, which maps `<loc_N>` bins exactly as the
-processor's `post_process_generation` does but never raises on malformed text and counts
-what it drops.
+processor's `post_process_generation` does, and for phrase grounding leaves out the phrases
+the processor's post-processor config bans ("the image"), but never raises on malformed
+text and counts what it drops.
 """
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ class Florence2VLM(GroundedVLM):
         """Answer of a generation for `task` on a `width` x `height` image."""
         if task in (CAPTION, SHORT_CAPTION):
             return Answer(text=self.processor.post_process_generation(generated, task=task)[task])
-        parsed = parse_florence2(generated, width, height)
+        # Phrase grounding leaves out the post-processor config's banned phrases, as the processor does.
+        banned = self.processor.post_processor.banned_grounding_tokens if task == GROUNDING else ()
+        parsed = parse_florence2(generated, width, height, banned=banned)
         return Answer(text=parsed.text, boxes=parsed.boxes, polygons=parsed.polygons, dropped=parsed.dropped)
 
     def ask(self, image: np.ndarray, question: str, grounded: bool, max_new_tokens: int) -> Answer:

@@ -33,7 +33,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 
@@ -202,12 +202,14 @@ def _florence_polygons(label: str, run: str, width: int, height: int) -> tuple[l
     return polygons, dropped
 
 
-def parse_florence2(text: str, width: int, height: int, segmentation: bool = False) -> Parsed:
+def parse_florence2(text: str, width: int, height: int, segmentation: bool = False,
+                    banned: Collection[str] = ()) -> Parsed:
     """`label<loc_x1><loc_y1><loc_x2><loc_y2>...` (tasks <OD>, <CAPTION_TO_PHRASE_GROUNDING>,
     <DENSE_REGION_CAPTION>, <REGION_PROPOSAL>, <OPEN_VOCABULARY_DETECTION>), or with
     `segmentation` (<REFERRING_EXPRESSION_SEGMENTATION>, <REGION_TO_SEGMENTATION>), or
     where the text has <poly>, runs of (x, y) loc pairs as polygons; a run's label is the
-    text before it."""
+    text before it. Boxes labelled with a `banned` phrase are left out, as the processor
+    leaves out phrase grounding's banned_grounding_tokens ("the image" would box the tile)."""
     polygon_mode = segmentation or "<poly>" in text
     pattern = _FLORENCE_POLYGON_RUN if polygon_mode else _FLORENCE_BOX_RUN
     boxes, polygons, dropped, readable = [], [], 0, []
@@ -220,7 +222,7 @@ def parse_florence2(text: str, width: int, height: int, segmentation: bool = Fal
             found, lost = _florence_polygons(label, match.group(), width, height)
             polygons += found
             dropped += lost
-        else:
+        elif label not in banned:
             boxes += _florence_boxes(label, match.group(), width, height)
     readable.append(text[position:])
     kept, lost = _collect(boxes)

@@ -100,3 +100,46 @@ def test_answer_only_has_text_and_no_boxes(vlm, tiny_florence2_dir):
     processor, generated = reference(tiny_florence2_dir, image, CAPTION, max_new_tokens=20)
     assert answer.text == processor.post_process_generation(generated, task=CAPTION)[CAPTION]
     assert isinstance(vlm.ask(image, "Is the runway wet?", grounded=False, max_new_tokens=20).text, str)
+
+
+BANNED_GROUNDING = ("</s><s>the image<loc_0><loc_0><loc_999><loc_999>airplanes<loc_100><loc_200><loc_300><loc_400>"
+                    "<loc_500><loc_500><loc_600><loc_700></s>")
+
+
+def processor_boxes(processor, generated: str, task: str, width: int, height: int) -> list[tuple]:
+    result = processor.post_process_generation(generated, task=task, image_size=(width, height))[task]
+    return [(label, *box) for label, box in zip(result["labels"], result["bboxes"])]
+
+
+def answer_boxes(answer) -> list[tuple]:
+    return [(b.label, b.x0, b.y0, b.x1, b.y1) for b in answer.boxes]
+
+
+def test_phrase_grounding_leaves_out_banned_phrases_as_the_processor(vlm, tiny_florence2_dir):
+    """"the image" is in the post-processor config's banned_grounding_tokens: the processor
+    boxes only the airplanes, and so does the adapter (not a whole-tile "the image" box)."""
+    processor = Florence2Processor.from_pretrained(tiny_florence2_dir)
+    expected = processor_boxes(processor, BANNED_GROUNDING, GROUNDING, 300, 200)
+    assert [label for label, *_ in expected] == ["airplanes", "airplanes"]
+    answer = vlm.parse(BANNED_GROUNDING, GROUNDING, width=300, height=200)
+    assert answer_boxes(answer) == expected and answer.dropped == 0
+    # <OD> bans nothing, in the processor as here
+    assert answer_boxes(vlm.parse(BANNED_GROUNDING, DETECTION, 300, 200)) == \
+        processor_boxes(processor, BANNED_GROUNDING, DETECTION, 300, 200)
+
+
+def test_config_without_banned_list_bans_nothing(tiny_florence2_dir, tmp_path):
+    """A post-processor config without banned_grounding_tokens: transformers' default, nothing banned."""
+    import json
+    import shutil
+
+    folder = tmp_path / "florence2-no-banned"
+    shutil.copytree(tiny_florence2_dir, folder)
+    config_path = folder / "processor_config.json"
+    config = json.loads(config_path.read_text())
+    config["post_processor_config"]["phrase_grounding"] = {}
+    config_path.write_text(json.dumps(config))
+    vlm = Florence2VLM("no-banned", str(folder), False, CPU, torch.float32)
+    expected = processor_boxes(Florence2Processor.from_pretrained(folder), BANNED_GROUNDING, GROUNDING, 300, 200)
+    assert [label for label, *_ in expected] == ["the image", "airplanes", "airplanes"]
+    assert answer_boxes(vlm.parse(BANNED_GROUNDING, GROUNDING, 300, 200)) == expected
