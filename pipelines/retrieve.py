@@ -12,15 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 from shapely.geometry import Polygon
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..geo import tile_index
-from ..geo.files import atomic_path
+from ..geo.files import atomic_path, sweep_leftovers
 from ..geo.gpkg import wkb_2d
 from ..geo.georef import window_footprint
 from ..geo.grid import TileGrid
 from ..geo.output import write_float_raster
 from ..geo.raster import RasterSource
 from ..models.base import ImageTextEmbedder
+from ..models.device import dtype_name
 from ..models.resolver import load_embedder, model_identity
 from .cache import cache_key, cache_root
 from .feedback import Feedback, QuietFeedback, check_cancelled
@@ -28,7 +29,7 @@ from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch
 from .tiling import grid_settings, plan
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: tile_count and embedding_dim recorded, precision in the key
 
 
 @dataclass
@@ -109,46 +110,85 @@ def query_vector(embedder: ImageTextEmbedder, source: RasterSource, query: str, 
 
 def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder, index_path: str | None,
                  batch_size: int, feedback: Feedback) -> tuple[str, int]:
-    """Path of an index of this raster/model/tiling, building it unless one exists.
-    Returns (path, number of tiles embedded now)."""
+    """Path of an index of this raster/model/tiling, building it unless a sound one
+    exists. Returns (path, number of tiles embedded now).
+
+    An index in the cache that is damaged is rebuilt with a warning. At a path the user
+    chose, a file that is not a GeoVL index is refused (never overwritten), and a GeoVL
+    index of another raster/model/grid/bands is rebuilt."""
     settings = {"version": INDEX_VERSION, "raster": source.fingerprint(), "model": model_identity(embedder.name),
-                "bands": source.bands, "grid": grid_settings(grid)}
+                "dtype": dtype_name(embedder.dtype), "bands": source.bands, "grid": grid_settings(grid)}
     key = cache_key(settings)
+    chosen = bool(index_path)
     index_path = index_path or os.path.join(cache_root(), "retrieval", f"{key}.gpkg")
-    meta = tile_index.read_meta(index_path)
-    if meta and meta.get("key") == key:
-        feedback.info(f"Reusing the tile index {index_path} ({meta.get('tile_count')} tiles).")
+    sweep_leftovers(os.path.dirname(os.path.abspath(index_path)))
+    found = tile_index.check_index(index_path)
+    if found.geovl and not found.problem and found.meta["key"] == key:
+        feedback.info(f"Reusing the tile index {index_path} ({found.meta['tile_count']} tiles).")
+        _warn_non_finite(found.meta.get("non_finite_tiles", 0), found.meta["tile_count"], embedder, feedback)
         return index_path, 0
-    if meta is None and os.path.exists(index_path):
-        raise InputError(f"'{index_path}' exists and is not a GeoVL index; choose another index file name.")
+    _explain_rebuild(index_path, chosen, found, feedback)
     feedback.info(f"Indexing {len(grid)} tiles of {grid.tile_size} px ({grid.rows} x {grid.cols}) into {index_path}.")
     meta = {"key": key, **settings, "raster_path": source.path, "model_name": embedder.name,
             "crs_wkt": source.crs_wkt, "normalisation": source.stretch.as_dict(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with atomic_path(index_path) as tmp:
         with tile_index.TileIndexWriter(tmp, source.crs_wkt, source.epsg, meta) as writer:
-            count = _embed_tiles(source, grid, embedder, writer, batch_size, feedback)
-            if count == 0:
+            count, non_finite = _embed_tiles(source, grid, embedder, writer, batch_size, feedback)
+            if count + non_finite == 0:
                 raise InputError("Every tile of the raster (within the extent) is nodata: there is nothing to "
                                  "index. Check the extent, the bands and the raster's nodata value.")
-            writer.set_meta("tile_count", count)
+            if count == 0:
+                raise ModelError(f"Every tile's embedding is non-finite (NaN or infinite) with {embedder.name} in "
+                                 f"{dtype_name(embedder.dtype)}: nothing can be ranked. Run the model in fp32 "
+                                 "(PRECISION), and check the raster for NaN pixels.")
+            writer.set_meta("non_finite_tiles", non_finite)
+    _warn_non_finite(non_finite, count, embedder, feedback)
     return index_path, count
 
 
+def _explain_rebuild(index_path: str, chosen: bool, found: tile_index.IndexCheck, feedback: Feedback) -> None:
+    """Refuse to replace a file the user chose that is not a GeoVL index; else say why
+    the index at `index_path` (if any) is rebuilt."""
+    if not found.exists:
+        return
+    if chosen and not found.geovl:
+        raise InputError(f"'{index_path}' exists and is not a GeoVL index ({found.problem or 'another kind of file'})"
+                         ", so GeoVL leaves it as it is. Choose another index file name, or delete that file.")
+    if chosen and not found.problem:
+        feedback.info(f"The index {index_path} was built for another raster, model, precision, tile grid or bands: "
+                      "rebuilding it.")
+        return
+    reason = found.problem or ("it is not a GeoVL index" if not found.geovl else "its key is not its name")
+    feedback.warning(f"The tile index {index_path} is damaged ({reason}): rebuilding it.")
+
+
+def _warn_non_finite(count: int, kept: int, embedder: ImageTextEmbedder, feedback: Feedback) -> None:
+    if count:
+        feedback.warning(f"{count} of {count + kept} tiles got non-finite embeddings (NaN or infinite) from "
+                         f"{embedder.name} in {dtype_name(embedder.dtype)} and are left out of the ranking. "
+                         "Run the model in fp32 (PRECISION) if half precision overflows, and check the raster "
+                         "for NaN pixels.")
+
+
 def _embed_tiles(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder,
-                 writer: tile_index.TileIndexWriter, batch_size: int, feedback: Feedback) -> int:
+                 writer: tile_index.TileIndexWriter, batch_size: int, feedback: Feedback) -> tuple[int, int]:
     """Embed every tile that has valid pixels (reading a batch ahead of the model where
-    the embedder leaves room for it)."""
-    count = 0
+    the embedder leaves room for it); tiles whose embedding is not finite are left out.
+    Returns (tiles written, tiles left out)."""
+    count = non_finite = 0
     batches = _read_batches(source, grid, embedder, batch_size)
     for visited, tiles, pixels in prefetch(batches) if embedder.overlaps_reading else batches:
         embeddings = embedder.embed_pixels(pixels)
-        writer.add([window_footprint(grid.transform, t.window) for t in tiles],
-                   [t.row for t in tiles], [t.col for t in tiles], embeddings)
-        count += len(tiles)
+        finite = np.isfinite(embeddings).all(axis=1)
+        kept = [t for t, ok in zip(tiles, finite) if ok]
+        writer.add([window_footprint(grid.transform, t.window) for t in kept],
+                   [t.row for t in kept], [t.col for t in kept], embeddings[finite])
+        count += len(kept)
+        non_finite += len(tiles) - len(kept)
         feedback.progress(100.0 * visited / len(grid))
         check_cancelled(feedback)
-    return count
+    return count, non_finite
 
 
 def _read_batches(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedder, batch_size: int):

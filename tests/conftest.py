@@ -727,3 +727,38 @@ def tiny_open_clip_quickgelu_ckpt(tmp_path_factory):
     path = folder / "RS-tiny-ViT-8.pt"
     torch.save(model.state_dict(), path)
     return str(path)
+
+
+INDEX_DAMAGES = ("truncated", "random bytes", "half the rows deleted", "a short embedding", "tiles table dropped",
+                 "metadata table dropped")
+
+
+@pytest.fixture
+def damage_index():
+    """damage(path, how) breaks a GeoVL tile index in place the ways a fault campaign
+    found (one of INDEX_DAMAGES)."""
+    import os
+    import sqlite3
+
+    def sql(path, statement):
+        con = sqlite3.connect(path)
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):  # what the R-tree triggers call
+            con.create_function(name, 1, lambda geom: 0)
+        con.execute(statement)
+        con.commit()
+        con.close()
+
+    def damage(path: str, how: str) -> None:
+        if how == "truncated":
+            with open(path, "r+b") as f:
+                f.truncate(os.path.getsize(path) // 2)
+        elif how == "random bytes":
+            with open(path, "wb") as f:
+                f.write(np.random.default_rng(0).bytes(40_000))
+        else:
+            sql(path, {"half the rows deleted": "DELETE FROM tiles WHERE fid % 2 = 0",
+                       "a short embedding": "UPDATE tiles SET embedding = substr(embedding, 1, 6) WHERE fid = 3",
+                       "tiles table dropped": "DROP TABLE tiles",
+                       "metadata table dropped": "DROP TABLE geovl_meta"}[how])
+
+    return damage

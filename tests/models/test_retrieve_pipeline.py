@@ -175,6 +175,33 @@ def test_touched_raster_rebuilds(rgb_raster, clip_options, clip, cache_dir, monk
     assert read_meta(again.index_path)["raster"] != read_meta(first.index_path)["raster"]
 
 
+def test_raster_rewritten_in_place_rebuilds(rgb_raster, clip_options, clip, cache_dir):
+    """New pixels written into the same file, same size: the next query re-embeds every
+    tile, and the new index holds the new pixels' embeddings."""
+    first = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
+    before = os.stat(rgb_raster)
+    with rasterio.open(rgb_raster) as ds:
+        data = ds.read()
+    write_raster(rgb_raster, data[:, ::-1, ::-1].copy())
+    after = os.stat(rgb_raster)
+    assert after.st_size == before.st_size and after.st_mtime_ns != before.st_mtime_ns
+    again = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
+    assert again.tiles_embedded == ROWS * COLS
+    _, matrix = load_embeddings(again.index_path)
+    rows, cols = read_cells(again.index_path)
+    with RasterSource(rgb_raster) as source:
+        tiles = [source.read(Window(64 * c, 64 * r, 64, 64), (64, 64))[0] for r, c in zip(rows, cols)]
+    np.testing.assert_allclose(matrix, clip.embed_images(tiles), atol=3e-3)
+
+
+def test_other_bands_get_another_index(rgb_raster, clip_options, cache_dir):
+    """BANDS 3,2,1 instead of the default 1,2,3: another index in the cache, embedded anew."""
+    default = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
+    swapped = retrieve(rgb_raster, clip_options, "a road", tiling=TilingOptions(tile_size=64, bands=(3, 2, 1)))
+    assert swapped.index_path != default.index_path and swapped.tiles_embedded == ROWS * COLS
+    assert read_meta(swapped.index_path)["bands"] == [3, 2, 1] and len(index_files(cache_dir)) == 2
+
+
 # ---------------------------------------------------------------- heatmap
 
 @pytest.mark.parametrize("overlap, rows, cols", [(0, 4, 5), (16, 4, 6)])
