@@ -17,6 +17,7 @@ the file. Modules not run this time keep their previous entry.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -133,10 +134,41 @@ def run_module(folder: Path, module: str, tests: list[str]) -> dict:
     write_config(config, module, command, max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * (time.monotonic() - started)))
     run([BIN / "cosmic-ray", "init", config, session], tree)
     run([BIN / "cr-filter-operators", session, config], tree)
+    skip_annotations(session, tree / module)
     run([BIN / "cosmic-ray", "exec", config, session], tree)
     dump = run([BIN / "cosmic-ray", "dump", session], tree, capture=True)
     return summarise(module, tests, [json.loads(line) for line in dump.splitlines() if line.strip()],
                      time.monotonic() - started)
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (line, column) of every type annotation in a module."""
+    nodes = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            nodes.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            nodes.append(node.returns)
+    return [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in nodes]
+
+
+def skip_annotations(session: Path, module: Path) -> None:
+    """Mutants inside type annotations are never run: under `from __future__ import
+    annotations` (every module mutated here) annotations are not evaluated, so such a
+    mutant (`int | None` -> `int & None`) cannot change behaviour."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    source = module.read_text()
+    if "from __future__ import annotations" not in source:
+        return
+    spans = annotation_spans(source)
+    with use_db(session, WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            position = tuple(item.mutations[0].start_pos)
+            if any(start <= position < end for start, end in spans):
+                db.set_result(item.job_id, WorkResult(output="in a type annotation",
+                                                      worker_outcome=WorkerOutcome.SKIPPED))
 
 
 def summarise(module: str, tests: list[str], items: list, seconds: float) -> dict:

@@ -264,8 +264,9 @@ def test_scale_for_resolution_projected(rgb8):
     with RasterSource(path) as src:
         assert src.scale_for_resolution(1.0) == pytest.approx(2.0)
         assert src.scale_for_resolution(None) == 1.0
-        with pytest.raises(InputError):
-            src.scale_for_resolution(-1.0)
+        for metres in (-1.0, -0.5):
+            with pytest.raises(InputError, match="positive number of metres"):
+                src.scale_for_resolution(metres)
 
 
 def test_scale_for_resolution_geographic(tmp_path):
@@ -285,6 +286,14 @@ def test_extent_without_area_is_refused(rgb8, bounds):
     with RasterSource(path) as src, pytest.raises(InputError, match="has no area") as info:
         src.area(bounds)
     assert "does not overlap" not in str(info.value) and "width" in str(info.value)
+
+
+def test_extent_sentence_rounds_to_millimetres(rgb8):
+    path, _ = rgb8
+    with RasterSource(path) as src, pytest.raises(InputError) as info:
+        src.area((500005.12345, 4649990.0, 500005.12345, 4649995.5))
+    assert str(info.value).startswith("The extent (500005.123, 4649990.0, 500005.123, 4649995.5) has no area "
+                                      "(width 0, height 5.5).")
 
 
 def test_resolution_coarser_than_the_raster_is_refused(rgb8):
@@ -501,3 +510,36 @@ def test_like_reads_on_the_other_grid(tmp_path, rgb8):
             assert not same.warped
     assert not valid[:, :2].any() and valid[:, 2:].all()
     np.testing.assert_array_equal(image[:, 2:], data[:, :, :38].transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("shape", [(1, 2100), (2100, 1)])
+def test_stretch_of_a_one_pixel_strip(tmp_path, shape):
+    """A 1 x 2100 px strip decimated to the 1024 px sample keeps one pixel across (not
+    zero): values 0..2099 give percentiles near 2 % and 98 % of them."""
+    data = np.arange(2100, dtype=np.uint16).reshape(1, *shape)
+    path = write_tif(tmp_path / "strip.tif", np.concatenate([data] * 3))
+    with RasterSource(path) as src:
+        stretch = src.stretch
+    assert stretch.low == (pytest.approx(42, abs=3),) * 3 and stretch.high == (pytest.approx(2057, abs=3),) * 3
+
+
+def test_window_outside_a_one_band_raster(tmp_path):
+    path = write_tif(tmp_path / "one.tif", np.ones((1, 8, 8), np.float32))
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(50, 50, 4, 4), (4, 4))
+    assert values.shape == (3, 4, 4) and values.dtype == np.float32 and not values.any() and not valid.any()
+
+
+def test_mask_is_the_first_composed_band_s(tmp_path):
+    """RGBA with alpha 0 on the top rows: composing the alpha band first reads it as a
+    colour (it has no mask of its own: all valid); composing red first uses the alpha mask."""
+    data = np.full((4, 4, 4), 200, np.uint8)
+    data[3, :2, :] = 0
+    path = write_tif(tmp_path / "rgba.tif", data, colorinterp=[
+        ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha])
+    with RasterSource(path, bands=[4, 1, 2]) as src:
+        _, valid = src.read(Window(0, 0, 4, 4), (4, 4))
+        assert valid.all()
+    with RasterSource(path, bands=[1, 4, 2]) as src:
+        _, valid = src.read(Window(0, 0, 4, 4), (4, 4))
+        assert not valid[:2].any() and valid[2:].all()
