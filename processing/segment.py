@@ -109,6 +109,10 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         texts = [t.strip() for t in self.parameterAsString(parameters, self.TEXT, context).split(";") if t.strip()]
         prior_layer = self.parameterAsRasterLayer(parameters, self.PRIOR, context)
         if not prompts and not texts and prior_layer is None:
+            if parameters.get(self.PROMPTS):
+                raise QgsProcessingException(self.tr(
+                    "The prompt layer (PROMPTS) has no features with a geometry: add points, polygons or lines "
+                    "on what to segment, or give a prior class raster (PRIOR) or text concepts (TEXT)."))
             raise QgsProcessingException(self.tr(
                 "Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text "
                 "concepts (TEXT, with a SAM 3 model)."))
@@ -171,6 +175,9 @@ class SegmentAlgorithm(GeoVLAlgorithm):
 
         source = self.parameterAsSource(parameters, self.PROMPTS, context)
         if source is None:
+            return []
+        if source.featureCount() == 0:  # said before the CRS: an empty GeoJSON layer has none either
+            feedback.pushWarning(self.tr("The prompt layer has no features."))
             return []
         if not source.sourceCrs().isValid():
             raise QgsProcessingException(self.tr(

@@ -47,11 +47,11 @@ def test_nothing_to_segment(plugin, tiny_sam_ckpt, raster, tmp_path, cache_dir):
 
 
 def test_empty_prompt_layer(plugin, tiny_sam_ckpt, raster, tmp_path, cache_dir):
-    """A prompt layer with no features warns that it is empty, then refuses as above."""
+    """A prompt layer with no features warns that it is empty, then refuses saying so."""
     feedback = QgsProcessingFeedback()
-    assert_refused(tmp_path, cache_dir, raster, tiny_sam_ckpt, "Give something to segment", feedback=feedback,
-                   PROMPTS=prompt_layer("Point", []))
-    assert "The prompt layer has no features with a geometry." in feedback.textLog()
+    assert_refused(tmp_path, cache_dir, raster, tiny_sam_ckpt, r"The prompt layer \(PROMPTS\) has no features with a "
+                   "geometry: add points, polygons or lines", feedback=feedback, PROMPTS=prompt_layer("Point", []))
+    assert "The prompt layer has no features." in feedback.textLog()
 
 
 def test_prompts_outside_the_raster(plugin, tiny_sam_ckpt, raster, tmp_path, cache_dir):
