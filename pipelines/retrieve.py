@@ -94,17 +94,18 @@ def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
 def query_vector(embedder: ImageTextEmbedder, source: RasterSource, query: str, negative: str,
                  examples) -> np.ndarray:
     """Unit query (text and/or mean of example embeddings) minus the negative text's
-    direction: tile . v = cos(tile, query) - cos(tile, negative)."""
+    direction: tile . v = cos(tile, query) - cos(tile, negative). Texts are embedded as
+    the model's authors embed queries (class names through their templates)."""
     parts = []
     if query:
-        parts.append(embedder.embed_texts([query])[0])
+        parts.append(embedder.embed_query(query))
     if examples:
         images = [source.read_bounds(b, embedder.input_size) for b in examples]
         parts.append(embedder.embed_images(images).mean(axis=0))
     positive = np.mean(parts, axis=0)
     positive /= max(np.linalg.norm(positive), 1e-12)
     if negative:
-        positive = positive - embedder.embed_texts([negative])[0]
+        positive = positive - embedder.embed_query(negative)
     return positive.astype(np.float32)
 
 
