@@ -57,8 +57,8 @@ def raster_regions(path: str, class_of_label: Mapping[int, int], window_size: in
             inner_edges = _inner_edges(window, full)
             for rows, cols, cluster in _active_parts(labels):
                 part = np.where(cluster, labels[rows, cols], 0)
-                offset = Window(window.col_off + cols.start, window.row_off + rows.start, part.shape[1], part.shape[0])
-                for code, polygon, areas in _window_pieces(part, lookup[part], offset):
+                origin = (window.col_off + cols.start, window.row_off + rows.start)
+                for code, polygon, areas in _window_pieces(part, lookup[part], origin):
                     if _reaches(polygon, inner_edges):
                         edge_pieces.append((code, polygon, areas))
                     else:
@@ -97,9 +97,10 @@ def _active_parts(labels: np.ndarray, block: int = ACTIVE_BLOCK):
         yield row_span, col_span, pixels[:row_span.stop - row_span.start, :col_span.stop - col_span.start]
 
 
-def _window_pieces(labels: np.ndarray, classes: np.ndarray, window: Window):
-    """(class, polygon in whole-raster pixels, {label: pixel area}) per connected class area of a window."""
-    offset = Affine.translation(window.col_off, window.row_off)
+def _window_pieces(labels: np.ndarray, classes: np.ndarray, origin: tuple[int, int]):
+    """(class, polygon in whole-raster pixels, {label: pixel area}) per connected class area
+    of a part of the raster whose first pixel is at `origin` (column, row)."""
+    offset = Affine.translation(*origin)
     codes, polygons = _shapes(classes, offset)
     if np.array_equal(labels, classes):   # each label its own class (a binary mask): pieces are the polygons
         areas = shapely.area(polygons).tolist()   # Python floats: QGIS attributes refuse numpy's

@@ -228,3 +228,23 @@ def test_areas_follow_the_transform(tmp_path):
     path = write_raster(tmp_path / "two-m.tif", labels[None], crs="EPSG:32631", transform=from_origin(X0, Y0, 2, 2))
     (region,) = raster_regions(path, {1: 1})
     assert region.polygon.bounds == (X0 + 8, Y0 - 6, X0 + 18, Y0 - 2) and region.label_areas == {1: 40.0}
+
+
+def test_piece_ending_at_a_window_edge_alone(tmp_path):
+    """A blob whose right side is the inner edge of its 16 px window, with nothing beyond:
+    one region, its own area."""
+    labels = np.zeros((20, 32), np.int32)
+    labels[2:6, 10:16] = 1
+    (region,) = raster_regions(label_raster(tmp_path, labels), {1: 1}, window_size=16)
+    assert region.polygon.equals(pixel_box(2, 6, 10, 16)) and region.label_areas == {1: 6.0}
+
+
+def test_geographic_area_does_not_depend_on_longitude():
+    """The ellipsoid turns about its axis: a triangle at 150 E has the area of the same
+    triangle at 0."""
+    from shapely import affinity
+    from shapely.geometry import Polygon as ShapelyPolygon
+    triangle = ShapelyPolygon([(150.0, 60.0), (151.0, 60.5), (150.2, 61.0)])
+    at_zero = affinity.translate(triangle, xoff=-150.4)
+    assert polygon_area_m2(triangle, geographic=True) == pytest.approx(polygon_area_m2(at_zero, geographic=True),
+                                                                       rel=1e-9)
