@@ -108,8 +108,10 @@ def _make_writable_folder(folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise InputError(_write_error_sentence("", folder, _folder_failure(exc, folder))) from exc
-    # root may write anywhere but on a read-only mount, and access() says so for both
-    if not os.access(folder, os.W_OK):
+    # root may write anywhere but on a read-only mount, and access() says so for both.
+    # Not on Windows: there it reads the folder's read-only attribute, which Windows sets
+    # on folders such as Documents that take writes.
+    if os.name != "nt" and not os.access(folder, os.W_OK):
         raise InputError(_write_error_sentence("", folder, "read-only"))
 
 

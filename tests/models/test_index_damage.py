@@ -185,3 +185,46 @@ def test_the_overflowing_model_really_gives_nan_on_white(overflowing_clip_dir):
     white, grey = np.full((64, 64, 3), 255, np.uint8), np.broadcast_to(GREY, (64, 64, 3)).copy()
     embeddings = embedder.embed_images([white, grey])
     assert not np.isfinite(embeddings[0]).all() and np.isfinite(embeddings[1]).all()
+
+
+# ---------------------------------------------------------------- killed runs
+
+KILLED_BUILD = """
+import sys, time
+from geovl.pipelines.feedback import QuietFeedback
+from geovl.pipelines.options import ModelOptions, TilingOptions
+from geovl.pipelines.retrieve import retrieve
+
+class StopAtFirstBatch(QuietFeedback):
+    def progress(self, percent):
+        print("indexing", flush=True)
+        time.sleep(600)
+
+retrieve(sys.argv[1], ModelOptions(sys.argv[2], "cpu", "fp32"), "a road", tiling=TilingOptions(tile_size=64),
+         batch_size=4, feedback=StopAtFirstBatch())
+"""
+
+
+def test_index_build_killed_with_sigkill_is_swept_by_the_next_run(rgb_raster, tiny_clip_dir, clip_options, cache_dir):
+    """A retrieve run kill -9ed while writing its index leaves a partial index and its
+    journal in the cache; the next run removes them and builds the index."""
+    import signal
+    import subprocess
+    import sys
+
+    import geovl
+
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(geovl.__file__))}
+    child = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, rgb_raster, tiny_clip_dir], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "indexing"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    folder = cache_dir / "retrieval"
+    left = leftovers(folder)
+    assert left and all(f".{child.pid}-" in name for name in left) and any(n.endswith(".gpkg-journal") for n in left)
+    result = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
+    assert result.tiles_embedded == TILES
+    assert os.listdir(folder) == [os.path.basename(result.index_path)]

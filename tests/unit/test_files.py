@@ -7,11 +7,15 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import pytest
+import rasterio
+from rasterio.transform import from_origin
 
 import geovl
 from geovl.errors import InputError
 from geovl.geo.files import atomic_path, scratch_folder, sweep_leftovers
+from geovl.geo.mask_raster import MaskRasterWriter
 
 # A run that dies mid-write: a temporary file (with an sqlite journal beside it, as an
 # index build leaves) and a scratch folder, then it waits to be killed.
@@ -93,6 +97,19 @@ def test_nested_atomic_path_builds_no_temp_name_from_a_temp_name(tmp_path):
             open(inner, "wb").write(b"data")
         assert os.listdir(tmp_path) == [os.path.basename(outer)]
     assert os.listdir(tmp_path) == ["magnitude.tif"] and target.read_bytes() == b"data"
+
+
+def test_mask_writer_inside_atomic_path_makes_no_nested_name(tmp_path):
+    """geovl:change's magnitude: a MaskRasterWriter given an atomic_path's temporary name
+    (it has its own atomic_path) writes no '..name.partial.*.partial.tif' beside it."""
+    target = tmp_path / "mag.tif"
+    with atomic_path(str(target)) as outer:
+        with MaskRasterWriter(outer, 4, 4, from_origin(0, 4, 1, 1), "EPSG:32631") as writer:
+            writer.write(np.ones((4, 4), np.uint8), 0, 0)
+            assert os.listdir(tmp_path) == [os.path.basename(outer)]
+    assert os.listdir(tmp_path) == ["mag.tif"]
+    with rasterio.open(target) as ds:
+        assert (ds.read(1) == 1).all()
 
 
 def test_scratch_folder_is_removed_with_its_content(temp_dir):
