@@ -19,6 +19,7 @@ BRIGHTNESS = ("similar", "brighter", "darker")
 VEGETATION = ("", "gain", "loss")          # "" where the bands have no red and near infrared
 BRIGHTNESS_STEP = 0.5                      # mean z-score change that counts as brighter/darker
 NDVI_STEP = 0.1                            # NDVI change that counts as vegetation gain/loss
+BLOCK_ROWS = 64                            # rows computed at a time (64 x 1024 float32: 256 kB)
 
 _RED = re.compile(r"\bred\b|^b0?4$", re.IGNORECASE)
 _NIR = re.compile(r"\bnir\b|near.?infra.?red|^b0?8a?$", re.IGNORECASE)
@@ -50,14 +51,33 @@ def zscore_change(before: np.ndarray, after: np.ndarray, before_stats: BandStats
     """Per-pixel change between z-scored (bands, H, W) images, as float32 (H, W) arrays:
     the length of the change vector (CVA's magnitude) and its mean over the bands
     (positive: brighter after)."""
-    magnitude = np.zeros(before.shape[1:], np.float32)
-    mean = np.zeros(before.shape[1:], np.float32)
-    for difference in _zscore_differences(before, after, before_stats, after_stats):
-        mean += difference
-        np.square(difference, out=difference)
-        magnitude += difference
-    mean /= len(before)
-    return np.sqrt(magnitude, out=magnitude), mean
+    magnitude = np.empty(before.shape[1:], np.float32)
+    mean = np.empty(before.shape[1:], np.float32)
+    # (a - ma) / sa - (b - mb) / sb = a / sa - b / sb + (mb / sb - ma / sa)
+    after_gain = [np.float32(1 / s) for s in after_stats.std]
+    before_gain = [np.float32(1 / s) for s in before_stats.std]
+    offset = [np.float32(mb / sb - ma / sa) for mb, sb, ma, sa in
+              zip(before_stats.mean, before_stats.std, after_stats.mean, after_stats.std)]
+    difference = np.empty((BLOCK_ROWS, before.shape[2]), np.float32)
+    scaled = np.empty_like(difference)
+    for rows in _row_blocks(before.shape[1]):
+        d, s = difference[:rows.stop - rows.start], scaled[:rows.stop - rows.start]
+        block_magnitude, block_mean = magnitude[rows], mean[rows]
+        for band in range(len(before)):
+            np.multiply(after[band, rows], after_gain[band], out=d, dtype=np.float32)
+            np.multiply(before[band, rows], before_gain[band], out=s, dtype=np.float32)
+            d -= s
+            d += offset[band]
+            if band == 0:
+                block_mean[...] = d
+                np.square(d, out=block_magnitude)
+            else:
+                block_mean += d
+                np.square(d, out=d)
+                block_magnitude += d
+        block_mean *= np.float32(1 / len(before))
+        np.sqrt(block_magnitude, out=block_magnitude)
+    return magnitude, mean
 
 
 def direction_codes(mean_change: np.ndarray, before: np.ndarray, after: np.ndarray,
@@ -65,14 +85,22 @@ def direction_codes(mean_change: np.ndarray, before: np.ndarray, after: np.ndarr
     """Per-pixel direction code (1..9, see BRIGHTNESS and VEGETATION) as uint8, from the
     mean z-score change and, where `red_nir` (indexes into the bands) is given, the
     change of NDVI between the (bands, H, W) images."""
-    codes = np.ones(mean_change.shape, np.uint8)
-    codes += np.greater(mean_change, BRIGHTNESS_STEP).view(np.uint8) * np.uint8(3)
-    codes += np.less(mean_change, -BRIGHTNESS_STEP).view(np.uint8) * np.uint8(6)
-    if red_nir is not None:
-        change = _ndvi(after, *red_nir)
-        change -= _ndvi(before, *red_nir)
-        codes += np.greater(change, NDVI_STEP).view(np.uint8)
-        codes += np.less(change, -NDVI_STEP).view(np.uint8) * np.uint8(2)
+    codes = np.empty(mean_change.shape, np.uint8)
+    flag = np.empty((BLOCK_ROWS, mean_change.shape[1]), bool)
+    for rows in _row_blocks(mean_change.shape[0]):
+        block, f = codes[rows], flag[:rows.stop - rows.start]
+        np.greater(mean_change[rows], BRIGHTNESS_STEP, out=f)
+        np.multiply(f.view(np.uint8), np.uint8(3), out=block)
+        np.less(mean_change[rows], -BRIGHTNESS_STEP, out=f)
+        block += f.view(np.uint8) * np.uint8(6)
+        block += np.uint8(1)
+        if red_nir is not None:
+            change = _ndvi(after[:, rows], *red_nir)
+            change -= _ndvi(before[:, rows], *red_nir)
+            np.greater(change, NDVI_STEP, out=f)
+            block += f.view(np.uint8)
+            np.less(change, -NDVI_STEP, out=f)
+            block += f.view(np.uint8) * np.uint8(2)
     return codes
 
 
@@ -97,25 +125,15 @@ def red_and_nir(colour_interpretations: list[ColorInterp], descriptions: list[st
     return (red, nir) if red is not None and nir is not None and red != nir else None
 
 
-def _zscore_differences(before: np.ndarray, after: np.ndarray, before_stats: BandStats, after_stats: BandStats):
-    """Yield, band by band, after's z-score minus before's as a float32 (H, W) array (the
-    same buffer each time: use it before asking for the next)."""
-    difference = np.empty(before.shape[1:], np.float32)
-    scaled = np.empty(before.shape[1:], np.float32)
-    for band in range(len(before)):
-        # (a - ma) / sa - (b - mb) / sb = a / sa - b / sb + (mb / sb - ma / sa), in three passes
-        np.multiply(after[band], np.float32(1 / after_stats.std[band]), out=difference, dtype=np.float32)
-        np.multiply(before[band], np.float32(1 / before_stats.std[band]), out=scaled, dtype=np.float32)
-        difference -= scaled
-        difference += np.float32(before_stats.mean[band] / before_stats.std[band]
-                                 - after_stats.mean[band] / after_stats.std[band])
-        yield difference
+def _row_blocks(height: int):
+    """Slices of BLOCK_ROWS rows covering `height`: each step's buffers stay in the CPU's
+    cache, where whole-tile arrays would go to memory and back at every operation."""
+    for start in range(0, height, BLOCK_ROWS):
+        yield slice(start, min(start + BLOCK_ROWS, height))
 
 
 def _ndvi(image: np.ndarray, red: int, nir: int) -> np.ndarray:
-    """(nir - red) / (nir + red) as float32, 0 where both are 0."""
-    total = image[nir].astype(np.float32)
-    difference = total.copy()
-    total += image[red]
-    difference -= image[red]
+    """(nir - red) / (nir + red) as float32, 0 where the sum is 0."""
+    total = np.add(image[nir], image[red], dtype=np.float32)
+    difference = np.subtract(image[nir], image[red], dtype=np.float32)
     return np.divide(difference, total, out=np.zeros_like(total), where=total != 0)

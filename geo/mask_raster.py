@@ -33,7 +33,7 @@ class MaskRasterWriter:
     def __init__(self, path: str, width: int, height: int, transform: Affine, crs_wkt: str,
                  dtype: str = "uint8", colormap: dict[int, tuple[int, ...]] | None = None,
                  tags: dict[str, str] | None = None, description: str | None = None, nodata: float = 0,
-                 compress: str | None = "deflate"):
+                 compress: str | None = "deflate", codec_options: dict[str, object] | None = None):
         if colormap and np.dtype(dtype) != np.uint8:
             raise ValueError(f"A colour map needs a uint8 raster, not {dtype}.")
         self.path = path
@@ -43,8 +43,8 @@ class MaskRasterWriter:
                              blockysize=BLOCK_SIZE, sparse_ok=True,
                              # the compressed size is unknown in advance: go BigTIFF when it might pass 4 GB
                              bigtiff="if_safer")
-        if compress:
-            self._profile["compress"] = compress
+        if compress:  # and its options, e.g. zstd_level=1, predictor=3 (GDAL's creation options)
+            self._profile.update(compress=compress, **(codec_options or {}))
         self._colormap = colormap
         self._tags = dict(tags or {})
         if description:

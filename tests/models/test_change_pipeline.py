@@ -270,6 +270,7 @@ def test_nodata_is_nodata_in_every_output_and_never_compared(tmp_path):
     result = detect_changes(b, a, magnitude_path=magnitude_path, mask_path=mask_path)
     with rasterio.open(magnitude_path) as m, rasterio.open(mask_path) as k:
         magnitude, mask = m.read(1), k.read(1)
+        assert m.compression.name.lower() == "zstd"                 # 4 bytes a pixel would be 640 kB here
     assert np.isnan(magnitude[:40]).all() and np.isfinite(magnitude[40:]).all()
     assert (mask[:40] == 255).all() and set(np.unique(mask[40:])) == {0, 1}
     assert result.compared_m2 == pytest.approx(360 * SIZE * PIXEL ** 2)

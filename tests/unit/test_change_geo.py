@@ -660,6 +660,34 @@ def test_direction_codes_by_hand():
     assert direction_codes(mean, swapped_before, swapped, (2, 0))[0].tolist() == codes[0].tolist()
 
 
+def test_zscore_change_and_direction_codes_over_several_row_blocks_against_float64():
+    """150 rows: blocks of 64, 64 and 22 rows (change_vectors.BLOCK_ROWS), uint16 bands
+    with nir below red in places (a difference that must not wrap around)."""
+    from geovl.geo import change_vectors
+
+    assert change_vectors.BLOCK_ROWS == 64
+    rng = np.random.default_rng(4)
+    before = rng.integers(0, 3000, (4, 150, 37)).astype(np.uint16)
+    after = rng.integers(0, 3000, (4, 150, 37)).astype(np.uint16)
+    bs = BandStats((1500.0, 1400.0, 1600.0, 1550.0), (860.0, 870.0, 850.0, 880.0))
+    as_ = BandStats((1450.0, 1500.0, 1500.0, 1600.0), (900.0, 800.0, 870.0, 860.0))
+    magnitude, mean = zscore_change(before, after, bs, as_)
+    z = lambda x, st: (x.astype(np.float64) - np.array(st.mean)[:, None, None]) / np.array(st.std)[:, None, None]  # noqa: E731
+    diff = z(after, as_) - z(before, bs)
+    np.testing.assert_allclose(magnitude, np.sqrt((diff ** 2).sum(axis=0)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mean, diff.mean(axis=0), rtol=1e-5, atol=1e-5)
+
+    ndvi = lambda x: (x[3].astype(np.float64) - x[0]) / np.maximum(x[3].astype(np.float64) + x[0], 1)  # noqa: E731
+    change = ndvi(after) - ndvi(before)
+    brightness = np.where(mean > 0.5, 1, np.where(mean < -0.5, 2, 0))
+    vegetation = np.where(change > 0.1, 1, np.where(change < -0.1, 2, 0))
+    # a float32 NDVI may fall on the other side of a step than the float64 one: skip those
+    clear = np.abs(np.abs(change) - 0.1) > 1e-5
+    codes = direction_codes(mean, before, after, (0, 3))
+    np.testing.assert_array_equal(codes[clear], (1 + 3 * brightness + vegetation)[clear])
+    assert clear.mean() > 0.99
+
+
 def test_decode_direction_all_codes():
     expected = {1: ("similar", ""), 2: ("similar", "gain"), 3: ("similar", "loss"),
                 4: ("brighter", ""), 5: ("brighter", "gain"), 6: ("brighter", "loss"),

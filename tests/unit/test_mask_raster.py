@@ -119,3 +119,17 @@ def test_class_colours_distinct_and_opaque():
     rgb = [c[:3] for code, c in colours.items() if code]
     assert len(set(rgb)) == 40
     assert class_colours(2)[1] != class_colours(2)[2]
+
+
+def test_codec_and_its_options_reach_the_file(tmp_path):
+    """compress="zstd" with codec_options (GDAL creation options): the file says ZSTD and
+    predictor 3, and the float values come back exactly."""
+    path = str(tmp_path / "magnitude.tif")
+    values = np.random.default_rng(2).random((300, 280), np.float32)
+    with MaskRasterWriter(path, 280, 300, TRANSFORM, WKT, dtype="float32", nodata=float("nan"), compress="zstd",
+                          codec_options=dict(zstd_level=1, predictor=3)) as out:
+        out.write(values, 0, 0)
+    with rasterio.open(path) as ds:
+        assert ds.compression.name.lower() == "zstd"
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "3"
+        np.testing.assert_array_equal(ds.read(1), values)
