@@ -2,6 +2,9 @@
 many tiles is announced with the top-k alternative, and the tile list is streamed."""
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import rasterio
@@ -51,3 +54,26 @@ def test_the_tiles_of_select_all_are_streamed_not_listed(tmp_path):
         count, selected, index = ask_module._select_tiles(source, grid, "q", "all", None, 8, Recorder())
         assert (count, index) == (len(grid), None) and not isinstance(selected, (list, tuple))
         assert [tile for tile, _ in selected] == list(grid.tiles())
+
+
+def test_a_report_on_a_full_disk_is_a_sentence_and_leaves_nothing(tiny_florence2_dir, tmp_path, small_disk):
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 64 * 16))
+    disk = small_disk(8)
+    with pytest.raises(InputError, match="the disk is full"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", max_new_tokens=8,
+            report_path=os.path.join(disk, "report.html"))
+    assert os.listdir(disk) == []
+
+
+def test_a_full_temp_folder_while_writing_the_report_tiles_is_a_sentence(tiny_florence2_dir, tmp_path, small_disk,
+                                                                        monkeypatch):
+    """The report's tiles go to a scratch folder in TMPDIR; when that disk fills up the
+    sentence names it and says to set TMPDIR; the scratch folder is gone afterwards."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 64 * 8))
+    temp = small_disk(16)
+    monkeypatch.setattr(tempfile, "tempdir", temp)
+    report = tmp_path / "report.html"
+    with pytest.raises(InputError, match=r"Could not write the report's tiles in the temp folder .*set TMPDIR"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", max_new_tokens=8,
+            report_path=str(report))
+    assert not report.exists() and os.listdir(temp) == []
