@@ -28,19 +28,22 @@ _FULL_DISK_MARGIN = 1 << 20  # bytes: less free space than this (or 1 % of the d
 
 
 @contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
+def atomic_path(path: str, sweep: bool = True) -> Iterator[str]:
     """Yield a temporary name beside `path`; it replaces `path` only if the block succeeds.
 
     A full disk or a folder that cannot be written raises InputError naming the folder,
     and nothing is left behind. `path` that is itself a temporary name of this process
     (an enclosing atomic_path's) is yielded as it is: the enclosing block renames it.
+    With `sweep`, leftovers of dead processes are first removed from the folder (a
+    writer of many files into one folder sweeps it once itself: a sweep lists the folder).
     """
     if _own_temp_name(path):
         yield path
         return
     folder = os.path.dirname(os.path.abspath(path))
     _make_writable_folder(folder)
-    sweep_leftovers(folder)
+    if sweep:
+        sweep_leftovers(folder)
     base, ext = os.path.splitext(os.path.basename(path))
     tmp = os.path.join(folder, f".{base}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial{ext}")
     try:

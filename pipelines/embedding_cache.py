@@ -56,7 +56,7 @@ class EmbeddingCache:
         if self._layout is None:  # the first tile saved tells what every tile holds
             self._layout = _layout_of(embedding)
             self._write_manifest(self._layout)
-        with atomic_path(self._path(row, col)) as tmp:
+        with atomic_path(self._path(row, col), sweep=False) as tmp:  # swept when opened
             save_file({k: v.contiguous() for k, v in embedding.items()}, tmp)
 
     def _read_layout(self) -> dict | None:

@@ -186,7 +186,7 @@ def test_raster_rewritten_in_place_rebuilds(rgb_raster, clip_options, clip, cach
     after = os.stat(rgb_raster)
     assert after.st_size == before.st_size and after.st_mtime_ns != before.st_mtime_ns
     again = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
-    assert again.tiles_embedded == ROWS * COLS
+    assert again.tiles_embedded == ROWS * COLS and again.index_path != first.index_path
     _, matrix = load_embeddings(again.index_path)
     rows, cols = read_cells(again.index_path)
     with RasterSource(rgb_raster) as source:
