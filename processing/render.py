@@ -7,6 +7,7 @@ resolution, kept in the cache so a repeated run on the same layer and extent reu
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -15,6 +16,8 @@ from qgis.core import (QgsDistanceArea, QgsPointXY, QgsProcessingException, QgsR
                        QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle,
                        QgsUnitTypes)
 from qgis.PyQt.QtCore import QCoreApplication
+
+from .base import writable_folder_problem
 
 # Largest raster rendered from a non-file layer (pixels); beyond it the user should
 # narrow the extent or coarsen the resolution.
@@ -59,11 +62,23 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
                                    extent.toString(12), repr(size)]).encode()).hexdigest()[:24]
     target = os.path.join(cache_folder, f"{key}.tif")
     if os.path.isfile(target):
-        feedback.pushInfo(tr("Reusing the rendering of layer '{}' in {}.").format(layer.name(), target))
-        return target
+        if _readable_raster(target, cols, rows):
+            feedback.pushInfo(tr("Reusing the rendering of layer '{}' in {}.").format(layer.name(), target))
+            return target
+        feedback.pushWarning(tr("The cached rendering {} is damaged; rendering layer '{}' again.").format(
+            target, layer.name()))
+        os.remove(target)
     feedback.pushInfo(tr("Rendering layer '{}' to a {} x {} px GeoTIFF.").format(layer.name(), cols, rows))
-    os.makedirs(cache_folder, exist_ok=True)
-    partial = target + ".partial.tif"
+    try:
+        os.makedirs(cache_folder, exist_ok=True)
+        problem = writable_folder_problem(cache_folder)
+    except OSError as exc:
+        problem = tr("GeoVL cannot make the folder {} ({})").format(cache_folder, exc.strerror or exc)
+    if problem:
+        raise QgsProcessingException(tr(
+            "Cannot render layer '{}' into GeoVL's cache: {}. Set GEOVL_CACHE_DIR to a folder you can write "
+            "to.").format(layer.name(), problem))
+    partial = f"{target}.{os.getpid()}.partial.tif"
     writer = QgsRasterFileWriter(partial)
     writer.setOutputFormat("GTiff")
     writer.setCreateOptions(["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"])
@@ -78,12 +93,33 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
         block_feedback.progressChanged.connect(feedback.setProgress)
     error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(),
                                block_feedback)
-    if error != QgsRasterFileWriter.WriterError.NoError or block_feedback.isCanceled():
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise QgsProcessingException(tr("Rendering layer '{}' failed (error {}).").format(layer.name(), int(error)))
+    written = error == QgsRasterFileWriter.WriterError.NoError and _readable_raster(partial, cols, rows)
+    if not written or block_feedback.isCanceled():
+        for leftover in (partial, partial + ".aux.xml"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+        if block_feedback.isCanceled():
+            raise QgsProcessingException(tr("The run was cancelled; no output was written."))
+        raise QgsProcessingException(tr(
+            "Rendering layer '{}' into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set "
+            "GEOVL_CACHE_DIR to a folder on another disk.").format(layer.name(), cache_folder, int(error)))
     os.replace(partial, target)
+    with contextlib.suppress(FileNotFoundError):  # GDAL's statistics of the check, under the old name
+        os.remove(partial + ".aux.xml")
     return target
+
+
+def _readable_raster(path: str, cols: int, rows: int) -> bool:
+    """Whether `path` opens as a `cols` x `rows` raster whose last row reads (a file cut
+    short by a full disk or a killed run opens, but fails there)."""
+    layer = QgsRasterLayer(path, "check", "gdal")
+    if not layer.isValid() or (layer.width(), layer.height()) != (cols, rows):
+        return False
+    provider = layer.dataProvider()
+    extent = layer.extent()
+    last_row = QgsRectangle(extent.xMinimum(), extent.yMinimum(), extent.xMaximum(),
+                            extent.yMinimum() + extent.height() / rows)
+    return all(provider.block(band, last_row, cols, 1).isValid() for band in range(1, layer.bandCount() + 1))
 
 
 def _pixel_size(layer: QgsRasterLayer, extent: QgsRectangle, resolution_m: float, context) -> float:

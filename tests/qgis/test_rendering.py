@@ -71,3 +71,31 @@ def test_rendering_too_large_is_refused(plugin, tiny_clip_dir, virtual_layer, ca
         run_retrieve(virtual_layer, tiny_clip_dir, RESOLUTION=0.001)
     assert "300000 x 200000 px" in str(info.value)
     assert not (cache_dir / "rendered").exists() or not any((cache_dir / "rendered").iterdir())
+
+
+def test_a_damaged_rendering_in_the_cache_is_rendered_again(plugin, tiny_clip_dir, virtual_layer, cache_dir):
+    """A cached rendering cut short (a full disk, a killed run) is detected and replaced."""
+    run_retrieve(virtual_layer, tiny_clip_dir)
+    rendered = sorted((cache_dir / "rendered").glob("*.tif"))[0]
+    data = rendered.read_bytes()
+    rendered.write_bytes(data[:len(data) // 2])
+    _, log = run_retrieve(virtual_layer, tiny_clip_dir)
+    assert "is damaged; rendering layer 'virtual' again" in log and "Rendering layer 'virtual'" in log
+    check = QgsRasterLayer(str(rendered), "rendered", "gdal")
+    assert check.isValid() and rendered.stat().st_size == len(data)
+
+
+def test_a_read_only_cache_is_a_sentence(plugin, tiny_clip_dir, virtual_layer, small_disk, monkeypatch):
+    monkeypatch.setenv("GEOVL_CACHE_DIR", small_disk(64, read_only=True))
+    with pytest.raises(QgsProcessingException, match=r"Cannot render layer 'virtual' into GeoVL's cache: .*"
+                                                     r"Read-only file system.*GEOVL_CACHE_DIR"):
+        run_retrieve(virtual_layer, tiny_clip_dir)
+
+
+def test_a_full_cache_disk_is_a_sentence_and_leaves_no_partial_file(plugin, tiny_clip_dir, virtual_layer, small_disk,
+                                                                    monkeypatch):
+    cache = small_disk(16)
+    monkeypatch.setenv("GEOVL_CACHE_DIR", cache)
+    with pytest.raises(QgsProcessingException, match=r"Rendering layer 'virtual' into .* failed .*Is the disk full"):
+        run_retrieve(virtual_layer, tiny_clip_dir)
+    assert partial_files(cache) == []
