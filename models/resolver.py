@@ -85,10 +85,14 @@ def split_arch(spec: str) -> tuple[str | None, str]:
 
 def model_identity(spec: str) -> str:
     """What a cache key should record of a model: the spec, plus the file's size and
-    modification time for local files (a changed checkpoint invalidates caches)."""
+    modification time for local files (a changed checkpoint invalidates caches), plus the
+    architecture an open_clip preset or ARCH:FILE builds (tile indexes made with another
+    activation are not reused)."""
     arch, checkpoint = split_arch(spec)
     if arch:
         return f"{arch}:{model_identity(checkpoint)}"
+    if spec in EMBEDDER_PRESETS and EMBEDDER_PRESETS[spec].arch:
+        return f"{spec}|{EMBEDDER_PRESETS[spec].arch}"
     path = os.path.expanduser(spec)
     if os.path.isfile(path):
         stat = os.stat(path)

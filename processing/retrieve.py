@@ -40,7 +40,9 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
             "(a GeoPackage); later queries on the same raster, model and tiling reuse it and only embed the text.\n\n"
             "Model presets: clip-rsicd (default, CLIP fine-tuned on RSICD, fast on a CPU), git-rsclip and "
             "git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, "
-            "georsclip-vit-b-32, clip-vit-b-32. A hub id (org/name) or a local folder or checkpoint file also works.\n\n"
+            "georsclip-vit-b-32, clip-vit-b-32. A hub id (org/name) or a local folder or checkpoint file also works; "
+            "ARCH:FILE names the open_clip architecture of a checkpoint file "
+            "(e.g. ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt).\n\n"
             "Outputs: the top-k tile footprints ranked by score (cosine similarity; minus the similarity to the "
             "negative text when one is given), an optional heatmap with one score per tile, and the tile index.")
 

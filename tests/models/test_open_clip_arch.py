@@ -61,6 +61,8 @@ def test_open_clip_presets_build_quickgelu(name):
     arch = EMBEDDER_PRESETS[name].arch
     assert arch.endswith("-quickgelu") and open_clip.get_model_config(arch)["quick_gelu"] is True
     assert EMBEDDER_PRESETS["georsclip-vit-b-32"].arch == "ViT-B-32-quickgelu"
+    # tile indexes record the architecture: one embedded with the GELU build is not reused
+    assert model_identity(name) == f"{name}|{arch}"
 
 
 def test_split_arch(tiny_open_clip_quickgelu_ckpt, tmp_path):
