@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -185,26 +186,38 @@ class SamSegmenter(PromptSegmenter):
         features = self.sam.image_encoder(pixels.to(self.dtype))
         return {"image_embeddings": features.cpu()}
 
-    @torch.inference_mode()
     def decode(self, embedding: Embedding, image_size: tuple[int, int], prompt: SegmentPrompt,
                multimask: bool = False) -> Segmentation:
+        return self.decode_batch(embedding, image_size, [prompt], multimask)[0]
+
+    @torch.inference_mode()
+    def decode_batch(self, embedding: Embedding, image_size: tuple[int, int], prompts: Sequence[SegmentPrompt],
+                     multimask: bool = False) -> list[Segmentation]:
+        """decode for several objects in one pass of the mask decoder, the way
+        SamPredictor.predict_torch takes them (B x N points, B boxes, B dense prompts): the
+        prompts must have one shape (as many points, all or none with a box, all or none
+        with a dense prompt)."""
+        first = prompts[0]
         points = boxes = masks = None
-        if len(prompt.points):
-            coords = self.transform.apply_coords(np.asarray(prompt.points, np.float64), image_size)
-            points = (torch.as_tensor(coords, dtype=torch.float, device=self.device)[None],
-                      torch.as_tensor(prompt.labels, dtype=torch.int, device=self.device)[None])
-        if prompt.box is not None:
-            box = self.transform.apply_boxes(np.asarray(prompt.box, np.float64), image_size)
+        if len(first.points):
+            coords = self.transform.apply_coords(np.stack([p.points for p in prompts]).astype(np.float64), image_size)
+            points = (torch.as_tensor(coords, dtype=torch.float, device=self.device),
+                      torch.as_tensor(np.stack([p.labels for p in prompts]), dtype=torch.int, device=self.device))
+        if first.box is not None:
+            box = self.transform.apply_boxes(np.stack([p.box for p in prompts]).astype(np.float64), image_size)
             boxes = torch.as_tensor(box, dtype=torch.float, device=self.device)
-        if prompt.mask_logits is not None:
-            masks = torch.as_tensor(prompt.mask_logits, dtype=torch.float, device=self.device)[None, None]
+        if first.mask_logits is not None:
+            logits = np.stack([p.mask_logits for p in prompts])
+            masks = torch.as_tensor(logits, dtype=torch.float, device=self.device)[:, None]
         sparse, dense = self.sam.prompt_encoder(points=points, boxes=boxes, masks=masks)
         low_res, iou = self.sam.mask_decoder(
             image_embeddings=embedding["image_embeddings"].to(self.device, torch.float32),
             image_pe=self.sam.prompt_encoder.get_dense_pe(), sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense, multimask_output=multimask)
-        best = int(iou[0].argmax())
-        low_res, score = low_res[:, best:best + 1], float(iou[0, best])
+        objects = torch.arange(len(prompts), device=self.device)
+        best = iou.argmax(dim=1)
+        low_res, scores = low_res[objects, best][:, None], iou[objects, best]
         input_size = self.transform.get_preprocess_shape(*image_size, self.input_size)
-        mask = self.sam.postprocess_masks(low_res, input_size, image_size) > self.sam.mask_threshold
-        return Segmentation(mask[0, 0].cpu().numpy(), score, low_res[0, 0].cpu().numpy())
+        masks = self.sam.postprocess_masks(low_res, input_size, image_size) > self.sam.mask_threshold
+        return [Segmentation(mask[0].cpu().numpy(), float(score), logits[0].cpu().numpy())
+                for mask, score, logits in zip(masks, scores, low_res)]

@@ -10,18 +10,22 @@ crosses tile borders one polygon.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
 from shapely.geometry import LineString, Polygon
 
 from ..errors import InputError, ModelError
 from ..geo.centerlines import raster_centerlines
+from ..geo.files import atomic_path
 from ..geo.georef import map_to_pixels, pixel_size
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid
@@ -43,6 +47,13 @@ CACHE_VERSION = 1
 PRIOR_POINTS = (32, 16)     # foreground, background points sampled per class and tile from a prior
 LINE_SPACING_PX = 32        # default spacing of points along line prompts, in output pixels
 CLOSING_RADIUS_PX = 2       # morphological close of each mask (GeoSAM's clean-up)
+MIN_BOX_PX = 2              # a box (or its part on a tile) narrower than this has no area to segment
+MAX_CLASSES = 255            # the class raster is uint8 with a colour table; 0 is no class
+FLAT_BOX_ADVICE = (f"A box (a polygon prompt's bounding box) needs two distinct corners at least {MIN_BOX_PX} "
+                   "pixels apart, and a polygon of zero area (a point, or collinear vertices) has none: draw the "
+                   "polygon around the object, or give the object as a point prompt (label 1).")
+DECODE_BATCH = 16           # objects decoded in one pass of the mask decoder
+DECODE_BATCH_POINTS = 1024  # ... fewer when they carry many points (attention memory grows with points)
 
 
 @dataclass(frozen=True)
@@ -133,14 +144,15 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
         prompts = [replace(p, class_name=p.class_name or default_class) for p in prompts]
         prior_names = prior_class_names(prior_path) if prior_path else {}
         classes = list(dict.fromkeys([*(p.class_name for p in prompts), *prior_names.values(), *texts]))
-        mapped = _map_prompts(source, grid, prompts, line_spacing_m, feedback)
+        if len(classes) > MAX_CLASSES:
+            from_prior = f", {len(prior_names)} of them from the prior raster" if prior_names else ""
+            raise InputError(f"There are {len(classes)} classes{from_prior}, but the class raster holds at most "
+                             f"{MAX_CLASSES} (values 1 to {MAX_CLASSES}, each with its colour). Merge classes (in the "
+                             "prior raster or the prompts' class field), or segment them in several runs.")
+        mapped, flat = _map_prompts(source, grid, prompts, line_spacing_m, feedback)
         routed = _route(grid, mapped, classes)
         if prompts and not routed and not prior_path and not texts:
-            if not mapped:
-                raise InputError(f"None of the {len(prompts)} prompts lies on the raster (within the extent). "
-                                 "Check that the prompt layer covers the raster and that its CRS is right.")
-            raise InputError("Every prompt on the raster is a background point (label 0): add at least one point, "
-                             "box or line on an object (label 1).")
+            raise InputError(_nothing_routed(len(prompts), mapped, flat))
         cache = EmbeddingCache({"version": CACHE_VERSION, "raster": source.fingerprint(),
                                 "model": model_identity(model.name), "model_type": model_type,
                                 "dtype": dtype_name(segmenter.dtype), "bands": source.bands,
@@ -150,7 +162,8 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
             prior_codes = {value: classes.index(name) + 1 for value, name in prior_names.items()}
             run = _TileRun(source, grid, segmenter, cache, classes, prior_codes, refine, closing_px, feedback)
             class_path = mask_path or os.path.join(work_dir, "classes.tif")
-            run.write(routed, prior_path, texts, os.path.join(work_dir, "labels.tif"), class_path)
+            with atomic_path(class_path) as class_tmp, atomic_path(os.path.join(work_dir, "labels.tif")) as label_tmp:
+                run.write(routed, prior_path, texts, label_tmp, class_tmp)
             feedback.info(f"{run.tiles_decoded} tile(s) decoded, {run.tiles_encoded} encoded in this run, "
                           f"{run.masks_decoded} mask(s).")
             regions = _regions(run, source, classes, min_area_m2, simplify, os.path.join(work_dir, "labels.tif"))
@@ -162,14 +175,15 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
 
 
 def _map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapPrompt], line_spacing_m: float,
-                 feedback: Feedback) -> list[tuple[MapPrompt, np.ndarray]]:
+                 feedback: Feedback) -> tuple[list[tuple[MapPrompt, np.ndarray]], list[MapPrompt]]:
     """Each prompt with its coordinates in the output pixels of the grid's area (lines
-    sampled into points); prompts wholly off the area are dropped with a warning."""
+    sampled into points), and the boxes with no area. Prompts wholly off the area, and
+    boxes with no area, are dropped with a warning."""
     area_transform = grid.out_transform()
     width, height = grid.area.width / grid.scale, grid.area.height / grid.scale
     spacing = (line_spacing_m / source.metres_per_unit() if line_spacing_m
                else LINE_SPACING_PX * grid.scale * pixel_size(grid.transform)[0])
-    mapped = []
+    mapped, flat = [], []
     for prompt in prompts:
         if prompt.kind == "box" and prompt.label == 0:
             feedback.warning(f"Prompt {prompt.prompt_id} is a box with label 0: a box cannot mark background, so it "
@@ -183,12 +197,31 @@ def _map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapProm
         else:
             inside = (pixels[:, 0] >= 0) & (pixels[:, 1] >= 0) & (pixels[:, 0] < width) & (pixels[:, 1] < height)
             pixels, on_area = pixels[inside], bool(inside.any())
-        if on_area:
-            mapped.append((prompt, pixels))
-        else:
+        if not on_area:
             feedback.warning(f"Prompt {prompt.prompt_id} ({prompt.kind}) lies outside the raster (or the extent) "
                              "and was skipped.")
-    return mapped
+        elif prompt.kind == "box" and min(x1 - x0, y1 - y0) < MIN_BOX_PX:
+            flat.append(prompt)
+            feedback.warning(f"Prompt {prompt.prompt_id} is a box with no area and was skipped. {FLAT_BOX_ADVICE}")
+        else:
+            mapped.append((prompt, pixels))
+    return mapped, flat
+
+
+def _nothing_routed(count: int, mapped: list[tuple[MapPrompt, np.ndarray]], flat: list[MapPrompt]) -> str:
+    """Why no prompt reached a tile as an object prompt."""
+    if flat and not any(prompt.label for prompt, _ in mapped):
+        ids = ", ".join(str(prompt.prompt_id) for prompt in flat[:5]) + (", ..." if len(flat) > 5 else "")
+        return (f"The box prompt{'s' if len(flat) > 1 else ''} ({ids}) {'have' if len(flat) > 1 else 'has'} no area "
+                f"and no other prompt marks an object. {FLAT_BOX_ADVICE}")
+    if not mapped:
+        return (f"None of the {count} prompts lies on the raster (within the extent). "
+                "Check that the prompt layer covers the raster and that its CRS is right.")
+    if any(prompt.label for prompt, _ in mapped):
+        return (f"The object prompts only touch the edge of the raster (or the extent): less than {MIN_BOX_PX} "
+                "pixels of them lie on it. Move them onto the raster, or widen the extent.")
+    return ("Every prompt on the raster is a background point (label 0): add at least one point, "
+            "box or line on an object (label 1).")
 
 
 def _tile_range(grid: TileGrid, low: float, high: float, count: int) -> range:
@@ -198,45 +231,76 @@ def _tile_range(grid: TileGrid, low: float, high: float, count: int) -> range:
     return range(first, min(count - 1, math.floor(high / step)) + 1)
 
 
+def _points_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """The points (output pixels of the grid's area) of each tile that holds some, in that
+    tile's pixels and in their order. Tiles are a regular grid, so a point's tiles are
+    found arithmetically: at most ceil(tile / step) per axis, from the first that reaches it."""
+    step, size = grid.step_src / grid.scale, grid.tile_size
+    first = np.maximum(0, np.floor((pixels - size) / step).astype(np.int64) + 1)  # (N, 2): first col, row
+    reach = math.ceil(size / step)
+    hits = []
+    for dc in range(reach):
+        for dr in range(reach):
+            cols, rows = first[:, 0] + dc, first[:, 1] + dr
+            local = pixels - np.stack([cols, rows], axis=1) * step
+            inside = ((local >= 0) & (local < size)).all(axis=1) & (cols < grid.cols) & (rows < grid.rows)
+            hits.append((rows[inside], cols[inside], np.flatnonzero(inside), local[inside]))
+    rows, cols, index, local = (np.concatenate(parts) for parts in zip(*hits))
+    if not len(rows):
+        return {}
+    order = np.lexsort((index, cols, rows))
+    rows, cols, local = rows[order], cols[order], local[order]
+    starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])])
+    ends = np.r_[starts[1:], len(rows)]
+    return {(int(rows[a]), int(cols[a])): local[a:b] for a, b in zip(starts, ends)}
+
+
+def _box_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """A box (its two corners) clipped to each tile it covers with at least MIN_BOX_PX a
+    side, as (4,) x0, y0, x1, y1 in that tile's pixels."""
+    step, size = grid.step_src / grid.scale, grid.tile_size
+    (x0, y0), (x1, y1) = pixels.min(axis=0), pixels.max(axis=0)
+    found = {}
+    for row in _tile_range(grid, y0, y1, grid.rows):
+        for col in _tile_range(grid, x0, x1, grid.cols):
+            box = np.clip([x0 - col * step, y0 - row * step, x1 - col * step, y1 - row * step], 0, size)
+            if box[2] - box[0] >= MIN_BOX_PX and box[3] - box[1] >= MIN_BOX_PX:
+                found[(row, col)] = box
+    return found
+
+
 def _route(grid: TileGrid, mapped: list[tuple[MapPrompt, np.ndarray]],
            classes: list[str]) -> dict[tuple[int, int], list[_TilePrompt]]:
-    """Tile prompts per tile, in tile pixels. Background points join every object prompt
-    of their class on the tile; a box is clipped to each tile it crosses."""
-    step = grid.step_src / grid.scale
-    size = grid.tile_size
-    per_tile: dict[tuple[int, int], list[tuple[MapPrompt, np.ndarray]]] = {}
+    """Tile prompts per tile, in tile pixels, in the order of `mapped`. Background points
+    join every object prompt of their class on the tile (SamPredictor's one prompt per
+    object, its background clicks with it); a box is clipped to each tile it crosses.
+    Linear in the number of prompts: each is placed on its tiles arithmetically, and
+    each tile's background points of a class are gathered once."""
+    codes = {name: code for code, name in enumerate(classes, start=1)}
+    objects: dict[tuple[int, int], list[tuple[MapPrompt, np.ndarray]]] = {}
+    background: dict[tuple[int, int], dict[str, list[np.ndarray]]] = {}
     for prompt, pixels in mapped:
-        (x0, y0), (x1, y1) = pixels.min(axis=0), pixels.max(axis=0)
-        for row in _tile_range(grid, y0, y1, grid.rows):
-            for col in _tile_range(grid, x0, x1, grid.cols):
-                local = pixels - (col * step, row * step)
-                if prompt.kind != "box":
-                    local = local[((local >= 0) & (local < size)).all(axis=1)]
-                if len(local):
-                    per_tile.setdefault((row, col), []).append((prompt, local))
+        parts = _box_by_tile(grid, pixels) if prompt.kind == "box" else _points_by_tile(grid, pixels)
+        for key, local in parts.items():
+            if prompt.label == 0:
+                background.setdefault(key, {}).setdefault(prompt.class_name, []).append(local)
+            else:
+                objects.setdefault(key, []).append((prompt, local))
     routed = {}
-    for key, items in per_tile.items():
+    for key, items in objects.items():
+        joined = {name: np.concatenate(parts).astype(np.float32) for name, parts in background.get(key, {}).items()}
         tile_prompts = []
         for prompt, local in items:
-            if prompt.label == 0:
-                continue
-            code = classes.index(prompt.class_name) + 1
-            background = np.concatenate([pts for p, pts in items if p.label == 0 and p.class_name == prompt.class_name]
-                                        or [np.zeros((0, 2))])
+            bg = joined.get(prompt.class_name, np.zeros((0, 2), np.float32))
+            bg_labels = np.zeros(len(bg), np.int64)
             if prompt.kind == "box":
-                box = np.clip([*local.min(axis=0), *local.max(axis=0)], 0, size)
-                if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-                    continue
-                tile_prompt = SegmentPrompt(background.astype(np.float32), np.zeros(len(background), np.int64),
-                                            box.astype(np.float32))
+                tile_prompt = SegmentPrompt(bg, bg_labels, local.astype(np.float32))
             else:
-                points = np.concatenate([local, background]).astype(np.float32)
-                labels = np.r_[np.ones(len(local), np.int64), np.zeros(len(background), np.int64)]
-                tile_prompt = SegmentPrompt(points, labels)
+                tile_prompt = SegmentPrompt(np.concatenate([local.astype(np.float32), bg]),
+                                            np.r_[np.ones(len(local), np.int64), bg_labels])
             single_point = tile_prompt.box is None and len(tile_prompt.points) == 1
-            tile_prompts.append(_TilePrompt(prompt.prompt_id, code, tile_prompt, single_point))
-        if tile_prompts:
-            routed[key] = tile_prompts
+            tile_prompts.append(_TilePrompt(prompt.prompt_id, codes[prompt.class_name], tile_prompt, single_point))
+        routed[key] = tile_prompts
     return routed
 
 
@@ -263,22 +327,43 @@ class _TileRun:
                                  colormap=class_colours(len(self.classes)), tags=class_tags(self.classes),
                                  description=f"GeoVL classes: {classes_text}") as class_raster, \
                 (PriorReader(prior_path, source.dataset) if prior_path else contextlib.nullcontext()) as prior:
+            tiles_with_data = prior_prompts = 0
+            written = np.zeros(len(self.classes) + 1, np.int64)   # pixels of each class value written
             for done, tile in enumerate(tiles, 1):
                 check_cancelled(self.feedback)
                 image, valid = source.read(tile.window, (grid.tile_size, grid.tile_size))
-                tile_prompts = routed.get((tile.row, tile.col), []) + self._prior_prompts(prior, tile, valid)
+                from_prior = self._prior_prompts(prior, tile, valid)
+                tile_prompts = routed.get((tile.row, tile.col), []) + from_prior
+                tiles_with_data += bool(valid.any())
+                prior_prompts += len(from_prior)
                 if valid.any() and (tile_prompts or texts):
                     label = self._segment_tile(tile, image, valid, tile_prompts, texts)
                     (r0, r1, c0, c1), (row_off, col_off) = grid.core(tile)
                     core = label[r0:r1, c0:c1]
                     if core.any():
+                        core_classes = self._class_of_label()[core].astype(np.uint8)
                         labels.write(core, row_off, col_off)
-                        class_raster.write(self._class_of_label()[core].astype(np.uint8), row_off, col_off)
+                        class_raster.write(core_classes, row_off, col_off)
+                        written += np.bincount(core_classes.ravel(), minlength=len(written))
                 self.feedback.progress(90.0 * done / max(1, len(tiles)))
+            # Raised inside the writers' block, so neither raster is left behind.
+            if not tiles_with_data:
+                raise InputError("The raster is nodata everywhere the prompts (or the prior) fall within the extent: "
+                                 "there is no image to segment. Check the raster's nodata value and its bands, or "
+                                 "put the prompts (or the extent) on imagery.")
+            if prior is not None and not prior_prompts and not routed and not texts:
+                raise InputError(f"The prior raster '{prior_path}' has no class pixels (values above 0) on the "
+                                 "raster's valid pixels within the extent, so it gives no prompts. Check that it "
+                                 "covers this raster (and the extent), or give prompts instead.")
+
+        _check_written(class_path, written[1:])
+        _check_written(label_path, written[1:].sum(keepdims=True))
 
     def _segment_tile(self, tile: Tile, image: np.ndarray, valid: np.ndarray, tile_prompts: list[_TilePrompt],
                       texts: Sequence[str]) -> np.ndarray:
-        """Label of each pixel: the record of the best-scored mask that covers it (0: none)."""
+        """Label of each pixel: the record of the best-scored mask that covers it (0: none;
+        equal scores: the earlier prompt). Masks are laid down as they are decoded, so a
+        tile's memory does not grow with its number of prompts."""
         embedding = self.cache.load(tile.row, tile.col)
         if embedding is None:
             embedding = self.segmenter.encode(image)
@@ -286,27 +371,40 @@ class _TileRun:
             self.tiles_encoded += 1
         self.tiles_decoded += 1
         size = image.shape[:2]
-        results: list[tuple[int | None, int, Segmentation]] = []
-        for tp in tile_prompts:
-            check_cancelled(self.feedback)
-            result = self.segmenter.decode(embedding, size, tp.prompt, tp.multimask)
-            if self.refine:  # GeoSAM's dense prompt: the first pass's logits, same sparse prompts
-                dense = SegmentPrompt(tp.prompt.points, tp.prompt.labels, tp.prompt.box, result.logits)
-                result = self.segmenter.decode(embedding, size, dense)
-            results.append((tp.prompt_id, tp.class_code, result))
-        for text in texts:
-            code = self.classes.index(text) + 1
-            results += [(None, code, result) for result in self.segmenter.decode_text(embedding, size, text)]
-        self.masks_decoded += len(results)
         label = np.zeros(size, np.int32)
         best = np.full(size, -np.inf, np.float32)
-        for prompt_id, code, result in results:
-            mask = close_mask(result.mask, self.closing_px) & valid & (result.score > best)
+        winner = np.full(size, np.iinfo(np.int32).max, np.int32)   # order of the mask that holds a pixel
+
+        def lay(order: int, prompt_id: int | None, code: int, result: Segmentation) -> None:
+            score = np.float32(result.score)
+            mask = close_mask(result.mask, self.closing_px) & valid
+            mask &= (score > best) | ((score == best) & (order < winner))
+            self.masks_decoded += 1
             if mask.any():
                 self.records.append(_Record(prompt_id, code, result.score))
-                label[mask] = len(self.records)
-                best[mask] = result.score
+                label[mask], best[mask], winner[mask] = len(self.records), score, order
+
+        for order, result in self._decode(embedding, size, tile_prompts):
+            lay(order, tile_prompts[order].prompt_id, tile_prompts[order].class_code, result)
+        order = len(tile_prompts)
+        for text in texts:
+            for result in self.segmenter.decode_text(embedding, size, text):
+                lay(order, None, self.classes.index(text) + 1, result)
+                order += 1
         return label
+
+    def _decode(self, embedding, size: tuple[int, int],
+                tile_prompts: list[_TilePrompt]) -> Iterator[tuple[int, Segmentation]]:
+        """(index in tile_prompts, mask) of every tile prompt, decoded in batches of one
+        prompt shape, as SamPredictor.predict_torch takes several objects at once."""
+        for batch in _batches(tile_prompts):
+            check_cancelled(self.feedback)
+            prompts = [tile_prompts[i].prompt for i in batch]
+            results = self.segmenter.decode_batch(embedding, size, prompts, tile_prompts[batch[0]].multimask)
+            if self.refine:  # GeoSAM's dense prompt: the first pass's logits, same sparse prompts
+                dense = [replace(prompt, mask_logits=result.logits) for prompt, result in zip(prompts, results)]
+                results = self.segmenter.decode_batch(embedding, size, dense)
+            yield from zip(batch, results)
 
     def _prior_prompts(self, prior: PriorReader | None, tile: Tile, valid: np.ndarray) -> list[_TilePrompt]:
         """GeoSAM's sparse prompts: per prior class on the tile, foreground points from its
@@ -333,6 +431,36 @@ def _sample_pixels(mask: np.ndarray, count: int, rng: np.random.Generator) -> np
     rows, cols = np.nonzero(mask)
     pick = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
     return np.stack([cols[pick] + 0.5, rows[pick] + 0.5], axis=1)
+
+
+def _check_written(path: str, counts: np.ndarray) -> None:
+    """GDAL closes a GeoTIFF whose blocks it could not flush (a disk that filled up)
+    without raising, and blocks it never stored read as nodata: read the raster back and
+    compare the pixels of each value 1..len(counts) (values above counted in the last)
+    with those written. A mismatch is an OSError on `path` (atomic_path makes it a sentence)."""
+    found = np.zeros(len(counts) + 1, np.int64)
+    try:
+        with rasterio.open(path) as written:
+            for _, window in written.block_windows(1):
+                values = np.minimum(written.read(1, window=window).ravel(), len(counts))
+                found += np.bincount(values, minlength=len(found))
+    except RasterioError:
+        found = None
+    if found is None or not np.array_equal(found[1:], counts):
+        raise OSError(errno.EIO, "the GeoTIFF could not be written completely", path)
+
+
+def _batches(tile_prompts: list[_TilePrompt]) -> list[list[int]]:
+    """Indices of the tile prompts grouped by prompt shape (number of points, box or not,
+    multimask or not), in chunks small enough for one pass of the mask decoder."""
+    groups: dict[tuple[int, bool, bool], list[int]] = {}
+    for index, tp in enumerate(tile_prompts):
+        groups.setdefault((len(tp.prompt.points), tp.prompt.box is None, tp.multimask), []).append(index)
+    batches = []
+    for (points, _, _), indices in groups.items():
+        size = max(1, min(DECODE_BATCH, DECODE_BATCH_POINTS // (points + 1)))
+        batches += [indices[i:i + size] for i in range(0, len(indices), size)]
+    return batches
 
 
 def _regions(run: _TileRun, source: RasterSource, classes: list[str], min_area_m2: float, simplify: float,
