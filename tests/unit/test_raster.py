@@ -72,6 +72,18 @@ def test_check_bands_errors(bands, start):
                                "has 4 bands, so the valid band numbers are bands 1 to 4.")
 
 
+def test_default_bands_of_a_two_band_raster(tmp_path):
+    """Two bands are not RGB: band 1 as grey."""
+    path = write_tif(tmp_path / "two.tif", np.zeros((2, 8, 8), np.uint16))
+    with rasterio.open(path) as ds:
+        assert default_bands(ds) == [1, 1, 1]
+
+
+def test_check_bands_error_on_a_two_band_raster():
+    with pytest.raises(InputError, match="the raster has 2 bands, so the valid band numbers are bands 1 to 2[.]$"):
+        check_bands([1, 2], 2)
+
+
 def test_check_bands_error_on_a_one_band_raster():
     """A single-band raster names its one valid band."""
     with pytest.raises(InputError, match="the raster has 1 band, so the valid band numbers are band 1[.]$"):
@@ -116,6 +128,7 @@ def test_truncated_geotiff_is_input_error(tmp_path, compress):
     with RasterSource(path) as src, pytest.raises(InputError, match="is damaged or truncated") as info:
         src.read(Window(0, 0, 256, 256), (256, 256))
     assert path in str(info.value) and "again" in str(info.value)
+    assert "IReadBlock failed" in str(info.value)  # GDAL's own reason, not rasterio's "see previous exception"
 
 
 def test_missing_file_is_input_error(tmp_path):
@@ -254,8 +267,8 @@ def test_area_outside_raster_raises(rgb8):
     """An extent that misses the raster is an InputError naming the raster's bounds."""
     path, _ = rgb8
     with RasterSource(path) as src, pytest.raises(InputError, match="does not overlap") as info:
-        src.area((600000, 4000000, 600100, 4000100))
-    assert "500000.000" in str(info.value)
+        src.area((600000.12345, 4000000, 600100, 4000100))
+    assert "500000.000" in str(info.value) and "(600000.123, 4000000, 600100, 4000100)" in str(info.value)
 
 
 def test_scale_for_resolution_projected(rgb8):
@@ -326,6 +339,18 @@ def test_shrinking_averages_each_block(float_random):
     expected = data.reshape(3, 16, 2, 20, 2).mean(axis=(2, 4))
     assert values.dtype == np.float32 and valid.all()
     np.testing.assert_allclose(values, expected, rtol=1e-5)
+
+
+def test_shrinking_a_window_past_the_left_edge(float_random):
+    """Window (-40, 0, 70, 32) at 35 x 16: the raster's first 30 columns land at output
+    columns 20..35 (2 source px per output px), averaged by 2 x 2 blocks; the rest is
+    invalid zero."""
+    path, data = float_random
+    with RasterSource(path) as src:
+        values, valid = src.read_bands(Window(-40, 0, 70, 32), (16, 35))
+    expected = data[:, :, :30].reshape(3, 16, 2, 15, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(values[:, :, 20:], expected, rtol=1e-5)
+    assert valid[:, 20:].all() and not valid[:, :20].any() and not values[:, :, :20].any()
 
 
 def test_native_resolution_read_is_exact(float_random):

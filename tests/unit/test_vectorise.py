@@ -248,3 +248,15 @@ def test_geographic_area_does_not_depend_on_longitude():
     at_zero = affinity.translate(triangle, xoff=-150.4)
     assert polygon_area_m2(triangle, geographic=True) == pytest.approx(polygon_area_m2(at_zero, geographic=True),
                                                                        rel=1e-9)
+
+
+@pytest.mark.parametrize("bar", [(slice(5, 25), slice(4, 8)), (slice(4, 8), slice(5, 25))])
+def test_bar_across_one_window_border(tmp_path, bar):
+    """A bar crossing only a horizontal (or only a vertical) border of 16 px windows, away
+    from the other borders: one region."""
+    labels = np.zeros((32, 32), np.int32)
+    labels[bar] = 1
+    (region,) = raster_regions(label_raster(tmp_path, labels), {1: 1}, window_size=16)
+    rows, cols = bar
+    assert region.polygon.equals(pixel_box(rows.start, rows.stop, cols.start, cols.stop))
+    assert region.label_areas == {1: 20.0}
