@@ -51,7 +51,7 @@ def child_run(spec: dict) -> dict:
 
     before, after = spec["before"], spec["after"]
     out = tempfile.mkdtemp(prefix="change-", dir=common.CACHE_DIR)
-    feedback = retrieve.RecordingFeedback()
+    feedback = PlanFeedback()
     try:
         cpu0, loadavg = common.cpu_seconds(), common.load_average()
         t = common.Timer()
@@ -72,9 +72,21 @@ def child_run(spec: dict) -> dict:
                 "threshold": round(result.threshold, 4), "caption": result.caption,
                 "cpu_s": round(cpu, 2), "cpu_utilisation": round(cpu / seconds, 2),
                 "loadavg_start": loadavg, "loadavg_end": common.load_average(),
-                "peak_rss_mb": round(common.peak_rss_mb(), 1)}
+                "peak_rss_mb": round(common.peak_rss_mb(), 1),
+                "magnitude_bytes_per_px": round(os.path.getsize(os.path.join(out, "magnitude.tif")) / spec["size"] ** 2, 3),
+                "mask_bytes_per_px": round(os.path.getsize(os.path.join(out, "mask.tif")) / spec["size"] ** 2, 4),
+                "plan": feedback.plan}
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+class PlanFeedback(retrieve.RecordingFeedback):
+    """RecordingFeedback that also keeps the plan the run logs first (pixels, tiles, disk, time)."""
+    plan: str | None = None
+
+    def info(self, message: str) -> None:
+        if self.plan is None and message.startswith("Comparing "):
+            self.plan = message
 
 
 CHILDREN = {"run": child_run}

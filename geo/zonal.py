@@ -29,7 +29,9 @@ def polygon_pixels(dataset, polygon: Polygon, window_size: int = 4096) -> Iterat
 
 
 def _geojson_xy(polygon: Polygon) -> dict:
-    """The polygon as a GeoJSON mapping of x, y only. Its own __geo_interface__ is not safe:
-    under QGIS, shapely may run on QGIS's GEOS and hand rasterio coordinates it cannot burn."""
+    """The polygon as a GeoJSON mapping of x, y only. Its own __geo_interface__ is not safe
+    where shapely was loaded in QGIS's process before own_libraries could bind it (another
+    plugin imported it first): running partly on QGIS's GEOS, it reads 2-D rings back with
+    a NaN z, which rasterio cannot burn."""
     rings = [polygon.exterior, *polygon.interiors]
     return {"type": "Polygon", "coordinates": [shapely.get_coordinates(ring).tolist() for ring in rings]}

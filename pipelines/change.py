@@ -80,7 +80,7 @@ SCRATCH_CODEC = dict(compress="zstd", codec_options=dict(zstd_level=1))
 REPORT_PICTURES = 6             # regions shown before/after in the report, largest first
 # The most bytes per output pixel each raster takes with its codec (GeoTIFF, zstd level 1):
 # measured on random values, the least compressible, so real rasters take less. The float
-# magnitude compresses little (3.3 B/px on bench/change.py's pair): counted uncompressed.
+# magnitude compresses little (3.55 B/px on bench/change.py's pair): counted uncompressed.
 MAGNITUDE_BYTES_PER_PX = 4.0
 DIRECTIONS_BYTES_PER_PX = 0.41  # codes 1..9
 LABELS_BYTES_PER_PX = 0.2       # 0 or 1
@@ -444,7 +444,9 @@ def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold
             if changed.any():
                 labels.write(changed.view(np.uint8), window.row_off, window.col_off)
             if mask is not None:
-                mask.write(np.where(valid, changed, MASK_NODATA).astype(np.uint8), window.row_off, window.col_off)
+                # uint8 throughout: with a Python int for nodata, np.where makes int64 (8 bytes a pixel)
+                mask.write(np.where(valid, changed.view(np.uint8), np.uint8(MASK_NODATA)), window.row_off,
+                           window.col_off)
 
 
 def _thresholded(magnitude_file: str, width: int, height: int, threshold: float):

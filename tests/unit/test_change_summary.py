@@ -127,3 +127,17 @@ def test_upsample_bilinear_matches_torch(grid, shape):
     result = upsample_bilinear(values, shape)
     assert result.shape == shape
     np.testing.assert_allclose(result, reference, rtol=0, atol=1e-5)
+
+
+def test_format_bytes_in_decimal_units():
+    from geovl.pipelines.change_summary import format_bytes
+
+    assert [format_bytes(n) for n in (0, 999, 1000, 524_288, 4_400_000, 10e9, 160e9, 2.5e12)] == [
+        "0 bytes", "999 bytes", "1.0 kB", "524 kB", "4.4 MB", "10 GB", "160 GB", "2.5 TB"]
+
+
+def test_format_duration_rounds_to_what_a_person_plans_with():
+    from geovl.pipelines.change_summary import format_duration
+
+    assert [format_duration(s) for s in (0.2, 23.5, 119, 120, 2353, 7199, 7200, 90_000)] == [
+        "1 s", "24 s", "119 s", "2 min", "39 min", "120 min", "2.0 h", "25.0 h"]
