@@ -106,6 +106,10 @@ def query_vector(embedder: ImageTextEmbedder, source: RasterSource, query: str, 
     positive /= max(np.linalg.norm(positive), 1e-12)
     if negative:
         positive = positive - embedder.embed_query(negative)
+    if not np.isfinite(positive).all():
+        raise ModelError(f"The query's embedding is non-finite (NaN or infinite) with {embedder.name} in "
+                         f"{dtype_name(embedder.dtype)}: nothing can be ranked. Run the model in fp32 (PRECISION), "
+                         "and check the example features' area for NaN pixels.")
     return positive.astype(np.float32)
 
 
