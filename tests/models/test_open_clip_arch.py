@@ -66,7 +66,7 @@ def test_open_clip_presets_build_quickgelu(name):
 
 
 def test_split_arch(tiny_open_clip_quickgelu_ckpt, tmp_path):
-    assert split_arch("ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt") == ("ViT-B-32-quickgelu", "/models/RS5M_ViT-B-32.pt")
+    assert split_arch("ViT-B-32-quickgelu:/m/RS5M_ViT-B-32.pt") == ("ViT-B-32-quickgelu", "/m/RS5M_ViT-B-32.pt")
     assert split_arch("C:/models/RS5M_ViT-B-32.pt") == (None, "C:/models/RS5M_ViT-B-32.pt")  # a drive letter
     assert split_arch("remoteclip-vit-b-32") == (None, "remoteclip-vit-b-32")
     assert split_arch("org/name") == (None, "org/name")
