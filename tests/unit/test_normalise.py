@@ -36,8 +36,13 @@ def test_identity_stretch_passes_uint8_through():
     np.testing.assert_array_equal(out, values)
 
 
-def test_as_dict():
-    assert Stretch("none", (1.0,), (2.0,)).as_dict() == {"method": "none", "low": [1.0], "high": [2.0]}
+def test_as_dict_and_frozen():
+    """A stretch is a value: read as a dict for metadata, never changed in place."""
+    import dataclasses
+    stretch = Stretch("none", (1.0,), (2.0,))
+    assert stretch.as_dict() == {"method": "none", "low": [1.0], "high": [2.0]}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stretch.low = (0.0,)
 
 
 def test_percentile_stretch_of_valid_pixels():

@@ -516,8 +516,9 @@ def test_read_bounds_gives_the_example_area(rgb8):
     with RasterSource(path) as src:
         image = src.read_bounds((500005, 4649993, 500010, 4649998), 10)
         np.testing.assert_array_equal(image, data[:, 4:14, 10:20].transpose(1, 2, 0))
-        with pytest.raises(InputError, match="lies outside the raster"):
-            src.read_bounds((600000, 4000000, 600010, 4000010), 10)
+        with pytest.raises(InputError, match="lies outside the raster") as info:
+            src.read_bounds((600000.12345, 4000000, 600010, 4000010), 10)
+    assert "(600000.123, 4000000, 600010, 4000010)" in str(info.value)
 
 
 def test_like_reads_on_the_other_grid(tmp_path, rgb8):

@@ -262,3 +262,13 @@ def test_bar_across_one_window_border(tmp_path, bar):
     rows, cols = bar
     assert region.polygon.equals(pixel_box(rows.start, rows.stop, cols.start, cols.stop))
     assert region.label_areas == {1: 20.0}
+
+
+def test_two_classes_touching_across_a_window_border_stay_apart(tmp_path):
+    """Class 1 ends and class 2 starts at the 16 px window border: two regions."""
+    labels = np.zeros((20, 32), np.int32)
+    labels[2:12, 3:16] = 1
+    labels[2:12, 16:25] = 2
+    regions = raster_regions(label_raster(tmp_path, labels), {1: 1, 2: 2}, window_size=16)
+    assert sorted((r.class_code, r.polygon.bounds, r.label_areas[r.class_code]) for r in regions) == [
+        (1, pixel_box(2, 12, 3, 16).bounds, 32.5), (2, pixel_box(2, 12, 16, 25).bounds, 22.5)]
