@@ -74,9 +74,8 @@ WINDOW_PX = 2048                # window of the threshold pass
 # zstd, LZW and deflate level 1 (with or without predictor). The float magnitude is noise
 # to a codec: 3.55 bytes a pixel for 0.11 CPU s per 16.7 Mpx; the float predictor saves 8 %
 # more for 2.3 times the CPU, LZW makes it larger. Direction codes and labels shrink to a
-# few thousandths of a byte, faster than writing them uncompressed.
-MAGNITUDE_CODEC = dict(compress="zstd", codec_options=dict(zstd_level=1))
-SCRATCH_CODEC = dict(compress="zstd", codec_options=dict(zstd_level=1))
+# few thousandths of a byte (the mask too), faster than writing them uncompressed.
+CODEC = dict(compress="zstd", codec_options=dict(zstd_level=1))   # every raster written
 REPORT_PICTURES = 6             # regions shown before/after in the report, largest first
 # The most bytes per output pixel each raster takes with its codec (GeoTIFF, zstd level 1):
 # measured on random values, the least compressible, so real rasters take less. The float
@@ -371,8 +370,8 @@ def _measure_tiles(pair: RasterPair, grid: TileGrid, measure, stats: tuple[BandS
                                   tiles[first::workers], grid, measure, stats, red_nir))
                for first in range(workers)]
     with MaskRasterWriter(magnitude_file, width, height, transform, crs, dtype="float32", nodata=math.nan,
-                          description=f"GeoVL change magnitude: {measure.description}", **MAGNITUDE_CODEC) \
-            as magnitudes, MaskRasterWriter(directions_file, width, height, transform, crs, **SCRATCH_CODEC) \
+                          description=f"GeoVL change magnitude: {measure.description}", **CODEC) \
+            as magnitudes, MaskRasterWriter(directions_file, width, height, transform, crs, **CODEC) \
             as directions:
         try:
             for done, (tile, magnitude, codes, tile_counts) in enumerate(_interleave(streams), 1):
@@ -435,9 +434,10 @@ def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold
     read and thresholded in a thread ahead of the writing."""
     height, width = grid.out_shape
     transform = grid.out_transform()
-    with MaskRasterWriter(labels_file, width, height, transform, crs_wkt, **SCRATCH_CODEC) as labels, \
+    with MaskRasterWriter(labels_file, width, height, transform, crs_wkt, **CODEC) as labels, \
             (MaskRasterWriter(mask_file, width, height, transform, crs_wkt, nodata=MASK_NODATA,
-                              colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change")
+                              colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change",
+                              **CODEC)
              if mask_file else contextlib.nullcontext()) as mask:
         for window, changed, valid in prefetch(_thresholded(magnitude_file, width, height, threshold)):
             check_cancelled(feedback)
