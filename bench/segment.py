@@ -3,6 +3,10 @@ memory, and segment-geospatial's SamGeo side by side.
 
     .venv/bin/python bench/segment.py            # full run (~40 min on 2 CPU cores, ~8 of them one bf16 pass)
     .venv/bin/python bench/segment.py --quick    # sanity run (2048 px raster, 4 tiles; ~10 min)
+    .venv/bin/python bench/segment.py --prompts-only [--prompt-counts 100,1000]   # prompt scaling alone
+
+The prompt-scaling case times 100 / 1,000 / 10,000 point prompts on one cached tile
+(bench/results/segment-prompts.json with --prompts-only, else part of segment.json).
 
 Real-size segment-anything SAM vit_b (sam_model_registry["vit_b"](), random weights:
 compute is what is measured), saved once as a state dict and loaded through
@@ -34,7 +38,8 @@ CHECKPOINT = os.path.join(common.CACHE_DIR, "sam_vit_b_random.pth")
 PEER_PYTHON = "/tmp/samgeo-venv/bin/python"
 PEER_INSTALL = ("python3 -m venv /tmp/samgeo-venv && /tmp/samgeo-venv/bin/pip install torch torchvision "
                 "segment-geospatial   (the pyenv python3, not the project venv)")
-TARGETS = {"first_run_over_raw_max": 1.15, "ms_per_prompt_max": 50.0, "rss_growth_max": 0.10}
+TARGETS = {"first_run_over_raw_max": 1.15, "ms_per_prompt_max": 50.0, "rss_growth_max": 0.10,
+           "prompts_1000_s_max": 60.0}
 # Box prompts per tile, (x0, y0, x1, y1) in tile pixels: "first" for the first run (and the
 # peer), "second" and "third" are new prompts for the cache-hit runs (refine on / off).
 BOXES = {"first": [(100, 100, 400, 300), (550, 600, 900, 950)],
@@ -234,7 +239,64 @@ def child_rss(spec: dict) -> dict:
     return out
 
 
-CHILDREN = {"precision": child_precision, "encoder": child_encoder, "rss": child_rss}
+def point_prompts(raster: str, count: int, seed: int = 0) -> list:
+    """`count` foreground point prompts (label 1, one class) spread uniformly over the
+    raster's first tile, in map coordinates, each at a pixel centre."""
+    import numpy as np
+    import rasterio
+
+    from geovl.pipelines.segment import MapPrompt
+
+    with rasterio.open(raster) as src:
+        transform = src.transform
+    pixels = np.random.default_rng(seed).integers(0, TILE, (count, 2)) + 0.5
+    return [MapPrompt("point", (tuple(transform * (x, y)),), 1, "object", i + 1)
+            for i, (x, y) in enumerate(pixels.tolist())]
+
+
+def child_prompts(spec: dict) -> dict:
+    """Seconds of segment() for 100 / 1,000 / 10,000 point prompts on one tile whose
+    embedding is cached (encoded once first, timed apart): decoding, laying down masks
+    and polygons; tile phase (routing, decoding, rasters) and polygon phase apart."""
+    from geovl.pipelines.options import ModelOptions, TilingOptions
+    from geovl.pipelines.segment import segment
+
+    segmenter, out = _load(spec)
+    cache_dir = tempfile.mkdtemp(prefix="segment-prompts-", dir=common.CACHE_DIR)
+    os.environ["GEOVL_CACHE_DIR"] = cache_dir
+    options, tiling = ModelOptions(spec["model"], "cpu", spec["precision"]), TilingOptions(tile_size=TILE, overlap=0)
+    try:
+        t = common.Timer()
+        segment(spec["raster"], options, point_prompts(spec["raster"], 1), tiling=tiling)
+        out["first_run_one_prompt_s"] = round(t.seconds, 3)
+        out["runs"] = []
+        for count in spec["counts"]:
+            prompts = point_prompts(spec["raster"], count)
+            feedback = retrieve.RecordingFeedback()
+            loadavg = common.load_average()
+            t = common.Timer()
+            feedback.start = t.start
+            result = segment(spec["raster"], options, prompts, tiling=tiling, refine=spec["refine"],
+                             feedback=feedback)
+            seconds = t.seconds
+            tile_marks = [m for m, p in feedback.marks if p <= 90.0]
+            tile_phase = tile_marks[-1] if tile_marks else seconds
+            out["runs"].append({"prompts": count, "seconds": round(seconds, 3), "tile_phase_s": round(tile_phase, 3),
+                                "polygon_phase_s": round(seconds - tile_phase, 3),
+                                "ms_per_prompt": round(1000 * seconds / count, 1),
+                                "tiles_encoded": result.tiles_encoded, "masks_decoded": result.masks_decoded,
+                                "regions": len(result.regions), "loadavg_start": loadavg,
+                                "loadavg_end": common.load_average()})
+            print(f"   {count} prompts: {seconds:.1f} s", flush=True)
+            common.write_json(spec["partial_path"], out)
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    out["peak_rss_mb"] = round(common.peak_rss_mb(), 1)
+    return out
+
+
+CHILDREN = {"precision": child_precision, "encoder": child_encoder, "rss": child_rss, "prompts": child_prompts}
+PROMPT_COUNTS = (100, 1000, 10000)
 
 
 # =========================================================================== parent
@@ -282,12 +344,25 @@ def main() -> None:
     parser.add_argument("--bf16-passes", type=int, default=None,
                         help="raw encoder passes at explicit bf16 (default 1; 0 skips; --quick: 0)")
     parser.add_argument("--no-peer", action="store_true", help="skip segment-geospatial")
+    parser.add_argument("--prompts-only", action="store_true",
+                        help="only the prompt-scaling case (bench/results/segment-prompts.json)")
+    parser.add_argument("--prompt-counts", default=",".join(map(str, PROMPT_COUNTS)),
+                        help="point prompts per run in the prompt-scaling case (default 100,1000,10000)")
     parser.add_argument("--out", help="result JSON (default bench/results/segment[-quick].json)")
     common.add_child_arguments(parser)
     args = parser.parse_args()
     if common.run_as_child(args, CHILDREN):
         return
 
+    if args.prompts_only:
+        os.makedirs(common.CACHE_DIR, exist_ok=True)
+        out_path = args.out or os.path.join(common.RESULTS_DIR, "segment-prompts.json")
+        results = {"benchmark": "segment-prompts", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                   "machine": common.machine_info(), "product_revision": retrieve.product_revision(),
+                   "prompt_scaling": prompt_scaling(ensure_sam_vit_b(), args.prompt_counts, out_path)}
+        common.write_json(out_path, results)
+        print(f"\nWrote {out_path}")
+        return
     size, rss_sizes = (2048, (1024, 2048)) if args.quick else (3072, (3072, 6144))
     raw_passes, decode_repeats = (1, 5) if args.quick else (2, 20)
     bf16_passes = args.bf16_passes if args.bf16_passes is not None else (0 if args.quick else 1)
@@ -334,6 +409,8 @@ def main() -> None:
                                                                    "raw_passes": raw_passes,
                                                                    "decode_repeats": decode_repeats})
         retrieve.write_json_partial(out_path, results)
+    results["prompt_scaling"] = prompt_scaling(model, args.prompt_counts, out_path + ".prompts.partial")
+    retrieve.write_json_partial(out_path, results)
     if bf16_passes > 0:
         results["bf16_encoder"] = run_child("encoder", {**base, "precision": "bf16", "raw_passes": bf16_passes})
     else:
@@ -358,6 +435,21 @@ def main() -> None:
     common.write_json(out_path, results)
     print_summary(results, rss_sizes)
     print(f"\nWrote {out_path}")
+
+
+def prompt_scaling(model: str, counts: str, partial_path: str) -> dict:
+    """The prompt-scaling case in a child process: fp32, refine on (the default), one
+    1024 px tile of vit_b."""
+    spec = {"model": model, "raster": common.ensure_raster(TILE, dtype="uint8"), "precision": "fp32",
+            "refine": True, "counts": [int(c) for c in counts.split(",") if c.strip()], "partial_path": partial_path}
+    out = run_child("prompts", spec)
+    out["setup"] = {"model": "segment-anything vit_b, random-initialised", "tile_px": TILE, "refine": True,
+                    "prompts": "N foreground points (label 1), one class, uniform over the tile; embedding cached",
+                    "target": TARGETS["prompts_1000_s_max"]}
+    runs = {r["prompts"]: r for r in out.get("runs", [])}
+    if 1000 in runs:
+        out["prompts_1000_pass"] = runs[1000]["seconds"] <= TARGETS["prompts_1000_s_max"]
+    return out
 
 
 def verdict(results: dict, rss_sizes: tuple[int, int]) -> dict:
@@ -390,6 +482,10 @@ def verdict(results: dict, rss_sizes: tuple[int, int]) -> dict:
         growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
         v["rss"] = {"sizes": list(rss_sizes), "peak_rss_mb": [small["peak_rss_mb"], large["peak_rss_mb"]],
                     "growth": round(growth, 4), "rss_growth_pass": growth <= TARGETS["rss_growth_max"]}
+    scaling = results.get("prompt_scaling", {})
+    if "prompts_1000_pass" in scaling:
+        v["prompt_scaling"] = {"seconds": {r["prompts"]: r["seconds"] for r in scaling["runs"]},
+                               "prompts_1000_pass": scaling["prompts_1000_pass"]}
     peer, fp32 = results.get("peer", {}), results["precisions"].get("fp32", {})
     size = results["setup"]["e2e_size_px"]
     if "first_run" in fp32:
