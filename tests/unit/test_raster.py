@@ -7,6 +7,7 @@ from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 from geovl.errors import InputError
+from geovl.geo.normalise import identity_stretch
 from geovl.geo.raster import RasterSource, check_bands, default_bands
 
 UTM = Affine(0.5, 0, 500000, 0, -0.5, 4650000)  # 0.5 m pixels
@@ -189,7 +190,7 @@ def test_uint8_passes_through_unchanged(rgb8):
     path, data = rgb8
     with RasterSource(path) as src:
         image, valid = src.read(Window(0, 0, 40, 30), (30, 40))
-        assert src.stretch.method == "none"
+        assert src.stretch == identity_stretch(3)
     np.testing.assert_array_equal(image, data.transpose(1, 2, 0))
     assert valid.all()
 

@@ -272,3 +272,16 @@ def test_two_classes_touching_across_a_window_border_stay_apart(tmp_path):
     regions = raster_regions(label_raster(tmp_path, labels), {1: 1, 2: 2}, window_size=16)
     assert sorted((r.class_code, r.polygon.bounds, r.label_areas[r.class_code]) for r in regions) == [
         (1, pixel_box(2, 12, 3, 16).bounds, 32.5), (2, pixel_box(2, 12, 16, 25).bounds, 22.5)]
+
+
+def test_rotated_raster_polygons_follow_the_transform(tmp_path):
+    """A sheared, rotated geotransform: the polygon's corners are the transform of the
+    pixel corners, its area the pixel count times the determinant."""
+    transform = Affine(0.5, 0.1, X0, 0.2, -0.5, Y0)
+    labels = np.zeros((10, 10), np.int32)
+    labels[2:4, 3:6] = 1
+    path = write_raster(tmp_path / "rotated.tif", labels[None], crs="EPSG:32631", transform=transform)
+    (region,) = raster_regions(path, {1: 1})
+    corners = Polygon([transform * (c, r) for c, r in ((3, 2), (6, 2), (6, 4), (3, 4))])
+    assert region.polygon.equals(corners)
+    assert region.label_areas == {1: pytest.approx(6 * 0.27)}
