@@ -161,8 +161,12 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
                 threshold = threshold or measure.auto_threshold(counts, edges)
                 notes = [_threshold_note(measure.description, threshold, given)]
                 feedback.info(notes[0])
-                _threshold_pass(grid, pair.before.crs_wkt, magnitude_file, threshold, mask_file, labels_file,
-                                feedback)
+                read_back = _threshold_pass(grid, pair.before.crs_wkt, magnitude_file, threshold, mask_file,
+                                            labels_file, feedback)
+                if read_back != counts.sum():  # GDAL may close a file it could not flush without raising
+                    raise InputError(f"The magnitude raster was not written completely in the folder "
+                                     f"'{os.path.dirname(os.path.abspath(magnitude_file))}' (a disk that filled up?). "
+                                     f"Free some space on that disk, or choose a folder on another one.")
                 regions = _regions(pair, grid, labels_file, magnitude_file, directions_file, min_area_m2)
                 compared_m2 = _compared_m2(pair, grid, int(counts.sum()))
                 facts = _overall_facts(regions, compared_m2)
@@ -427,11 +431,12 @@ def _histogram(magnitudes: np.ndarray, per_bin: float) -> np.ndarray:
 
 
 def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold: float, mask_file: str | None,
-                    labels_file: str, feedback: Feedback) -> None:
+                    labels_file: str, feedback: Feedback) -> int:
     """Pass 2: the change mask (1 change, 0 none, 255 nodata) and the label raster that
     is vectorised (1 changed, 0 elsewhere; windows with no change are not written), both
     without speckle: a 3 x 3 opening removes what is thinner than 3 pixels. Windows are
-    read and thresholded in a thread ahead of the writing."""
+    read and thresholded in a thread ahead of the writing. Returns the number of valid
+    magnitudes read back."""
     height, width = grid.out_shape
     transform = grid.out_transform()
     with MaskRasterWriter(labels_file, width, height, transform, crs_wkt, **CODEC) as labels, \
@@ -439,14 +444,17 @@ def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold
                               colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change",
                               **CODEC)
              if mask_file else contextlib.nullcontext()) as mask:
+        valid_pixels = 0
         for window, changed, valid in prefetch(_thresholded(magnitude_file, width, height, threshold)):
             check_cancelled(feedback)
+            valid_pixels += int(np.count_nonzero(valid))
             if changed.any():
                 labels.write(changed.view(np.uint8), window.row_off, window.col_off)
             if mask is not None:
                 # uint8 throughout: with a Python int for nodata, np.where makes int64 (8 bytes a pixel)
                 mask.write(np.where(valid, changed.view(np.uint8), np.uint8(MASK_NODATA)), window.row_off,
                            window.col_off)
+    return valid_pixels
 
 
 def _thresholded(magnitude_file: str, width: int, height: int, threshold: float):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
 import pytest
 
 from geovl.errors import InputError
@@ -124,3 +125,26 @@ def test_a_scratch_disk_filling_up_is_a_sentence_and_leaves_nothing(pair, tmp_pa
         detect_changes(*pair, mask_path=str(out / "mask.tif"), feedback=FillsTheDisk(scratch, percent=1))
     assert os.listdir(scratch) == ["filler"]
     assert not out.exists() or os.listdir(out) == []
+
+
+def test_a_magnitude_missing_blocks_after_it_was_closed_is_a_sentence(pair, tmp_path, monkeypatch):
+    """GDAL may close a GeoTIFF whose last blocks it could not flush (a disk that filled up)
+    without raising, and unwritten blocks read back as nodata. The threshold pass reads
+    the whole magnitude back: fewer valid pixels than the tile pass measured is a
+    sentence, and nothing is left. (One tile's write is dropped here, as GDAL drops it.)"""
+    from geovl.geo.mask_raster import MaskRasterWriter
+    from geovl.pipelines.options import TilingOptions
+
+    write, dropped = MaskRasterWriter.write, []
+
+    def drop_one_magnitude_tile(self, data, row_off, col_off):
+        if data.dtype == np.float32 and not dropped:
+            dropped.append((row_off, col_off))
+            return None
+        return write(self, data, row_off, col_off)
+
+    monkeypatch.setattr(MaskRasterWriter, "write", drop_one_magnitude_tile)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=f"The magnitude raster was not written completely in the folder '{out}'"):
+        detect_changes(*pair, magnitude_path=str(out / "magnitude.tif"), tiling=TilingOptions(tile_size=128))
+    assert dropped and os.listdir(out) == []
