@@ -4,84 +4,114 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../processing/base.py" line="93"/>
+        <location filename="../processing/base.py" line="127"/>
         <source>GeoVL needs Python packages that this QGIS cannot import: {}. Run `make setup deploy` in the GeoVL folder (it installs them and points the plugin at them), or set the QGIS setting geovl/site_packages to a site-packages folder that has them.</source>
         <translation>GeoVL a besoin de paquets Python que ce QGIS ne peut pas importer : {}. Lancez `make setup deploy` dans le dossier de GeoVL (cela les installe et y fait pointer l'extension), ou réglez le paramètre QGIS geovl/site_packages sur un dossier site-packages qui les contient.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="107"/>
+        <location filename="../processing/base.py" line="220"/>
         <source>Model (preset, hub id or local path)</source>
         <translation>Modèle (préréglage, identifiant du hub ou chemin local)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="109"/>
+        <location filename="../processing/base.py" line="222"/>
         <source>Device</source>
         <translation>Périphérique de calcul</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="110"/>
+        <location filename="../processing/base.py" line="223"/>
         <source>Precision</source>
         <translation>Précision numérique</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="114"/>
+        <location filename="../processing/base.py" line="227"/>
         <source>Extent (default: the whole raster)</source>
         <translation>Emprise (par défaut : tout le raster)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="116"/>
+        <location filename="../processing/base.py" line="229"/>
         <source>Bands (1 for grey, or red, green, blue)</source>
         <translation>Bandes (1 pour du gris, ou rouge, vert, bleu)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="119"/>
+        <location filename="../processing/base.py" line="232"/>
         <source>Tile size in pixels (0: the model&apos;s input)</source>
         <translation>Taille des tuiles en pixels (0 : l'entrée du modèle)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="121"/>
+        <location filename="../processing/base.py" line="234"/>
         <source>Tile overlap in pixels</source>
         <translation>Recouvrement des tuiles en pixels</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="123"/>
+        <location filename="../processing/base.py" line="236"/>
         <source>Resolution in metres per pixel (0: the raster&apos;s own)</source>
         <translation>Résolution en mètres par pixel (0 : celle du raster)</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="41"/>
+        <location filename="../processing/render.py" line="44"/>
         <source>The raster layer &apos;{}&apos; has no coordinate reference system. Assign one (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche raster « {} » n'a pas de système de coordonnées de référence. Attribuez-en un (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="50"/>
+        <location filename="../processing/render.py" line="53"/>
         <source>The extent does not overlap the layer &apos;{}&apos;.</source>
         <translation>L'emprise ne recouvre pas la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="54"/>
+        <location filename="../processing/render.py" line="57"/>
         <source>Rendering layer &apos;{}&apos; over this extent at this resolution would make a {} x {} px raster, more than {} Mpx. Choose a smaller extent or a coarser resolution (RESOLUTION, metres per pixel).</source>
         <translation>Le rendu de la couche « {} » sur cette emprise à cette résolution donnerait un raster de {} x {} px, plus de {} Mpx. Choisissez une emprise plus petite ou une résolution plus grossière (RESOLUTION, mètres par pixel).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="62"/>
+        <location filename="../processing/render.py" line="66"/>
         <source>Reusing the rendering of layer &apos;{}&apos; in {}.</source>
         <translation>Réutilisation du rendu de la couche « {} » dans {}.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="64"/>
+        <location filename="../processing/render.py" line="71"/>
         <source>Rendering layer &apos;{}&apos; to a {} x {} px GeoTIFF.</source>
         <translation>Rendu de la couche « {} » en un GeoTIFF de {} x {} px.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="84"/>
-        <source>Rendering layer &apos;{}&apos; failed (error {}).</source>
-        <translation>Le rendu de la couche « {} » a échoué (erreur {}).</translation>
+        <location filename="../processing/render.py" line="139"/>
+        <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
+        <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="71"/>
+        <source>the folder {} does not exist</source>
+        <translation>le dossier {} n'existe pas</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="76"/>
+        <source>GeoVL cannot write in {} ({})</source>
+        <translation>GeoVL ne peut pas écrire dans {} ({})</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="68"/>
+        <source>The cached rendering {} is damaged; rendering layer &apos;{}&apos; again.</source>
+        <translation>Le rendu en cache {} est endommagé ; la couche « {} » est rendue à nouveau.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="76"/>
+        <source>GeoVL cannot make the folder {} ({})</source>
+        <translation>GeoVL ne peut pas créer le dossier {} ({})</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="78"/>
+        <source>Cannot render layer &apos;{}&apos; into GeoVL&apos;s cache: {}. Set GEOVL_CACHE_DIR to a folder you can write to.</source>
+        <translation>Impossible de rendre la couche « {} » dans le cache de GeoVL : {}. Faites pointer GEOVL_CACHE_DIR vers un dossier où vous pouvez écrire.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="102"/>
+        <source>The run was cancelled; no output was written.</source>
+        <translation>L'exécution a été annulée ; aucune sortie n'a été écrite.</translation>
     </message>
     <message>
         <location filename="../processing/render.py" line="103"/>
-        <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
-        <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
+        <source>Rendering layer &apos;{}&apos; into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set GEOVL_CACHE_DIR to a folder on another disk.</source>
+        <translation>Le rendu de la couche « {} » dans {} a échoué (erreur {} de l'écriture QGIS). Le disque est-il plein ? Libérez de la place, ou faites pointer GEOVL_CACHE_DIR vers un dossier sur un autre disque.</translation>
     </message>
 </context>
 <context>
@@ -203,17 +233,17 @@ Sorties : les objets (libellé, score quand le modèle en donne un, tuile, quest
         <translation>Réponse</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="99"/>
+        <location filename="../processing/ask.py" line="101"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="102"/>
+        <location filename="../processing/ask.py" line="104"/>
         <source>The question is empty. Type a question about the raster, e.g. &quot;Where are the airplanes parked?&quot;.</source>
         <translation>La question est vide. Tapez une question sur le raster, par exemple « Où sont garés les avions ? ».</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="124"/>
+        <location filename="../processing/ask.py" line="126"/>
         <source>Answer:</source>
         <translation>Réponse :</translation>
     </message>
@@ -342,9 +372,42 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
         <translation>Légende d'ensemble</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="105"/>
+        <location filename="../processing/change.py" line="107"/>
         <source>Choose two raster layers: BEFORE and AFTER.</source>
         <translation>Choisissez deux couches raster : BEFORE et AFTER.</translation>
+    </message>
+</context>
+<context>
+    <name>GeoVLAlgorithm</name>
+    <message>
+        <location filename="../processing/base.py" line="166"/>
+        <source>{} would overwrite the input {} ({}). Choose another file name for the output.</source>
+        <translation>{} écraserait l'entrée {} ({}). Choisissez un autre nom de fichier pour la sortie.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="170"/>
+        <source>{} and {} are the same file ({}). Give each output its own file name.</source>
+        <translation>{} et {} sont le même fichier ({}). Donnez à chaque sortie son propre nom de fichier.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="176"/>
+        <source>Cannot write {} to {}: {}. Choose a folder that exists and that you can write to.</source>
+        <translation>Impossible d'écrire {} dans {} : {}. Choisissez un dossier qui existe et où vous pouvez écrire.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="206"/>
+        <source>the file cannot be read back</source>
+        <translation>le fichier ne peut pas être relu</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="215"/>
+        <source>Writing {} to {} failed ({}). Is the disk full? Free some space or choose another folder, and run again.</source>
+        <translation>L'écriture de {} dans {} a échoué ({}). Le disque est-il plein ? Libérez de la place ou choisissez un autre dossier, puis relancez.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="215"/>
+        <source>no reason given</source>
+        <translation>sans raison donnée</translation>
     </message>
 </context>
 <context>
@@ -368,96 +431,96 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
         <translation>Recherche d'images par texte</translation>
     </message>
     <message>
+        <location filename="../processing/retrieve.py" line="50"/>
+        <source>Raster layer</source>
+        <translation>Couche raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="51"/>
+        <source>Query text</source>
+        <translation>Texte de la requête</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="52"/>
+        <source>Negative text (what not to find)</source>
+        <translation>Texte négatif (ce qu'il ne faut pas trouver)</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="54"/>
+        <source>Query layer (find areas like these features)</source>
+        <translation>Couche requête (trouver des zones semblables à ces entités)</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="57"/>
+        <source>Number of results (top k)</source>
+        <translation>Nombre de résultats (top k)</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="60"/>
+        <source>Batch size</source>
+        <translation>Taille des lots</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="62"/>
+        <source>Matching tiles</source>
+        <translation>Tuiles correspondantes</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="64"/>
+        <source>Similarity heatmap</source>
+        <translation>Carte de chaleur de similarité</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="66"/>
+        <source>Tile index (default: kept in the GeoVL cache)</source>
+        <translation>Index des tuiles (par défaut : conservé dans le cache GeoVL)</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="66"/>
+        <source>GeoPackage (*.gpkg)</source>
+        <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="78"/>
+        <source>Choose a raster layer (INPUT).</source>
+        <translation>Choisissez une couche raster (INPUT).</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="84"/>
+        <source>Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find.</source>
+        <translation>Donnez un texte de requête (QUERY), ou une couche requête (QUERY_LAYER) dont les entités montrent ce qu'il faut trouver.</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="98"/>
+        <source>{} tiles in the index ({} embedded in this run).</source>
+        <translation>{} tuiles dans l'index ({} encodées lors de cette exécution).</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="101"/>
+        <source>like {} feature(s) of the query layer</source>
+        <translation>semblable à {} entité(s) de la couche requête</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="132"/>
+        <source>The query layer has no features with a geometry.</source>
+        <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
+    </message>
+    <message>
         <location filename="../processing/retrieve.py" line="36"/>
         <source>Finds the tiles of a raster layer that best match a text query (&quot;storage tanks next to a harbour&quot;), or that look like the features of a query layer.
 
 The raster is cut into tiles that are embedded once by an image-text model into a tile index (a GeoPackage); later queries on the same raster, model and tiling reuse it and only embed the text.
 
-Model presets: clip-rsicd (default, CLIP fine-tuned on RSICD, fast on a CPU), git-rsclip and git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, georsclip-vit-b-32, clip-vit-b-32. A hub id (org/name) or a local folder or checkpoint file also works.
+Model presets: clip-rsicd (default, CLIP fine-tuned on RSICD, fast on a CPU), git-rsclip and git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, georsclip-vit-b-32, clip-vit-b-32. A hub id (org/name) or a local folder or checkpoint file also works; ARCH:FILE names the open_clip architecture of a checkpoint file (e.g. ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt).
 
 Outputs: the top-k tile footprints ranked by score (cosine similarity; minus the similarity to the negative text when one is given), an optional heatmap with one score per tile, and the tile index.</source>
         <translation>Trouve les tuiles d'une couche raster qui correspondent le mieux à une requête textuelle (« des réservoirs près d'un port »), ou qui ressemblent aux entités d'une couche requête.
 
 Le raster est découpé en tuiles, encodées une seule fois par un modèle image-texte dans un index de tuiles (un GeoPackage) ; les requêtes suivantes sur le même raster, avec le même modèle et le même tuilage, le réutilisent et n'encodent que le texte.
 
-Préréglages de modèles : clip-rsicd (par défaut, CLIP affiné sur RSICD, rapide sur un CPU), git-rsclip et git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, georsclip-vit-b-32, clip-vit-b-32. Un identifiant du hub (org/nom), un dossier local ou un fichier de poids conviennent aussi.
+Préréglages de modèles : clip-rsicd (par défaut, CLIP affiné sur RSICD, rapide sur un CPU), git-rsclip et git-rsclip-base (SigLIP, Git-10M), remoteclip-vit-b-32 / remoteclip-vit-l-14 / remoteclip-rn50, georsclip-vit-b-32, clip-vit-b-32. Un identifiant du hub (org/nom), un dossier local ou un fichier de poids conviennent aussi ; ARCH:FICHIER nomme l'architecture open_clip d'un fichier de poids (par ex. ViT-B-32-quickgelu:/models/RS5M_ViT-B-32.pt).
 
 Sorties : les emprises des k meilleures tuiles classées par score (similarité cosinus ; moins la similarité au texte négatif s'il est donné), une carte de chaleur facultative avec un score par tuile, et l'index des tuiles.</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="48"/>
-        <source>Raster layer</source>
-        <translation>Couche raster</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="49"/>
-        <source>Query text</source>
-        <translation>Texte de la requête</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="50"/>
-        <source>Negative text (what not to find)</source>
-        <translation>Texte négatif (ce qu'il ne faut pas trouver)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="52"/>
-        <source>Query layer (find areas like these features)</source>
-        <translation>Couche requête (trouver des zones semblables à ces entités)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="55"/>
-        <source>Number of results (top k)</source>
-        <translation>Nombre de résultats (top k)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="58"/>
-        <source>Batch size</source>
-        <translation>Taille des lots</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="60"/>
-        <source>Matching tiles</source>
-        <translation>Tuiles correspondantes</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="62"/>
-        <source>Similarity heatmap</source>
-        <translation>Carte de chaleur de similarité</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="64"/>
-        <source>Tile index (default: kept in the GeoVL cache)</source>
-        <translation>Index des tuiles (par défaut : conservé dans le cache GeoVL)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="64"/>
-        <source>GeoPackage (*.gpkg)</source>
-        <translation>GeoPackage (*.gpkg)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="74"/>
-        <source>Choose a raster layer (INPUT).</source>
-        <translation>Choisissez une couche raster (INPUT).</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="80"/>
-        <source>Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find.</source>
-        <translation>Donnez un texte de requête (QUERY), ou une couche requête (QUERY_LAYER) dont les entités montrent ce qu'il faut trouver.</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="94"/>
-        <source>{} tiles in the index ({} embedded in this run).</source>
-        <translation>{} tuiles dans l'index ({} encodées lors de cette exécution).</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="97"/>
-        <source>like {} feature(s) of the query layer</source>
-        <translation>semblable à {} entité(s) de la couche requête</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="128"/>
-        <source>The query layer has no features with a geometry.</source>
-        <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
     </message>
 </context>
 <context>
@@ -559,42 +622,42 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>Axes des routes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="105"/>
+        <location filename="../processing/segment.py" line="107"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="110"/>
+        <location filename="../processing/segment.py" line="116"/>
         <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
         <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="173"/>
+        <location filename="../processing/segment.py" line="183"/>
         <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="180"/>
+        <location filename="../processing/segment.py" line="190"/>
         <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
         <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="198"/>
+        <location filename="../processing/segment.py" line="208"/>
         <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
         <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="216"/>
+        <location filename="../processing/segment.py" line="226"/>
         <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
         <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="221"/>
+        <location filename="../processing/segment.py" line="231"/>
         <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
         <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="225"/>
+        <location filename="../processing/segment.py" line="235"/>
         <source>The prompt layer has no features with a geometry.</source>
         <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
     </message>
@@ -602,6 +665,16 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <location filename="../processing/segment.py" line="89"/>
         <source>Class to draw centre lines of</source>
         <translation>Classe dont tracer les axes</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="113"/>
+        <source>The prompt layer (PROMPTS) has no features with a geometry: add points, polygons or lines on what to segment, or give a prior class raster (PRIOR) or text concepts (TEXT).</source>
+        <translation>La couche d'invites (PROMPTS) n'a aucune entité avec une géométrie : ajoutez des points, polygones ou lignes sur ce qu'il faut segmenter, ou donnez un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT).</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="180"/>
+        <source>The prompt layer has no features.</source>
+        <translation>La couche d'invites n'a aucune entité.</translation>
     </message>
 </context>
 </TS>
