@@ -273,17 +273,18 @@ def child_prompts(spec: dict) -> dict:
         for count in spec["counts"]:
             prompts = point_prompts(spec["raster"], count)
             feedback = retrieve.RecordingFeedback()
-            loadavg = common.load_average()
+            loadavg, cpu0 = common.load_average(), common.cpu_seconds()
             t = common.Timer()
             feedback.start = t.start
             result = segment(spec["raster"], options, prompts, tiling=tiling, refine=spec["refine"],
                              feedback=feedback)
-            seconds = t.seconds
+            seconds, cpu = t.seconds, common.cpu_seconds() - cpu0
             tile_marks = [m for m, p in feedback.marks if p <= 90.0]
             tile_phase = tile_marks[-1] if tile_marks else seconds
             out["runs"].append({"prompts": count, "seconds": round(seconds, 3), "tile_phase_s": round(tile_phase, 3),
                                 "polygon_phase_s": round(seconds - tile_phase, 3),
-                                "ms_per_prompt": round(1000 * seconds / count, 1),
+                                "ms_per_prompt": round(1000 * seconds / count, 1), "cpu_s": round(cpu, 1),
+                                "cpu_utilisation": round(cpu / seconds, 2),
                                 "tiles_encoded": result.tiles_encoded, "masks_decoded": result.masks_decoded,
                                 "regions": len(result.regions), "loadavg_start": loadavg,
                                 "loadavg_end": common.load_average()})

@@ -48,7 +48,7 @@ PRIOR_POINTS = (32, 16)     # foreground, background points sampled per class an
 LINE_SPACING_PX = 32        # default spacing of points along line prompts, in output pixels
 CLOSING_RADIUS_PX = 2       # morphological close of each mask (GeoSAM's clean-up)
 MIN_BOX_PX = 2              # a box (or its part on a tile) narrower than this has no area to segment
-MAX_CLASSES = 255            # the class raster is uint8 with a colour table; 0 is no class
+MAX_CLASSES = 255           # the class raster is uint8 with a colour table; 0 is no class
 FLAT_BOX_ADVICE = (f"A box (a polygon prompt's bounding box) needs two distinct corners at least {MIN_BOX_PX} "
                    "pixels apart, and a polygon of zero area (a point, or collinear vertices) has none: draw the "
                    "polygon around the object, or give the object as a point prompt (label 1).")

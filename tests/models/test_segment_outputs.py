@@ -112,3 +112,10 @@ def test_read_only_folder_for_the_class_raster(tiny_sam_ckpt, tmp_path, cache_di
         segment(raster, options(tiny_sam_ckpt), [MapPrompt("point", (to_map(100.5, 100.5),))],
                 mask_path=os.path.join(disk, "classes.tif"))
     assert leftovers(disk) == []
+
+
+def test_box_that_only_touches_the_raster_edge(tiny_sam_ckpt, tmp_path, cache_dir):
+    raster = write_rgb(tmp_path / "input.tif", scene(256, 256, seed=7))
+    box = MapPrompt("box", (to_map(-60, 200), to_map(1, 100)), prompt_id=8)   # 1 px of it on the raster
+    with pytest.raises(InputError, match="The object prompts only touch the edge of the raster"):
+        segment(raster, options(tiny_sam_ckpt), [box])
