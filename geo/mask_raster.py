@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import colorsys
 import contextlib
+import errno
 import json
 
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from .files import atomic_path
@@ -77,6 +79,25 @@ class MaskRasterWriter:
         r0, c0 = inside.row_off - row_off, inside.col_off - col_off
         part = data[r0:r0 + inside.height, c0:c0 + inside.width]
         self._dataset.write(part.astype(self._dataset.dtypes[0], copy=False), 1, window=inside)
+
+
+def check_written(path: str, counts: dict[int, int]) -> None:
+    """GDAL closes a GeoTIFF whose blocks it could not flush (a disk that filled up) without
+    raising, and blocks never stored read back as nodata: read a uint8 raster back and
+    compare the pixel count of each value with `counts` (value -> pixels written, every
+    other value none). A mismatch is an OSError on `path` (atomic_path makes it a sentence)."""
+    expected = np.zeros(256, np.int64)
+    for value, count in counts.items():
+        expected[value] += count
+    found = np.zeros(256, np.int64)
+    try:
+        with rasterio.open(path) as written:
+            for _, window in written.block_windows(1):
+                found += np.bincount(written.read(1, window=window).ravel(), minlength=256)
+    except RasterioError:
+        found = None
+    if found is None or not np.array_equal(found, expected):
+        raise OSError(errno.EIO, "the GeoTIFF could not be written completely", path)
 
 
 def class_tags(classes: list[str]) -> dict[str, str]:

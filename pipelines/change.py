@@ -44,7 +44,7 @@ from ..geo.files import atomic_path
 from ..geo.georef import bounds_to_window, map_to_pixels
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid, plan_grid, raster_windows
-from ..geo.mask_raster import MaskRasterWriter
+from ..geo.mask_raster import MaskRasterWriter, check_written
 from ..geo.morphology import open_speckle
 from ..geo.pair import RasterPair
 from ..geo.vectorise import polygon_area_m2, raster_regions
@@ -164,9 +164,7 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
                 read_back = _threshold_pass(grid, pair.before.crs_wkt, magnitude_file, threshold, mask_file,
                                             labels_file, feedback)
                 if read_back != counts.sum():  # GDAL may close a file it could not flush without raising
-                    raise InputError(f"The magnitude raster was not written completely in the folder "
-                                     f"'{os.path.dirname(os.path.abspath(magnitude_file))}' (a disk that filled up?). "
-                                     f"Free some space on that disk, or choose a folder on another one.")
+                    raise _incomplete("magnitude", magnitude_file)
                 regions = _regions(pair, grid, labels_file, magnitude_file, directions_file, min_area_m2)
                 compared_m2 = _compared_m2(pair, grid, int(counts.sum()))
                 facts = _overall_facts(regions, compared_m2)
@@ -435,26 +433,40 @@ def _threshold_pass(grid: TileGrid, crs_wkt: str, magnitude_file: str, threshold
     """Pass 2: the change mask (1 change, 0 none, 255 nodata) and the label raster that
     is vectorised (1 changed, 0 elsewhere; windows with no change are not written), both
     without speckle: a 3 x 3 opening removes what is thinner than 3 pixels. Windows are
-    read and thresholded in a thread ahead of the writing. Returns the number of valid
-    magnitudes read back."""
+    read and thresholded in a thread ahead of the writing; both are read back (see
+    check_written). Returns the number of valid magnitudes read back."""
     height, width = grid.out_shape
     transform = grid.out_transform()
+    changed_pixels = valid_pixels = 0
     with MaskRasterWriter(labels_file, width, height, transform, crs_wkt, **CODEC) as labels, \
             (MaskRasterWriter(mask_file, width, height, transform, crs_wkt, nodata=MASK_NODATA,
                               colormap=MASK_COLOURS, description="GeoVL change mask: 1 change, 0 no change",
                               **CODEC)
              if mask_file else contextlib.nullcontext()) as mask:
-        valid_pixels = 0
         for window, changed, valid in prefetch(_thresholded(magnitude_file, width, height, threshold)):
             check_cancelled(feedback)
             valid_pixels += int(np.count_nonzero(valid))
+            changed_pixels += int(np.count_nonzero(changed))
             if changed.any():
                 labels.write(changed.view(np.uint8), window.row_off, window.col_off)
             if mask is not None:
                 # uint8 throughout: with a Python int for nodata, np.where makes int64 (8 bytes a pixel)
                 mask.write(np.where(valid, changed.view(np.uint8), np.uint8(MASK_NODATA)), window.row_off,
                            window.col_off)
+    try:  # a scratch file: no atomic_path of an output turns its failure into a sentence
+        check_written(labels_file, {1: changed_pixels, 0: width * height - changed_pixels})
+    except OSError as exc:
+        raise _incomplete("change labels", labels_file) from exc
+    if mask_file:
+        check_written(mask_file, {1: changed_pixels, 0: valid_pixels - changed_pixels,
+                                  MASK_NODATA: width * height - valid_pixels})
     return valid_pixels
+
+
+def _incomplete(what: str, path: str) -> InputError:
+    return InputError(f"The {what} raster was not written completely in the folder "
+                      f"'{os.path.dirname(os.path.abspath(path))}' (a disk that filled up?). Free some space on "
+                      f"that disk, or choose a folder on another one.")
 
 
 def _thresholded(magnitude_file: str, width: int, height: int, threshold: float):

@@ -127,24 +127,33 @@ def test_a_scratch_disk_filling_up_is_a_sentence_and_leaves_nothing(pair, tmp_pa
     assert not out.exists() or os.listdir(out) == []
 
 
-def test_a_magnitude_missing_blocks_after_it_was_closed_is_a_sentence(pair, tmp_path, monkeypatch):
+@pytest.mark.parametrize("dropped_from, message", [
+    ("magnitude", "The magnitude raster was not written completely in the folder '{out}'"),
+    ("labels.tif", "The change labels raster was not written completely in the folder '.*geovl-change-"),
+    (".mask.", "Could not write 'mask.tif' in the folder '{out}': .*"),
+])
+def test_a_raster_missing_blocks_after_it_was_closed_is_a_sentence(pair, tmp_path, monkeypatch, dropped_from,
+                                                                   message):
     """GDAL may close a GeoTIFF whose last blocks it could not flush (a disk that filled up)
-    without raising, and unwritten blocks read back as nodata. The threshold pass reads
-    the whole magnitude back: fewer valid pixels than the tile pass measured is a
-    sentence, and nothing is left. (One tile's write is dropped here, as GDAL drops it.)"""
+    without raising, and unwritten blocks read back as nodata. Every raster the run goes on
+    to use or return is read back: the magnitude by the threshold pass (its valid pixels
+    against the tile pass's count), the labels and the mask after it (pixels of each
+    value against what was written). One write of one file is dropped here, as GDAL drops
+    it: a sentence, and nothing is left."""
     from geovl.geo.mask_raster import MaskRasterWriter
     from geovl.pipelines.options import TilingOptions
 
     write, dropped = MaskRasterWriter.write, []
 
-    def drop_one_magnitude_tile(self, data, row_off, col_off):
-        if data.dtype == np.float32 and not dropped:
+    def drop_one_write(self, data, row_off, col_off):
+        if dropped_from in os.path.basename(self.path) and not dropped:
             dropped.append((row_off, col_off))
             return None
         return write(self, data, row_off, col_off)
 
-    monkeypatch.setattr(MaskRasterWriter, "write", drop_one_magnitude_tile)
+    monkeypatch.setattr(MaskRasterWriter, "write", drop_one_write)
     out = tmp_path / "out"
-    with pytest.raises(InputError, match=f"The magnitude raster was not written completely in the folder '{out}'"):
-        detect_changes(*pair, magnitude_path=str(out / "magnitude.tif"), tiling=TilingOptions(tile_size=128))
+    with pytest.raises(InputError, match=message.format(out=out)):
+        detect_changes(*pair, magnitude_path=str(out / "magnitude.tif"), mask_path=str(out / "mask.tif"),
+                       tiling=TilingOptions(tile_size=128))
     assert dropped and os.listdir(out) == []

@@ -133,3 +133,23 @@ def test_codec_and_its_options_reach_the_file(tmp_path):
         assert ds.compression.name.lower() == "zstd"
         assert ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "3"
         np.testing.assert_array_equal(ds.read(1), values)
+
+
+def test_check_written_compares_the_pixels_of_each_value(tmp_path):
+    """What was written passes; a count that differs, or a file cut short, is an OSError
+    (EIO) on the path."""
+    import errno
+
+    from geovl.geo.mask_raster import check_written
+
+    path = str(tmp_path / "mask.tif")
+    with MaskRasterWriter(path, 300, 200, TRANSFORM, WKT, nodata=255) as out:
+        out.write(np.full((100, 300), 1, np.uint8), 0, 0)           # the lower half never written: 255
+    check_written(path, {1: 30_000, 255: 30_000})
+    with pytest.raises(OSError) as error:
+        check_written(path, {1: 30_001, 255: 29_999})
+    assert error.value.errno == errno.EIO and error.value.filename == path
+    with open(path, "r+b") as file:
+        file.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(OSError):
+        check_written(path, {1: 30_000, 255: 30_000})
