@@ -136,6 +136,8 @@ def test_simplify_polygon():
     assert simple.is_valid and len(simple.exterior.coords) <= 5
     assert simple.area == pytest.approx(polygon.area, rel=0.1)
     assert simplify_polygon(polygon, 0) is polygon
+    small = box(0, 0, 1, 0.5)        # 0.5 m2: small, but an area
+    assert simplify_polygon(small, 0.1).equals(small)
     assert simplify_polygon(Polygon([(0, 0), (1, 0), (2, 0)]), 0.1) is None
 
 
@@ -191,11 +193,15 @@ def test_blob_in_an_inner_block_only(tmp_path):
 
 
 def test_label_without_class_is_a_key_error(tmp_path):
-    """A label missing from class_of_label (even the one just past the largest) is refused."""
+    """A label missing from class_of_label (even the one just past the largest, or any
+    label when no class is given) is refused, not dropped."""
     labels = np.zeros((10, 10), np.int32)
     labels[2:4, 2:4] = 2
     with pytest.raises(KeyError, match="label 2 has no class"):
         raster_regions(label_raster(tmp_path, labels), {1: 1})
+    labels[2:4, 2:4] = 1
+    with pytest.raises(KeyError, match="label 1 has no class"):
+        raster_regions(label_raster(tmp_path, labels), {})
 
 
 def test_corner_contact_across_windows_stays_two_regions(tmp_path):
