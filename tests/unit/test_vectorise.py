@@ -138,6 +138,9 @@ def test_simplify_polygon():
     assert simplify_polygon(polygon, 0) is polygon
     small = box(0, 0, 1, 0.5)        # 0.5 m2: small, but an area
     assert simplify_polygon(small, 0.1).equals(small)
+    # a triangle smaller than the tolerance is kept whole (plain Douglas-Peucker empties it)
+    triangle = Polygon([(0, 0), (1, 0), (0, 1)])
+    assert simplify_polygon(triangle, 2.0).equals(triangle)
     assert simplify_polygon(Polygon([(0, 0), (1, 0), (2, 0)]), 0.1) is None
 
 
