@@ -125,11 +125,13 @@ def _write_failure(exc: BaseException, tmp: str, folder: str) -> str | None:
         return None
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
+    about_tmp = bool(tmp) and str(getattr(exc, "filename", None) or "").startswith(tmp)
     if code in _DISK_FULL_ERRNOS or any(t in text for t in _DISK_FULL_TEXTS):
-        return "disk full"
+        # only this file's or this folder's: a full disk elsewhere (another output, the
+        # scratch folder) passing through is named by the block that writes there
+        return "disk full" if about_tmp or _disk_nearly_full(folder) else None
     if not isinstance(exc, OSError):
         return None
-    about_tmp = bool(tmp) and str(exc.filename or "").startswith(tmp)
     if code == errno.EROFS or (about_tmp and code in _NOT_WRITABLE_ERRNOS):
         return "read-only"
     if _disk_nearly_full(folder):  # GDAL reports a full disk as a bare 'Write failed'

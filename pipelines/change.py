@@ -22,15 +22,8 @@ import itertools
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from ..geo.own_libraries import bind_own_libraries
-
-# Before rasterio and shapely load (the imports below come after it on purpose): inside
-# QGIS's process they would otherwise run partly on QGIS's own GDAL and GEOS.
-bind_own_libraries()
 
 import numpy as np
 import rasterio
@@ -40,7 +33,7 @@ from shapely.geometry import Polygon
 from ..errors import InputError
 from ..geo.change_stats import chi2_quantile, fit_irmad, irmad_chi2, otsu_threshold
 from ..geo.change_vectors import BandStats, band_stats, direction_codes, red_and_nir, zscore_change
-from ..geo.files import atomic_path
+from ..geo.files import atomic_path, scratch_folder
 from ..geo.georef import bounds_to_window, map_to_pixels
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid, plan_grid, raster_windows
@@ -50,9 +43,8 @@ from ..geo.pair import RasterPair
 from ..geo.vectorise import polygon_area_m2, raster_regions
 from ..geo.zonal import polygon_pixels
 from .change_report import write_change_report
-from .change_summary import (Directions, format_bytes, format_duration, location_word, overall_facts,
-                             region_facts)
-from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled
+from .change_summary import Directions, format_bytes, location_word, overall_facts, region_facts
+from .feedback import Feedback, ProgressRange, QuietFeedback, check_cancelled, format_duration
 from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch
 from .thumbnails import THUMBNAIL_PX, outlined_jpeg
@@ -144,8 +136,7 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
                          tiling.overlap, pair.before.scale_for_resolution(tiling.resolution))
         red_nir = red_and_nir(list(pair.before.file.colorinterp), list(pair.before.file.descriptions), pair.bands)
         feedback.info(_plan_sentence(method, grid, bool(mask_path)))
-        work = tempfile.mkdtemp(prefix="geovl-change-")
-        try:
+        with scratch_folder("geovl-change-") as work:
             _check_disk_space(_disk_needs(grid, work, magnitude_path, mask_path, report_path))
             with contextlib.ExitStack() as outputs:  # every output appears at the end, or none
                 magnitude_file = (outputs.enter_context(atomic_path(magnitude_path)) if magnitude_path
@@ -180,8 +171,6 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
                     write_change_report(outputs.enter_context(atomic_path(report_path)), result,
                                         _pictures(pair, grid, regions[:REPORT_PICTURES]), before_path, after_path)
                 check_cancelled(feedback)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     feedback.progress(100)
     feedback.info(caption)
     return result

@@ -62,15 +62,6 @@ def format_bytes(size: float) -> str:
     return f"{size:,.0f} bytes"
 
 
-def format_duration(seconds: float) -> str:
-    """A rough duration: seconds under two minutes, minutes under two hours, then hours."""
-    if seconds < 120:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 7200:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:,.1f} h"
-
-
 def region_facts(area_m2: float, location: str, directions: Directions) -> str:
     """One region: its area, where it is and the directions of change that dominate it."""
     parts = [f"{format_area(area_m2)} changed in the {location}"] + directions.phrases()

@@ -81,11 +81,12 @@ class PaceReport:
 
 
 def format_duration(seconds: float) -> str:
-    """42 s, 12 min, 3.4 h, 2.1 days."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
+    """A rough duration, as a person plans with: seconds under two minutes, minutes under
+    two hours, hours under two days, then days."""
+    if seconds < 120:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min"
     if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 86400:,.1f} days"

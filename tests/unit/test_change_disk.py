@@ -101,9 +101,7 @@ class FillsTheDisk(Recorder):
 
 
 @pytest.mark.parametrize("stage", [
-    pytest.param(dict(percent=1), marks=pytest.mark.xfail(strict=True, reason=(  # the tile pass: the magnitude
-        "geo/files.py atomic_path claims any 'No space left on device' passing through it: the scratch "
-        "directions writer, closed first, names its own folder for the magnitude's full disk"))),
+    dict(percent=1),                  # the tile pass: the magnitude
     dict(info="Threshold on"),        # then the threshold pass writes the mask
     dict(percent=85),                 # the report, once the regions are known
 ])

@@ -48,9 +48,10 @@ def foreign_bindings(ld_debug_files: list[str]) -> list[str]:
 
 CHILD = """
 import ctypes, sys
-for library in sys.argv[1:]:
+for library in sys.argv[2:]:
     ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)   # as qgis_process's executable has them
-from geovl.pipelines import change                  # binds, then imports rasterio and shapely
+import importlib
+importlib.import_module(sys.argv[1])                # binds, then imports rasterio and shapely
 import rasterio, shapely
 from shapely.geometry import Polygon
 polygon = Polygon([(0, 0), (3, 0), (3, 2), (0, 2)])
@@ -59,19 +60,21 @@ print("ok")
 """
 
 
-def run_child(tmp_path, libraries: list[str]) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run_child(tmp_path, libraries: list[str], module: str) -> tuple[subprocess.CompletedProcess, list[str]]:
     env = dict(os.environ, LD_DEBUG="bindings", LD_DEBUG_OUTPUT=str(tmp_path / "ld"),
                PYTHONPATH=os.path.dirname(os.path.dirname(geovl.__file__)))
-    done = subprocess.run([sys.executable, "-c", CHILD, *libraries], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, module, *libraries], env=env, capture_output=True, text=True,
                           timeout=120)
     return done, [str(p) for p in tmp_path.glob("ld.*")]
 
 
-def test_wheels_bind_their_own_gdal_and_geos_with_the_systems_loaded_globally(tmp_path):
+# The first engine import of a script (geo alone) and of a job (a pipeline): either binds first.
+@pytest.mark.parametrize("module", ["geovl.geo.raster", "geovl.pipelines.change"])
+def test_wheels_bind_their_own_gdal_and_geos_with_the_systems_loaded_globally(tmp_path, module):
     libraries = [name for name in SYSTEM_LIBRARIES if ctypes.util.find_library(name.split(".so")[0][3:])]
     if not libraries:
         pytest.skip("no system GEOS or GDAL to load (QGIS is not installed)")
-    done, logs = run_child(tmp_path, libraries)
+    done, logs = run_child(tmp_path, libraries, module)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
     assert logs, "LD_DEBUG wrote nothing"
     assert foreign_bindings(logs) == []

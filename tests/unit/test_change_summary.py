@@ -137,7 +137,8 @@ def test_format_bytes_in_decimal_units():
 
 
 def test_format_duration_rounds_to_what_a_person_plans_with():
-    from geovl.pipelines.change_summary import format_duration
+    from geovl.pipelines.feedback import format_duration
 
     assert [format_duration(s) for s in (0.2, 23.5, 119, 120, 2353, 7199, 7200, 90_000)] == [
         "1 s", "24 s", "119 s", "2 min", "39 min", "120 min", "2.0 h", "25.0 h"]
+    assert format_duration(2.1 * 86400) == "2.1 days"
