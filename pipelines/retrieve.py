@@ -24,7 +24,7 @@ from ..models.base import ImageTextEmbedder
 from ..models.device import dtype_name
 from ..models.resolver import load_embedder, model_identity
 from .cache import cache_key, cache_root
-from .feedback import Feedback, QuietFeedback, check_cancelled
+from .feedback import Feedback, PaceReport, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch
 from .tiling import grid_settings, plan
@@ -182,6 +182,7 @@ def _embed_tiles(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
     the embedder leaves room for it); tiles whose embedding is not finite are left out.
     Returns (tiles written, tiles left out)."""
     count = non_finite = 0
+    pace = PaceReport(feedback, len(grid))
     batches = _read_batches(source, grid, embedder, batch_size)
     for visited, tiles, pixels in prefetch(batches) if embedder.overlaps_reading else batches:
         embeddings = embedder.embed_pixels(pixels)
@@ -192,6 +193,7 @@ def _embed_tiles(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
         count += len(kept)
         non_finite += len(tiles) - len(kept)
         feedback.progress(100.0 * visited / len(grid))
+        pace.done(visited)
         check_cancelled(feedback)
     return count, non_finite
 
