@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import tempfile
 from typing import Iterable
 
@@ -255,11 +256,23 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
             if not rect.isNull():
                 extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        bands = self.parameterAsInts(parameters, self.BANDS, context)
+        bands = self.band_numbers(parameters, context)
         return TilingOptions(tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
                              overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
                              resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context) or 0.0,
                              extent=extent, bands=tuple(bands) if bands else None)
+
+    def band_numbers(self, parameters, context) -> list[int]:
+        """BANDS as numbers. Typed text ("1,2,3", "1 2 3") is read here: QGIS reads only
+        "1;2;3", and makes [0] of anything else."""
+        value = parameters.get(self.BANDS)
+        if not isinstance(value, str):
+            return self.parameterAsInts(parameters, self.BANDS, context)
+        parts = [part for part in re.split(r"[,;\s]+", value.strip()) if part]
+        if not all(part.isdigit() for part in parts):
+            raise QgsProcessingException(self.tr(
+                "BANDS must be band numbers, such as 1 for grey or 1,2,3 for red, green, blue; not '{}'.").format(value))
+        return [int(part) for part in parts]
 
     def run_engine(self, job, *args, **kwargs):
         """Call a pipeline function, turning engine errors into QgsProcessingException."""
