@@ -31,10 +31,11 @@ bench: setup
 	$(PY) bench/change.py
 
 # Mutation testing (cosmic-ray, a dev tool kept out of requirements.txt) in a copy of the
-# tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some.
+# tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some,
+# SAMPLE=N N mutants of each (fixed seed), JOBS=N modules at a time.
 mutation: setup
 	$(PY) -m pip install -q -r requirements-dev.txt
-	$(PY) scripts/mutation.py $(MODULES)
+	$(PY) scripts/mutation.py $(if $(JOBS),--jobs $(JOBS)) $(if $(SAMPLE),--sample $(SAMPLE)) $(MODULES)
 
 package: setup transcompile
 	@$(PY) scripts/package.py
