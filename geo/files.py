@@ -24,7 +24,10 @@ _TEMP_NAME = re.compile(r"^\..*\.(?P<pid>\d+)-[0-9a-f]{8}\.partial")
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _DISK_FULL_TEXTS = ("no space left on device", "disk is full", "not enough space on the disk")
 _NOT_WRITABLE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
-_FULL_DISK_MARGIN = 1 << 20  # bytes: less free space than this (or 1 % of the disk) after a failed write is full
+# bytes: after a failed write, less free space than 1 % of the disk (at least 64 KiB, at
+# most 1 MiB) means the disk is full
+_FULL_DISK_MARGIN = 1 << 20
+_FULL_DISK_FLOOR = 64 << 10
 
 
 @contextlib.contextmanager
@@ -125,11 +128,12 @@ def _write_failure(exc: BaseException, tmp: str, folder: str) -> str | None:
         return None
     text = str(exc).lower()
     code = getattr(exc, "errno", None)
-    about_tmp = bool(tmp) and str(getattr(exc, "filename", None) or "").startswith(tmp)
+    filename = str(getattr(exc, "filename", None) or "")
+    about_tmp = bool(tmp) and filename.startswith(tmp)
     if code in _DISK_FULL_ERRNOS or any(t in text for t in _DISK_FULL_TEXTS):
-        # only this file's or this folder's: a full disk elsewhere (another output, the
+        # not when it names another file: a full disk elsewhere (another output, the
         # scratch folder) passing through is named by the block that writes there
-        return "disk full" if about_tmp or _disk_nearly_full(folder) else None
+        return None if filename and not about_tmp and not _disk_nearly_full(folder) else "disk full"
     if not isinstance(exc, OSError):
         return None
     if code == errno.EROFS or (about_tmp and code in _NOT_WRITABLE_ERRNOS):
@@ -151,7 +155,7 @@ def _disk_nearly_full(folder: str) -> bool:
         usage = shutil.disk_usage(folder)
     except OSError:
         return False
-    return usage.free < min(_FULL_DISK_MARGIN, usage.total // 100)
+    return usage.free < max(_FULL_DISK_FLOOR, min(_FULL_DISK_MARGIN, usage.total // 100))
 
 
 def _write_error_sentence(name: str, folder: str, reason: str,

@@ -78,7 +78,13 @@ class MaskRasterWriter:
             return
         r0, c0 = inside.row_off - row_off, inside.col_off - col_off
         part = data[r0:r0 + inside.height, c0:c0 + inside.width]
-        self._dataset.write(part.astype(self._dataset.dtypes[0], copy=False), 1, window=inside)
+        try:
+            self._dataset.write(part.astype(self._dataset.dtypes[0], copy=False), 1, window=inside)
+        except rasterio.errors.RasterioIOError as exc:
+            # GDAL's error names no file: say which, so that only this file's atomic_path
+            # (not another writer's open beside it) takes a full disk as its own
+            code = errno.ENOSPC if "no space left" in str(exc).lower() else errno.EIO
+            raise OSError(code, str(exc), self._dataset.name) from exc
 
 
 def check_written(path: str, counts: dict[int, int]) -> None:

@@ -149,3 +149,19 @@ def test_errors_that_are_not_about_writing_pass_unchanged(tmp_path):
         with atomic_path(str(tmp_path / "out.tif")):
             open(tmp_path / "missing-input.tif", "rb")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_named_for_another_file_is_left_to_that_files_writer(tmp_path):
+    """Two writers open side by side: the one whose file the error names takes it as its
+    full disk; the other (its disk has room) lets the error pass as it is."""
+    import errno
+
+    from geovl.geo.files import atomic_path
+
+    with pytest.raises(OSError) as raised:
+        with atomic_path(str(tmp_path / "beside.tif")):
+            raise OSError(errno.ENOSPC, "No space left on device", "/elsewhere/.magnitude.1-0123abcd.partial.tif")
+    assert not isinstance(raised.value, InputError) and raised.value.filename.startswith("/elsewhere")
+    with pytest.raises(InputError, match="the disk is full"):
+        with atomic_path(str(tmp_path / "own.tif")) as tmp:
+            raise OSError(errno.ENOSPC, "No space left on device", tmp)
