@@ -89,20 +89,19 @@ class MaskRasterWriter:
 
 def check_written(path: str, counts: dict[int, int]) -> None:
     """GDAL closes a GeoTIFF whose blocks it could not flush (a disk that filled up) without
-    raising, and blocks never stored read back as nodata: read a uint8 raster back and
-    compare the pixel count of each value with `counts` (value -> pixels written, every
-    other value none). A mismatch is an OSError on `path` (atomic_path makes it a sentence)."""
-    expected = np.zeros(256, np.int64)
-    for value, count in counts.items():
-        expected[value] += count
-    found = np.zeros(256, np.int64)
+    raising, and blocks never stored read back as nodata: read the raster back and compare
+    the pixel count of each value in `counts` (value -> pixels written; larger values are
+    counted with the largest, so {1: n} checks every value from 1 up). A mismatch is an
+    OSError on `path` (atomic_path makes it a sentence)."""
+    top = max(counts, default=0)
+    found = np.zeros(top + 1, np.int64)
     try:
         with rasterio.open(path) as written:
             for _, window in written.block_windows(1):
-                found += np.bincount(written.read(1, window=window).ravel(), minlength=256)
+                found += np.bincount(np.minimum(written.read(1, window=window).ravel(), top), minlength=top + 1)
     except RasterioError:
         found = None
-    if found is None or not np.array_equal(found, expected):
+    if found is None or any(found[value] != count for value, count in counts.items()):
         raise OSError(errno.EIO, "the GeoTIFF could not be written completely", path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -130,6 +131,12 @@ class PromptSegmenter(ABC):
         """One object's mask for `prompt` on a tile of `image_size` (h, w). With `multimask`
         the model proposes several masks and the one it scores best is returned (what SAM
         recommends for a single ambiguous point)."""
+
+    def decode_batch(self, embedding: Embedding, image_size: tuple[int, int], prompts: Sequence[SegmentPrompt],
+                     multimask: bool = False) -> list[Segmentation]:
+        """decode for several objects of one prompt shape; families whose decoder takes a
+        batch of objects decode them in one pass."""
+        return [self.decode(embedding, image_size, prompt, multimask) for prompt in prompts]
 
     def decode_text(self, embedding: Embedding, image_size: tuple[int, int], text: str) -> list[Segmentation]:
         """Every instance of the concept `text` on the tile (text-capable models only)."""

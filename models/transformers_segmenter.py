@@ -8,7 +8,6 @@ the mask post-processing, so masks equal those of the documented
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -69,12 +68,6 @@ class TransformersSegmenter(PromptSegmenter):
     @abstractmethod
     def _embed(self, inputs) -> Embedding:
         """The processor's output for one tile -> its embedding."""
-
-    def decode_batch(self, embedding: Embedding, image_size: tuple[int, int], prompts: Sequence[SegmentPrompt],
-                     multimask: bool = False) -> list[Segmentation]:
-        """decode for several objects, one after the other: transformers' SAM models add a
-        dense prompt per image, not per object, so refinement passes cannot share one."""
-        return [self.decode(embedding, image_size, prompt, multimask) for prompt in prompts]
 
     def decode_text(self, embedding: Embedding, image_size: tuple[int, int], text: str) -> list[Segmentation]:
         raise ModelError(f"'{self.name}' is a {self.family} model: it cannot take text prompts. Use a SAM3 model "

@@ -10,7 +10,6 @@ crosses tile borders one polygon.
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import os
 import shutil
@@ -19,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import numpy as np
-import rasterio
-from rasterio.errors import RasterioError
 from shapely.geometry import LineString, Polygon
 
 from ..errors import InputError, ModelError
@@ -29,7 +26,7 @@ from ..geo.files import atomic_path
 from ..geo.georef import map_to_pixels, pixel_size
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid
-from ..geo.mask_raster import MaskRasterWriter, class_colours, class_tags
+from ..geo.mask_raster import MaskRasterWriter, check_written, class_colours, class_tags
 from ..geo.morphology import close_mask
 from ..geo.prior import PriorReader, prior_class_names
 from ..geo.prompts import sample_line
@@ -356,8 +353,8 @@ class _TileRun:
                                  "raster's valid pixels within the extent, so it gives no prompts. Check that it "
                                  "covers this raster (and the extent), or give prompts instead.")
 
-        _check_written(class_path, written[1:])
-        _check_written(label_path, written[1:].sum(keepdims=True))
+        check_written(class_path, {code: int(n) for code, n in enumerate(written[1:], 1)})
+        check_written(label_path, {1: int(written[1:].sum())})
 
     def _segment_tile(self, tile: Tile, image: np.ndarray, valid: np.ndarray, tile_prompts: list[_TilePrompt],
                       texts: Sequence[str]) -> np.ndarray:
@@ -431,23 +428,6 @@ def _sample_pixels(mask: np.ndarray, count: int, rng: np.random.Generator) -> np
     rows, cols = np.nonzero(mask)
     pick = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
     return np.stack([cols[pick] + 0.5, rows[pick] + 0.5], axis=1)
-
-
-def _check_written(path: str, counts: np.ndarray) -> None:
-    """GDAL closes a GeoTIFF whose blocks it could not flush (a disk that filled up)
-    without raising, and blocks it never stored read as nodata: read the raster back and
-    compare the pixels of each value 1..len(counts) (values above counted in the last)
-    with those written. A mismatch is an OSError on `path` (atomic_path makes it a sentence)."""
-    found = np.zeros(len(counts) + 1, np.int64)
-    try:
-        with rasterio.open(path) as written:
-            for _, window in written.block_windows(1):
-                values = np.minimum(written.read(1, window=window).ravel(), len(counts))
-                found += np.bincount(values, minlength=len(found))
-    except RasterioError:
-        found = None
-    if found is None or not np.array_equal(found[1:], counts):
-        raise OSError(errno.EIO, "the GeoTIFF could not be written completely", path)
 
 
 def _batches(tile_prompts: list[_TilePrompt]) -> list[list[int]]:

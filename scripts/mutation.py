@@ -96,7 +96,9 @@ def write_config(path: Path, module: str, command: str, timeout: float) -> None:
         f"module-path = {json.dumps(module)}\n"
         f"timeout = {timeout:.0f}\n"
         "excluded-modules = []\n"
-        f"test-command = {json.dumps(command)}\n\n"
+        # the system's timeout as well: a mutant looping forever outlived cosmic-ray's own
+        # (an orphaned pytest at full CPU for 45 minutes)
+        f"test-command = {json.dumps(f'timeout --kill-after=10 {timeout + 10:.0f} {command}')}\n\n"
         "[cosmic-ray.distributor]\n"
         'name = "local"\n\n'
         "[cosmic-ray.filters.operators-filter]\n"

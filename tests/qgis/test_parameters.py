@@ -28,9 +28,10 @@ def test_an_empty_geojson_prompt_layer_says_it_is_empty(plugin, tiny_sam_ckpt, t
     raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
     path = tmp_path / "prompts.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    layer = QgsVectorLayer(str(path), "prompts", "ogr")
+    # The path, not a QgsVectorLayer: an OGR layer that outlives QGIS's exit crashes the process.
+    assert not QgsVectorLayer(str(path), "prompts", "ogr").crs().isValid()
     with pytest.raises(QgsProcessingException, match=r"The prompt layer \(PROMPTS\) has no features"):
-        processing.run("geovl:segment", {"INPUT": raster, "PROMPTS": layer, "MODEL": tiny_sam_ckpt,
+        processing.run("geovl:segment", {"INPUT": raster, "PROMPTS": str(path), "MODEL": tiny_sam_ckpt,
                                          "OUTPUT": "memory:"})
 
 
