@@ -57,5 +57,29 @@ def test_auto_device_without_a_gpu_is_the_cpu():
     if torch.cuda.is_available() or torch.backends.mps.is_available():
         pytest.skip("this machine has a GPU")
     assert device.resolve_device("auto").type == "cpu"
+    assert device.resolve_device("CPU").type == "cpu"
     with pytest.raises(InputError, match="sees no CUDA GPU"):
         device.resolve_device("cuda")
+    with pytest.raises(InputError, match="no Apple MPS support"):
+        device.resolve_device("mps")
+
+
+def test_a_cuda_gpu_with_bf16_says_nothing_about_the_cpu(monkeypatch):
+    """bf16 support of a GPU is asked of CUDA devices only: on the CPU `auto` still follows
+    the CPU's own flags."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)
+    assert device.resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    assert device.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+
+
+def test_a_cpu_whose_flags_cannot_be_read_has_no_fast_bf16(monkeypatch):
+    def unreadable(*args, **kwargs):
+        raise OSError("no /proc here")
+
+    device.cpu_has_fast_bf16.cache_clear()
+    monkeypatch.setattr(device, "open", unreadable, raising=False)
+    try:
+        assert device.cpu_has_fast_bf16() is False
+    finally:
+        device.cpu_has_fast_bf16.cache_clear()

@@ -197,3 +197,20 @@ def test_full_disk_while_writing_the_index_leaves_nothing(small_disk, embeddings
                 for i in range(0, len(many), 50):
                     writer.add(FOOTPRINTS[:1] * 50, [0] * 50, [0] * 50, many[i:i + 50])
     assert os.listdir(disk) == []
+
+
+def test_an_index_of_one_tile_loads(tmp_path, embeddings):
+    target = str(tmp_path / "one.gpkg")
+    with atomic_path(target) as tmp:
+        with TileIndexWriter(tmp, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+            writer.add(FOOTPRINTS[:1], ROWS[:1], COLS[:1], embeddings[:1])
+    fids, matrix = load_embeddings(target)
+    assert matrix.shape == (1, 8) and list(fids) == [1]
+    np.testing.assert_allclose(matrix[0], embeddings[0] / np.linalg.norm(embeddings[0]), atol=2e-3)
+
+
+def test_embeddings_of_another_size_are_refused_naming_both(tmp_path, embeddings):
+    with TileIndexWriter(str(tmp_path / "mixed.gpkg"), CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+        writer.add(FOOTPRINTS[:1], ROWS[:1], COLS[:1], embeddings[:1])
+        with pytest.raises(ValueError, match="Embeddings of 4 values in an index of 8"):
+            writer.add(FOOTPRINTS[1:2], ROWS[1:2], COLS[1:2], embeddings[1:2, :4])
