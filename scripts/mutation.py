@@ -45,7 +45,7 @@ MODULE_TESTS = {
     "geo/vectorise.py": ["tests/unit/test_vectorise.py"],
     "geo/tile_index.py": ["tests/unit/test_tile_index.py"],
     "models/grounding.py": ["tests/models/test_grounding_parsers.py"],
-    "models/sam_segmenter.py": ["tests/models/test_sam_segmenter.py"],
+    "models/sam_segmenter.py": ["tests/models/test_sam_segmenter.py", "tests/models/test_sam_architectures.py"],
     "models/device.py": ["tests/models/test_device.py"],
     "processing/retrieve.py": ["tests/qgis/test_retrieve_processing.py", "tests/qgis/test_bad_input.py"],
     "processing/segment.py": ["tests/qgis/test_segment_processing.py", "tests/qgis/test_segment_bad_input.py",
