@@ -276,3 +276,25 @@ def test_nodata_is_nodata_in_every_output_and_never_compared(tmp_path):
     assert result.compared_m2 == pytest.approx(360 * SIZE * PIXEL ** 2)
     assert len(result.regions) == 3
     assert all(np.isfinite(r.magnitude) and r.polygon.bounds[3] <= ORIGIN[1] - 40 * PIXEL for r in result.regions)
+
+
+def test_progress_with_a_caption_model_rises_from_0_to_100(pair, memorised_change_qwen_dir):
+    """Every stage reports within its share of the run, in order: the tile pass, the
+    threshold pass, the captions of the regions (85-98 %), the end."""
+    class Progress(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.percents = []
+
+        def progress(self, percent):
+            super().progress(percent)
+            self.percents.append(percent)
+
+    feedback = Progress()
+    detect_changes(*pair, caption_model=ModelOptions(memorised_change_qwen_dir, "cpu", "fp32"), max_captions=2,
+                   max_new_tokens=24, feedback=feedback)
+    percents = feedback.percents
+    assert percents[-1] == 100 and all(0 <= p <= 100 for p in percents)
+    assert percents == sorted(percents)
+    captions = [p for p in percents if 85 < p < 100]
+    assert len(captions) == 2 and captions[-1] < 98  # the two regions; the pair's caption ends at 98
