@@ -289,8 +289,9 @@ def parse_qwen(text: str, width: int, height: int, resized: tuple[int, int] | No
         if found:
             prose = prose.replace(text[start:end], _QWEN_REMOVED, 1)
     key = prose.find(_QWEN_BOX_KEY)
-    if key >= 0:  # an unfenced truncated object: the text ends inside it
-        prose = prose[:max(prose.rfind("{", 0, key), 0)] + _QWEN_REMOVED
+    if key >= 0:  # an unfenced truncated object: the text ends inside it (cut at its brace, else its key)
+        brace = prose.rfind("{", 0, key)
+        prose = prose[:brace if brace >= 0 else key] + _QWEN_REMOVED
     kept, dropped = _collect([_qwen_box(item, width, height, scale_x, scale_y) for item in objects])
     unread = max(text.count(_QWEN_BOX_KEY) - len(objects), 0)
     return Parsed(kept, dropped + unread, _readable(_QWEN_RESIDUE.sub(" ", prose)))

@@ -220,6 +220,11 @@ def test_qwen_truncated_keeps_complete_objects(fence):
     assert parsed.dropped == 1 and parsed.text == "The tanks:"
 
 
+def test_qwen_truncated_box_without_its_brace_keeps_the_prose_before_it():
+    parsed = parse_qwen('There is one: "bbox_2d": [10, 20, 3', 100, 100)
+    assert (parsed.text, parsed.boxes, parsed.dropped) == ("There is one:", [], 1)
+
+
 def test_qwen_malformed_objects_are_counted():
     text = ('[{"bbox_2d": [1, 2, 3], "label": "a"}, {"bbox_2d": ["1", 2, 3, 4]}, {"bbox_2d": [5, 5, 5, 9]},'
             ' {"bbox_2d": [1, 1, 9, 9], "label": "b"}, {"point_2d": [3, 3]}]')
