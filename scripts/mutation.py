@@ -52,7 +52,8 @@ MODULE_TESTS = {
                               "tests/qgis/test_segment_labels.py"],
     "pipelines/retrieve.py": ["tests/models/test_retrieve_pipeline.py", "tests/models/test_retrieve_query.py",
                               "tests/models/test_index_damage.py"],
-    "pipelines/segment.py": ["tests/models/test_segment_pipeline.py"],
+    "pipelines/segment.py": ["tests/models/test_segment_pipeline.py", "tests/models/test_segment_prior.py",
+                             "tests/models/test_segment_outputs.py", "tests/models/test_segment_routing.py"],
     "pipelines/ask.py": ["tests/models/test_ask_pipeline.py", "tests/models/test_ask_limits.py"],
     "pipelines/change.py": ["tests/models/test_change_pipeline.py", "tests/unit/test_change_disk.py"],
 }
