@@ -77,3 +77,12 @@ def test_a_full_temp_folder_while_writing_the_report_tiles_is_a_sentence(tiny_fl
         ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", max_new_tokens=8,
             report_path=str(report))
     assert not report.exists() and os.listdir(temp) == []
+
+
+def test_each_tile_line_of_the_answer_gives_its_centre_in_map_units(tiny_florence2_dir, tmp_path):
+    """Projected CRS: tile centres to 0.1 m (tiles of 32 m: 64 px of 0.5 m)."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 128))
+    result = ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", mode="answer",
+                 max_new_tokens=8)
+    assert "Tile 0,0 at (500016.0, 4649984.0)" in result.answer
+    assert "Tile 0,1 at (500048.0, 4649984.0)" in result.answer
