@@ -90,7 +90,7 @@ def from_hub(load: Callable[..., T], repo: str, name: str, **kwargs) -> T:
 def load_pretrained(loader, source: str, name: str, is_hub: bool, **kwargs):
     """`loader.from_pretrained(source)` for a hub id (local cache first) or a local folder,
     with errors that name the model. A config asking for custom code (auto_map) is refused
-    unless the caller passed trust_remote_code=True: transformers would quietly load the
+    unless the caller opted in to remote code (the user's per-model opt-in): transformers would quietly load the
     native class in its place, whose weights layout the custom code's need not share."""
     from transformers.utils import logging as transformers_logging
 
