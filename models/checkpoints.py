@@ -90,8 +90,8 @@ def from_hub(load: Callable[..., T], repo: str, name: str, **kwargs) -> T:
 def load_pretrained(loader, source: str, name: str, is_hub: bool, **kwargs):
     """`loader.from_pretrained(source)` for a hub id (local cache first) or a local folder,
     with errors that name the model. A config asking for custom code (auto_map) is refused
-    unless the caller opted in to remote code (the user's per-model opt-in): transformers would quietly load the
-    native class in its place, whose weights layout the custom code's need not share."""
+    unless the user opted in to remote code for this model: transformers would quietly load
+    the native class in its place, whose weights layout the custom code's need not share."""
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # console bars are noise in the Processing log
