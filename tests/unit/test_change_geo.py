@@ -615,6 +615,13 @@ def test_band_stats_by_hand():
     assert empty.mean == (0.0, 0.0) and empty.std == (1.0, 1.0)
 
 
+def zscore_difference(before: np.ndarray, after: np.ndarray, bs: BandStats, as_: BandStats) -> np.ndarray:
+    """The per-band z-score change (after minus before) in float64, written out here."""
+    def z(x, st):
+        return (x.astype(np.float64) - np.array(st.mean)[:, None, None]) / np.array(st.std)[:, None, None]
+    return z(after, as_) - z(before, bs)
+
+
 def test_zscore_change_against_float64():
     rng = np.random.default_rng(11)
     before = rng.integers(0, 4000, (4, 33, 27)).astype(np.uint16)
@@ -623,10 +630,7 @@ def test_zscore_change_against_float64():
     as_ = BandStats((2000.0, 1800.0, 2500.0, 60.0), (700.0, 650.0, 1300.5, 3.0))
     magnitude, mean = zscore_change(before, after, bs, as_)
     assert magnitude.dtype == np.float32 and mean.dtype == np.float32 and magnitude.shape == (33, 27)
-    diff = np.zeros((4, 33, 27))
-    for k in range(4):
-        diff[k] = ((after[k].astype(np.float64) - as_.mean[k]) / as_.std[k]
-                   - (before[k].astype(np.float64) - bs.mean[k]) / bs.std[k])
+    diff = zscore_difference(before, after, bs, as_)
     np.testing.assert_allclose(magnitude, np.sqrt((diff ** 2).sum(axis=0)), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(mean, diff.mean(axis=0), rtol=1e-5, atol=1e-4)
 
@@ -672,8 +676,7 @@ def test_zscore_change_and_direction_codes_over_several_row_blocks_against_float
     bs = BandStats((1500.0, 1400.0, 1600.0, 1550.0), (860.0, 870.0, 850.0, 880.0))
     as_ = BandStats((1450.0, 1500.0, 1500.0, 1600.0), (900.0, 800.0, 870.0, 860.0))
     magnitude, mean = zscore_change(before, after, bs, as_)
-    z = lambda x, st: (x.astype(np.float64) - np.array(st.mean)[:, None, None]) / np.array(st.std)[:, None, None]  # noqa: E731
-    diff = z(after, as_) - z(before, bs)
+    diff = zscore_difference(before, after, bs, as_)
     np.testing.assert_allclose(magnitude, np.sqrt((diff ** 2).sum(axis=0)), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(mean, diff.mean(axis=0), rtol=1e-5, atol=1e-5)
 
