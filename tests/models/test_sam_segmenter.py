@@ -145,3 +145,24 @@ def test_decode_batch_equals_one_decode_per_object(tiny_sam_ckpt, image, kind):
                                                                           alone.logits))
         np.testing.assert_allclose(second.logits, again.logits, atol=1e-4)
     assert len({first.mask.tobytes() for first in batched}) > 1, "the objects should differ for this test to bite"
+
+
+@pytest.mark.parametrize("kind", ["one point", "points and box"])
+def test_bf16_decode_close_to_fp32(tiny_sam_ckpt, image, kind):
+    """In bf16 the mask decoder runs in bf16 (most of the cost of many prompts) on the same
+    embedding, with a tolerance of its own: scores within 0.02, logits within 0.1 of their
+    spread, under 2 % of the mask pixels flipped."""
+    fp32 = load_segmenter(tiny_sam_ckpt, device="cpu", precision="fp32")
+    bf16 = load_segmenter(tiny_sam_ckpt, device="cpu", precision="bf16")
+    embedding = fp32.encode(image)
+    spec = PROMPTS[kind]
+    prompt = SegmentPrompt(points=np.array(spec["points"], np.float32), labels=np.array(spec["labels"], np.int64),
+                           box=np.array(spec["box"], np.float32) if "box" in spec else None)
+    exact = fp32.decode(embedding, image.shape[:2], prompt, multimask=kind == "one point")
+    reduced = bf16.decode(embedding, image.shape[:2], prompt, multimask=kind == "one point")
+    assert reduced.logits.dtype == np.float32 and reduced.mask.shape == image.shape[:2]
+    assert not np.array_equal(reduced.logits, exact.logits), "bf16 decoding should not be fp32's"
+    spread = float(exact.logits.std())
+    assert np.abs(reduced.logits - exact.logits).mean() < 0.1 * spread
+    assert reduced.score == pytest.approx(exact.score, abs=0.02)
+    assert (reduced.mask != exact.mask).mean() < 0.02
