@@ -5,11 +5,15 @@ pulling GDAL's Python bindings into the engine.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import struct
+from dataclasses import dataclass
 
 from shapely import wkb
 from shapely.geometry.base import BaseGeometry
+
+from .files import atomic_path
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300         # GeoPackage 1.3
@@ -43,14 +47,17 @@ _WGS84_WKT = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.25
               'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
 
 
-def create(path: str, crs_wkt: str, epsg: int | None) -> tuple[sqlite3.Connection, int]:
-    """A new, empty GeoPackage with the CRS registered; returns (connection, srs_id)."""
+def create(path: str, crs_wkt: str | None, epsg: int | None) -> tuple[sqlite3.Connection, int]:
+    """A new, empty GeoPackage with the CRS registered; returns (connection, srs_id).
+    With no CRS (crs_wkt None) tables use the spec's undefined cartesian SRS, -1."""
     con = sqlite3.connect(path)
     try:
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         con.execute(f"PRAGMA user_version = {USER_VERSION}")
         con.executescript(_CORE_TABLES)
         con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, ?, NULL)", (_WGS84_WKT,))
+        if crs_wkt is None:
+            return con, -1
         srs_id = epsg if epsg else CUSTOM_SRS_ID
         if srs_id != 4326:
             org, code = ("EPSG", epsg) if epsg else ("NONE", CUSTOM_SRS_ID)
@@ -129,6 +136,27 @@ def finish_feature_table(con: sqlite3.Connection, table: str) -> None:
     con.execute(f'UPDATE gpkg_contents SET (min_x, max_x, min_y, max_y) = '
                 f'(SELECT min(minx), max(maxx), min(miny), max(maxy) FROM "rtree_{table}_geom") '
                 f'WHERE table_name = ?', (table,))
+
+
+@dataclass
+class FeatureTable:
+    geometry_type: str                   # POLYGON, LINESTRING, ...
+    columns: list[tuple[str, str]]       # (name, SQL type: INTEGER, REAL or TEXT)
+    rows: list[tuple[BaseGeometry, tuple]]
+
+
+def write_feature_tables(path: str, tables: dict[str, FeatureTable]) -> None:
+    """One GeoPackage with `tables` and no CRS, written under a temp name and renamed: how
+    results cross from the worker to QGIS, which knows their CRS."""
+    with atomic_path(path) as tmp:
+        con, srs_id = create(tmp, None, None)
+        with contextlib.closing(con):
+            for name, table in tables.items():
+                add_feature_table(con, name, ", ".join(f'"{c}" {kind}' for c, kind in table.columns), srs_id,
+                                  table.geometry_type)
+                insert_features(con, name, [c for c, _ in table.columns], srs_id, table.rows)
+                finish_feature_table(con, name)
+            con.commit()
 
 
 def geometry_blob(geometry: BaseGeometry, srs_id: int) -> bytes:

@@ -1,16 +1,8 @@
-"""Where caches live and how their entries are named."""
+"""How cache entries are named (where caches live: folders.cache_root)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-
-
-def cache_root() -> str:
-    """GEOVL_CACHE_DIR, else the user's cache directory (XDG on Linux)."""
-    root = os.environ.get("GEOVL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "geovl")
-    return root
 
 
 def cache_key(settings: dict) -> str:

@@ -19,7 +19,8 @@ from safetensors.torch import load_file, save_file
 
 from ..geo.files import atomic_path, sweep_leftovers
 from ..models.base import Embedding
-from .cache import cache_key, cache_root
+from ..folders import cache_root
+from .cache import cache_key
 from .feedback import Feedback, QuietFeedback
 
 

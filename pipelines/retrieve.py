@@ -23,7 +23,8 @@ from ..geo.raster import RasterSource
 from ..models.base import ImageTextEmbedder
 from ..models.device import dtype_name
 from ..models.resolver import load_embedder, model_identity
-from .cache import cache_key, cache_root
+from ..folders import cache_root
+from .cache import cache_key
 from .feedback import Feedback, PaceReport, QuietFeedback, check_cancelled
 from .options import ModelOptions, TilingOptions
 from .prefetch import prefetch

@@ -1,0 +1,145 @@
+"""The four jobs as the worker runs them: JSON arguments in, a pipeline call, and out a
+GeoPackage of features (no CRS: QGIS knows it) plus small values.
+
+Arguments are what processing/ resolved from the algorithm's parameters: raster paths,
+`model` {"name", "device", "precision"}, `tiling` {"tile_size", "overlap", "resolution",
+"extent", "bands"}, job-specific values, `features` (the GeoPackage to write) and
+`environment` (variables the run must see, such as GEOVL_CACHE_DIR).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Callable, Iterator
+
+from ..errors import InputError
+from ..geo.gpkg import FeatureTable, write_feature_tables
+from ..pipelines.ask import ask
+from ..pipelines.change import detect_changes
+from ..pipelines.feedback import Feedback
+from ..pipelines.options import ModelOptions, TilingOptions
+from ..pipelines.retrieve import retrieve
+from ..pipelines.segment import MapPrompt, segment
+
+# The variables a job may set for itself: the process's environment is shared, so jobs
+# that need other values than the running ones wait for those to finish.
+JOB_ENVIRONMENT = ("GEOVL_CACHE_DIR",)
+
+
+class _EnvironmentGate:
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._running = 0
+        self._current: dict[str, str | None] = {}
+
+    @contextlib.contextmanager
+    def entered(self, environment: dict) -> Iterator[None]:
+        wanted = {name: environment.get(name) for name in JOB_ENVIRONMENT}
+        with self._changed:
+            self._changed.wait_for(lambda: self._running == 0 or wanted == self._current)
+            if wanted != self._current:
+                for name, value in wanted.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+                self._current = wanted
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+
+_ENVIRONMENT = _EnvironmentGate()
+
+
+def run_job(name: str, arguments: dict, feedback: Feedback) -> dict:
+    """Run job `name`; returns the result's values (the features file among them)."""
+    job = JOBS.get(name)
+    if job is None:
+        raise InputError(f"The GeoVL runtime has no job '{name}' (it has {', '.join(JOBS)}): the plugin and its "
+                         "runtime are of different versions. Open Plugins › GeoVL › Runtime… and press Repair.")
+    with _ENVIRONMENT.entered(arguments.get("environment") or {}):
+        return job(arguments, feedback)
+
+
+def _model(arguments: dict | None) -> ModelOptions | None:
+    if not arguments:
+        return None
+    return ModelOptions(arguments["name"], arguments.get("device", "auto"), arguments.get("precision", "auto"))
+
+
+def _tiling(arguments: dict) -> TilingOptions:
+    extent, bands = arguments.get("extent"), arguments.get("bands")
+    return TilingOptions(tile_size=int(arguments.get("tile_size", 0)), overlap=int(arguments.get("overlap", 0)),
+                         resolution=float(arguments.get("resolution", 0.0)),
+                         extent=tuple(extent) if extent else None, bands=tuple(bands) if bands else None)
+
+
+def _retrieve(a: dict, feedback: Feedback) -> dict:
+    result = retrieve(a["raster"], _model(a["model"]), query=a.get("query", ""), negative=a.get("negative", ""),
+                      examples=[tuple(box) for box in a.get("examples", [])], tiling=_tiling(a["tiling"]),
+                      top_k=int(a["top_k"]), index_path=a.get("index_path"), heatmap_path=a.get("heatmap_path"),
+                      batch_size=int(a["batch_size"]), feedback=feedback)
+    write_feature_tables(a["features"], {"hits": FeatureTable(
+        "POLYGON", [("rank", "INTEGER"), ("score", "REAL"), ("tile_row", "INTEGER"), ("tile_col", "INTEGER")],
+        [(hit.footprint, (hit.rank, hit.score, hit.row, hit.col)) for hit in result.hits])})
+    return {"features": a["features"], "tile_count": result.tile_count, "tiles_embedded": result.tiles_embedded,
+            "index_path": result.index_path}
+
+
+def _segment(a: dict, feedback: Feedback) -> dict:
+    prompts = [MapPrompt(p["kind"], tuple(tuple(xy) for xy in p["coords"]), int(p["label"]), p["class_name"],
+                         int(p["prompt_id"])) for p in a.get("prompts", [])]
+    result = segment(a["raster"], _model(a["model"]), prompts=prompts, prior_path=a.get("prior"),
+                     texts=a.get("texts", []), tiling=_tiling(a["tiling"]), model_type=a.get("model_type", "auto"),
+                     refine=bool(a.get("refine", True)), min_area_m2=float(a.get("min_area_m2", 0.0)),
+                     simplify=float(a.get("simplify", 0.0)), line_spacing_m=float(a.get("line_spacing_m", 0.0)),
+                     mask_path=a.get("mask_path"), centerlines=bool(a.get("centerlines")),
+                     road_class=a.get("road_class", "road"), feedback=feedback)
+    write_feature_tables(a["features"], {
+        "regions": FeatureTable("POLYGON", [("class", "TEXT"), ("score", "REAL"), ("area_m2", "REAL"),
+                                            ("prompt_id", "INTEGER")],
+                                [(r.polygon, (r.class_name, r.score, r.area_m2, r.prompt_id)) for r in result.regions]),
+        "centerlines": FeatureTable("LINESTRING", [("class", "TEXT"), ("length", "REAL")],
+                                    [(c.line, (c.class_name, c.line.length)) for c in result.centerlines])})
+    return {"features": a["features"], "tiles_encoded": result.tiles_encoded, "masks_decoded": result.masks_decoded}
+
+
+def _ask(a: dict, feedback: Feedback) -> dict:
+    result = ask(a["raster"], _model(a["model"]), a["question"], mode=a.get("mode", "boxes"),
+                 select=a.get("select", "all"), retrieval_model=_model(a.get("retrieval_model")),
+                 top_k=int(a.get("top_k", 5)), segment_model=_model(a.get("segment_model")),
+                 tiling=_tiling(a["tiling"]), max_new_tokens=int(a.get("max_new_tokens", 256)),
+                 report_path=a.get("report_path"), feedback=feedback)
+    write_feature_tables(a["features"], {
+        "objects": FeatureTable("POLYGON", [("label", "TEXT"), ("score", "REAL"), ("angle", "REAL"), ("tile", "TEXT")],
+                                [(o.polygon, (o.label, o.score, o.angle, o.tile)) for o in result.objects]),
+        "tiles": FeatureTable("POLYGON", [("tile", "TEXT"), ("row", "INTEGER"), ("col", "INTEGER"),
+                                          ("answer", "TEXT"), ("boxes", "INTEGER"), ("retrieval_score", "REAL")],
+                              [(t.footprint, (t.label, t.row, t.col, t.text, t.boxes, t.retrieval_score))
+                               for t in result.tiles])})
+    return {"features": a["features"], "answer": result.answer}
+
+
+def _change(a: dict, feedback: Feedback) -> dict:
+    result = detect_changes(a["before"], a["after"], method=a.get("method", "cva"), model=_model(a.get("model")),
+                            caption_model=_model(a.get("caption_model")), threshold=a.get("threshold"),
+                            min_area_m2=float(a.get("min_area_m2", 0.0)), tiling=_tiling(a["tiling"]),
+                            magnitude_path=a.get("magnitude_path"), mask_path=a.get("mask_path"),
+                            report_path=a.get("report_path"), max_captions=int(a.get("max_captions", 10)),
+                            max_new_tokens=int(a.get("max_new_tokens", 128)), feedback=feedback)
+    write_feature_tables(a["features"], {"regions": FeatureTable(
+        "POLYGON", [("id", "INTEGER"), ("area_m2", "REAL"), ("magnitude", "REAL"), ("location", "TEXT"),
+                    ("facts", "TEXT"), ("caption", "TEXT"), ("before_label", "TEXT"), ("after_label", "TEXT")],
+        [(r.polygon, (r.id, r.area_m2, r.magnitude, r.location, r.facts, r.caption or r.facts,
+                      r.before_label or None, r.after_label or None)) for r in result.regions])})
+    return {"features": a["features"], "caption": result.caption}
+
+
+JOBS: dict[str, Callable[[dict, Feedback], dict]] = {
+    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change}
