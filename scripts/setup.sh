@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: QGIS and Qt translation tools from the distribution, a .venv made
-# from the interpreter that has PyQGIS (with --system-site-packages), requirements.txt.
+# from the interpreter that has PyQGIS (with --system-site-packages), requirements.txt, and
+# the worker's runtime at .runtime/ (runtime/install.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
@@ -32,9 +33,21 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv from $SYSTEM_PYTHON (with the system site-packages, for PyQGIS)"
   "$SYSTEM_PYTHON" -m venv --system-site-packages .venv
 fi
-stamp=$(sha256sum requirements.txt | cut -c1-16)
+stamp=$(cat requirements.txt runtime/requirements.txt | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "Installing Python packages into .venv (torch, transformers, rasterio, ...); this takes a few minutes"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$stamp" > .venv/.requirements-stamp
 fi
+
+# The worker's runtime for the tests and the demo, at .runtime/, made from the same
+# interpreter as .venv and pinned to .venv's versions (numpy aside: the runtime has its
+# own), so tests compare the two processes' results exactly. Local version labels go
+# (Debian's +dfsg is on no index; torch==X matches X+cpu). install.py returns at once when
+# requirements and constraints are unchanged (its runtime.json stamps both).
+constraints=.venv/runtime-constraints.txt
+.venv/bin/python -m pip freeze --disable-pip-version-check \
+  | grep -E '^[A-Za-z0-9._-]+==' | grep -viE '^(numpy|pip|setuptools|wheel)==' | sed 's/+.*//' > "$constraints.partial"
+mv "$constraints.partial" "$constraints"
+GEOVL_PYTHON="${GEOVL_PYTHON:-$SYSTEM_PYTHON}" "$SYSTEM_PYTHON" runtime/install.py install --folder .runtime \
+  --constraints "$constraints"
