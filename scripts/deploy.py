@@ -1,21 +1,17 @@
 """Install the checkout into a QGIS profile: link it as plugins/geovl, enable it, and point
-the plugin at the .venv's site-packages (the setting geovl/site_packages).
+the plugin at the checkout's runtime, .runtime/ (the setting geovl/runtime), which make
+setup installs. The QGIS process imports no torch, so the old geovl/site_packages setting
+(the .venv's packages on QGIS's path) is removed.
 
 Run with the system interpreter (it has PyQt): python3 scripts/deploy.py [--profile DIR]
 """
 import argparse
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNTIME = os.path.join(ROOT, ".runtime")
 DEFAULT_PROFILE = os.path.join(os.path.expanduser("~"), ".local", "share", "QGIS", "QGIS3", "profiles", "default")
-
-
-def venv_site_packages() -> str:
-    python = os.path.join(ROOT, ".venv", "bin", "python")
-    return subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   text=True).strip()
 
 
 def main() -> None:
@@ -36,10 +32,13 @@ def main() -> None:
     ini = os.path.join(args.profile, "QGIS", "QGIS3.ini")
     os.makedirs(os.path.dirname(ini), exist_ok=True)
     settings = QSettings(ini, QSettings.Format.IniFormat)
-    settings.setValue("geovl/site_packages", venv_site_packages())
+    settings.setValue("geovl/runtime", RUNTIME)
+    settings.remove("geovl/site_packages")
     settings.setValue("PythonPlugins/geovl", True)
     settings.sync()
-    print(f"GeoVL linked at {link}, enabled, using packages from {venv_site_packages()}")
+    if settings.status() != QSettings.Status.NoError:
+        sys.exit(f"Could not write {ini}: check that the profile folder is writable.")
+    print(f"GeoVL linked at {link}, enabled, its runtime {RUNTIME}")
 
 
 if __name__ == "__main__":
