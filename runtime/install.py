@@ -152,7 +152,8 @@ def _candidate_pythons() -> list:
 
 
 def _windows_pythons(versions) -> list:
-    """python.org installs (per user and for all users) and those the py launcher knows."""
+    """python.org installs (per user and for all users), those the py launcher knows, and
+    last the Python QGIS runs in (OSGeo4W's: apps/Python3xx, 3.12 in recent QGIS)."""
     paths = []
     for minor in versions:
         for root in (os.path.join(os.environ.get("LOCALAPPDATA", ""), "Programs", "Python"),
@@ -166,6 +167,7 @@ def _windows_pythons(versions) -> list:
             paths += re.findall(r"([A-Za-z]:\\[^\r\n]*?python\.exe)", listing, flags=re.IGNORECASE)
         except (OSError, subprocess.SubprocessError):
             pass
+    paths.append(os.path.join(sys.base_prefix, "python.exe"))
     return paths
 
 
@@ -569,9 +571,9 @@ def _print_report(found: dict) -> None:
                                                     else "not installed"))
     if found["python_version"]:
         print(f"Python {found['python_version']} ({found['python']}, made from {found['base_python']})")
+        print(f"Device: {found['device']['text']}")
     if found["torch_build"]:
         print(f"torch build: {found['torch_build']['build']}. {found['torch_build']['reason']}")
-    print(f"Device: {found['device']['text']}")
     print(f"Disk used: {found['disk_bytes'] / 1e9:.2f} GB")
     versions = {_normalised(name): version for name, version in found["packages"].items()}
     wanted = [f"{name} {versions[_normalised(name)]}" for name in _requirement_names(REQUIREMENTS)
