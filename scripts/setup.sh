@@ -12,6 +12,12 @@ missing=()
 command -v lrelease >/dev/null || missing+=(qttools5-dev-tools qtchooser)
 command -v pylupdate5 >/dev/null || missing+=(pyqt5-dev-tools)
 "$SYSTEM_PYTHON" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+# The desktop test (tests/desktop) runs the real QGIS under Xvfb with Mesa's GL, as users have it.
+command -v xvfb-run >/dev/null || missing+=(xvfb)
+command -v xauth >/dev/null || missing+=(xauth)
+for gl in libgl1-mesa-dri libglx-mesa0; do
+  dpkg -s "$gl" >/dev/null 2>&1 || missing+=("$gl")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   apt_cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $packages"
@@ -22,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing from the distribution (sudo): $packages"
     sudo sh -c "$apt_cmd" >/dev/null
   else
-    echo "GeoVL needs QGIS and Qt tools from your distribution. Run, as root:" >&2
+    echo "GeoVL needs QGIS, Qt tools, Xvfb and Mesa GL from your distribution. Run, as root:" >&2
     echo "  sudo sh -c '$apt_cmd'" >&2
     echo "then run make again." >&2
     exit 1
