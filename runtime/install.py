@@ -212,21 +212,31 @@ def _nvidia_gpu() -> str | None:
 
 
 def _index_answers(url: str, timeout: float = 4.0) -> bool:
-    try:
-        request = urllib.request.Request(url.rstrip("/") + "/torch/", method="HEAD")
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status < 400
-    except (OSError, ValueError):
-        return False
+    """Whether the index's torch page answers within `timeout` seconds. In a thread: the
+    socket timeout does not bound a name lookup, which a broken resolver can stall."""
+    answered = []
+
+    def ask() -> None:
+        try:
+            request = urllib.request.Request(url.rstrip("/") + "/torch/", method="HEAD")
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                answered.append(answer.status < 400)
+        except (OSError, ValueError):
+            answered.append(False)
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(timeout)
+    return bool(answered and answered[0])
 
 
 def torch_build() -> dict:
     """Which torch to install here: {"build": "cuda" | "cpu", "index_url": an index for pip
     or None for the default one, "reason": a sentence for the user}."""
-    gpu = _nvidia_gpu()
     if sys.platform == "darwin":
         return {"build": "cpu", "index_url": None,
                 "reason": "macOS: torch from PyPI, which runs on the CPU and on Apple GPUs (MPS)."}
+    gpu = _nvidia_gpu()
     if gpu:
         index = WINDOWS_CUDA_INDEX if sys.platform == "win32" else None
         return {"build": "cuda", "index_url": index,
@@ -353,8 +363,7 @@ def _stream(cmd: list, what: str, log, cancelled) -> None:
     try:
         while True:
             if cancelled():
-                _kill(process)
-                raise InstallError(_CANCELLED)
+                raise InstallError(_CANCELLED)  # pip is killed below
             try:
                 line = lines.get(timeout=0.2)
             except queue.Empty:
@@ -364,7 +373,7 @@ def _stream(cmd: list, what: str, log, cancelled) -> None:
             tail.append(line)
             disk_full = disk_full or "No space left on device" in line or "[Errno 28]" in line
             log(line)
-    except BaseException:
+    except BaseException:  # cancelled, a failing log(), Ctrl-C: pip does not outlive the install
         _kill(process)
         raise
     status = process.wait()
