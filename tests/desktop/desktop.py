@@ -63,7 +63,8 @@ class DesktopRun:
         """Everything a failing assertion should show about the run."""
         tail = "\n".join(self.stderr.splitlines()[-40:])
         return (f"QGIS exit status {self.returncode}{' (killed at the timeout)' if self.timed_out else ''}\n"
-                f"steps reached: {self.steps}\nresults: {json.dumps(self.results, indent=1)}\nfaulthandler:\n{self.faults}\nstderr (end):\n{tail}")
+                f"steps reached: {self.steps}\nresults: {json.dumps(self.results, indent=1)}\n"
+                f"faulthandler:\n{self.faults}\nstderr (end):\n{tail}")
 
 
 BOOTSTRAP = r'''

@@ -103,7 +103,8 @@ def test_retrieve_and_segment_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt, rgb_r
     assert shutil.which("xvfb-run"), "xvfb-run is not installed: run make setup (it installs xvfb)."
     # rgb_raster covers x 500000-500300, y 4649800-4650000 (EPSG:32633, 1 m pixels).
     paths = {"raster": rgb_raster, "clip": tiny_clip_dir, "sam": tiny_sam_ckpt,
-             "prompts": point_prompts(str(tmp_path / "prompts.geojson"), [(500100.5, 4649920.5), (500220.5, 4649850.5)]),
+             "prompts": point_prompts(str(tmp_path / "prompts.geojson"),
+                                      [(500100.5, 4649920.5), (500220.5, 4649850.5)]),
              "hits": str(tmp_path / "hits.gpkg"), "segments": str(tmp_path / "segments.gpkg"),
              "mask": str(tmp_path / "classes.tif")}
     run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
