@@ -14,6 +14,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+# The algorithms run their jobs in the runtime `make setup` installs in the checkout.
+os.environ.setdefault("GEOVL_RUNTIME", os.path.join(ROOT, ".runtime"))
 
 # `python -m pytest` run from the checkout puts the current folder on sys.path; drop it.
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != ROOT]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from ..folders import cache_root
+from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -90,10 +91,6 @@ class AskAlgorithm(GeoVLAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.OUTPUT_ANSWER, self.tr("Answer")))
 
     def processAlgorithm(self, parameters, context, feedback):
-        from ..pipelines.ask import ask
-        from ..pipelines.cache import cache_root
-        from ..pipelines.options import ModelOptions
-
         self.check_destinations(parameters, context)
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
@@ -107,55 +104,35 @@ class AskAlgorithm(GeoVLAlgorithm):
         select = SELECTIONS[self.parameterAsEnum(parameters, self.SELECT, context)]
         model = self.model_options(parameters, context)
 
-        def helper_model(name: str) -> ModelOptions:  # on the VLM's device and precision
-            return ModelOptions(self.parameterAsString(parameters, name, context).strip(), model.device,
-                                model.precision)
-
         tiling = self.tiling_options(parameters, context, layer)
-        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
-        path = layer_as_file(layer, extent, tiling.resolution, os.path.join(cache_root(), "rendered"),
+        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
+        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_root(), "rendered"),
                              context, feedback)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
 
-        result = self.run_engine(
-            ask, path, model, question, mode=mode, select=select, retrieval_model=helper_model(self.RETRIEVAL_MODEL),
-            top_k=self.parameterAsInt(parameters, self.TOP_K, context),
-            segment_model=helper_model(self.SEGMENT_MODEL), tiling=tiling,
-            max_new_tokens=self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context), report_path=report,
-            feedback=QgisFeedback(feedback))
-        feedback.pushInfo(self.tr("Answer:") + "\n" + result.answer)
+        values = self.run_job("ask", {
+            "raster": path, "model": model, "question": question, "mode": mode, "select": select,
+            "retrieval_model": self.model_options(parameters, context, self.RETRIEVAL_MODEL),  # on the VLM's device
+            "top_k": self.parameterAsInt(parameters, self.TOP_K, context),
+            "segment_model": self.model_options(parameters, context, self.SEGMENT_MODEL), "tiling": tiling,
+            "max_new_tokens": self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context), "report_path": report},
+            feedback, self.tr("asking the model"))
+        feedback.pushInfo(self.tr("Answer:") + "\n" + values["answer"])
 
-        source = layer.publicSource()
+        provenance = {"question": question, "model": model["name"], "source": layer.publicSource(),
+                      "version": ALGORITHM_VERSION}
         fields = make_fields([("label", "string"), ("score", "double"), ("angle", "double"), ("tile", "string"),
                               ("question", "string"), ("model", "string"), ("source", "string"),
                               ("version", "string")])
-
-        def object_features():
-            for obj in result.objects:
-                feature = QgsFeature(fields)
-                feature.setGeometry(geometry_from_wkb(obj.wkb))
-                feature.setAttributes([obj.label, obj.score, obj.angle, obj.tile, question, model.name, source,
-                                       ALGORITHM_VERSION])
-                yield feature
-
-        outputs = {self.OUTPUT: self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                                layer.crs(), object_features()),
-                   self.OUTPUT_ANSWER: result.answer}
-
+        outputs = {self.OUTPUT: self.copy_features(parameters, self.OUTPUT, context, values, "objects", fields,
+                                                   QgsWkbTypes.Type.Polygon, layer.crs(), provenance),
+                   self.OUTPUT_ANSWER: values["answer"]}
         tile_fields = make_fields([("tile", "string"), ("row", "int"), ("col", "int"), ("answer", "string"),
                                    ("boxes", "int"), ("retrieval_score", "double"), ("question", "string"),
                                    ("model", "string"), ("source", "string")])
-
-        def tile_features():
-            for tile in result.tiles:
-                feature = QgsFeature(tile_fields)
-                feature.setGeometry(geometry_from_wkb(tile.wkb))
-                feature.setAttributes([tile.label, tile.row, tile.col, tile.text, tile.boxes, tile.retrieval_score,
-                                       question, model.name, source])
-                yield feature
-
-        tiles_id = self.write_sink(parameters, self.OUTPUT_TILES, context, tile_fields, QgsWkbTypes.Type.Polygon,
-                                   layer.crs(), tile_features())
+        tiles_id = self.copy_features(parameters, self.OUTPUT_TILES, context, values, "tiles", tile_fields,
+                                      QgsWkbTypes.Type.Polygon, layer.crs(), provenance)
+        self.discard_features(values)
         if tiles_id:
             outputs[self.OUTPUT_TILES] = tiles_id
         if report:

@@ -1,24 +1,24 @@
-"""What every GeoVL algorithm shares: the common parameters, the dependency check,
-feedback and error translation. Job modules stay thin."""
+"""What every GeoVL algorithm shares: the common parameters, the outputs checked before
+any work, jobs sent to the runtime and their features copied into the sinks. Job
+modules stay thin."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import tempfile
+import uuid
 from typing import Iterable
 
-from qgis.core import (Qgis, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry, QgsMapLayer,
+from qgis.core import (Qgis, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsMapLayer,
                        QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterBand,
                        QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProviderRegistry, QgsVectorLayer)
+                       QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry, QgsVectorLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
-# Import name -> pip name of what the algorithms need at run time.
-REQUIRED_PACKAGES = {"torch": "torch", "transformers": "transformers", "rasterio": "rasterio",
-                     "shapely": "shapely", "affine": "affine", "PIL": "pillow"}
+from ..folders import cache_root
+from .runtime_link import missing_runtime_sentence, run_job
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]
 MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
@@ -42,12 +42,6 @@ def make_fields(spec: list[tuple[str, str]]) -> QgsFields:
     for name, kind in spec:
         fields.append(QgsField(name, types[kind]))
     return fields
-
-
-def geometry_from_wkb(wkb: bytes) -> QgsGeometry:
-    geometry = QgsGeometry()
-    geometry.fromWkb(wkb)
-    return geometry
 
 
 def layer_file(layer: QgsMapLayer | None) -> str | None:
@@ -78,32 +72,6 @@ def writable_folder_problem(folder: str) -> str | None:
     return None
 
 
-def missing_packages() -> list[str]:
-    return [pip for module, pip in REQUIRED_PACKAGES.items() if importlib.util.find_spec(module) is None]
-
-
-class QgisFeedback:
-    """pipelines.feedback.Feedback on top of a QgsProcessingFeedback."""
-
-    def __init__(self, feedback):
-        self._feedback = feedback
-
-    def progress(self, percent: float) -> None:
-        if self._feedback:
-            self._feedback.setProgress(percent)
-
-    def info(self, message: str) -> None:
-        if self._feedback:
-            self._feedback.pushInfo(message)
-
-    def warning(self, message: str) -> None:
-        if self._feedback:
-            self._feedback.pushWarning(message)
-
-    def cancelled(self) -> bool:
-        return bool(self._feedback and self._feedback.isCanceled())
-
-
 class GeoVLAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     EXTENT = "EXTENT"
@@ -122,26 +90,15 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):
         return type(self)()
 
-    def canExecute(self):
-        missing = missing_packages()
-        if missing:
-            return False, tr(
-                "GeoVL needs Python packages that this QGIS cannot import: {}. Run `make setup deploy` in the "
-                "GeoVL folder (it installs them and points the plugin at them), or set the QGIS setting "
-                "geovl/site_packages to a site-packages folder that has them.").format(", ".join(missing))
-        return True, ""
-
-    def prepareAlgorithm(self, parameters, context, feedback):
-        # processing.run and qgis_process do not ask canExecute(); refuse here with its sentence.
-        ok, message = self.canExecute()
-        if not ok:
-            raise QgsProcessingException(message)
-        return True
-
     def check_destinations(self, parameters, context) -> None:
         """Before any work (first thing in processAlgorithm, where an exception reaches the
-        caller with its message): every file output goes to a folder that exists and takes
-        writes, no two outputs share a file, and no output overwrites an input layer."""
+        caller with its message): the runtime is installed (checked here, not in
+        canExecute(), so the dialog still opens and Run says why), every file output goes to
+        a folder that exists and takes writes, no two outputs share a file, and no output
+        overwrites an input layer."""
+        problem = missing_runtime_sentence()
+        if problem:
+            raise QgsProcessingException(problem)
         inputs = {}
         for definition in self.parameterDefinitions():
             if isinstance(definition, QgsProcessingParameterRasterLayer):
@@ -242,25 +199,25 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(parameter)
 
-    def model_options(self, parameters, context):
-        from ..pipelines.options import ModelOptions
-        return ModelOptions(self.parameterAsString(parameters, self.MODEL, context).strip(),
-                            DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-                            PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)])
+    def model_options(self, parameters, context, name: str | None = None) -> dict:
+        """The job's model: MODEL (or the parameter `name`) on DEVICE in PRECISION
+        (pipelines.options.ModelOptions' fields)."""
+        return {"name": self.parameterAsString(parameters, name or self.MODEL, context).strip(),
+                "device": DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+                "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)]}
 
-    def tiling_options(self, parameters, context, layer):
-        """Tiling parameters, the extent in the layer's CRS (None when not set)."""
-        from ..pipelines.options import TilingOptions
+    def tiling_options(self, parameters, context, layer) -> dict:
+        """Tiling parameters, the extent in the layer's CRS (None when not set), as
+        pipelines.options.TilingOptions' fields."""
         extent = None
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
             if not rect.isNull():
                 extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        bands = self.band_numbers(parameters, context)
-        return TilingOptions(tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-                             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
-                             resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context) or 0.0,
-                             extent=extent, bands=tuple(bands) if bands else None)
+        return {"tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                "overlap": self.parameterAsInt(parameters, self.OVERLAP, context),
+                "resolution": self.parameterAsDouble(parameters, self.RESOLUTION, context) or 0.0,
+                "extent": extent, "bands": self.band_numbers(parameters, context) or None}
 
     def band_numbers(self, parameters, context) -> list[int]:
         """BANDS as numbers. Typed text ("1,2,3", "1 2 3") is read here: QGIS reads only
@@ -274,10 +231,38 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                 "BANDS must be band numbers, such as 1 for grey or 1,2,3 for red, green, blue; not '{}'.").format(value))
         return [int(part) for part in parts]
 
-    def run_engine(self, job, *args, **kwargs):
-        """Call a pipeline function, turning engine errors into QgsProcessingException."""
-        from ..errors import GeoVLError
-        try:
-            return job(*args, **kwargs)
-        except GeoVLError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+    def run_job(self, job: str, arguments: dict, feedback, activity: str) -> dict:
+        """Run `job` in the GeoVL runtime (the worker process); returns its values. Its
+        features come back in the GeoPackage `arguments["features"]`, a temp file."""
+        arguments = {**arguments, "environment": {"GEOVL_CACHE_DIR": cache_root()},
+                     "features": os.path.join(QgsProcessingUtils.tempFolder(), f"geovl-{uuid.uuid4().hex}.gpkg")}
+        return run_job(job, arguments, feedback, activity)
+
+    def copy_features(self, parameters, name: str, context, values: dict, table: str, fields: QgsFields,
+                      geometry_type, crs, provenance: dict) -> str | None:
+        """write_sink of the features of `table` in the job's features file, each with the
+        attributes of its table and `provenance` (fields the job does not know: model, source, ...)."""
+        source = QgsVectorLayer(f"{values['features']}|layername={table}", table, "ogr")
+        if not source.isValid():
+            raise QgsProcessingException(self.tr("The GeoVL runtime's result {} cannot be read ({}).").format(
+                values["features"], table))
+        names = source.fields().names()
+
+        def features():
+            for found in source.getFeatures():
+                feature = QgsFeature(fields)
+                feature.setGeometry(found.geometry())
+                feature.setAttributes([found[field.name()] if field.name() in names else provenance.get(field.name())
+                                       for field in fields])
+                yield feature
+
+        dest_id = self.write_sink(parameters, name, context, fields, geometry_type, crs, features())
+        source = None  # OGR lets go of the file
+        return dest_id
+
+    @staticmethod
+    def discard_features(values: dict) -> None:
+        """Remove the job's features file once its tables are copied."""
+        for leftover in (values["features"], values["features"] + "-wal", values["features"] + "-shm"):
+            if os.path.exists(leftover):
+                os.remove(leftover)

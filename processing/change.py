@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from ..folders import cache_root
+from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -95,10 +96,6 @@ class ChangeAlgorithm(GeoVLAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.OUTPUT_CAPTION, self.tr("Overall caption")))
 
     def processAlgorithm(self, parameters, context, feedback):
-        from ..pipelines.cache import cache_root
-        from ..pipelines.change import detect_changes
-        from ..pipelines.options import ModelOptions
-
         self.check_destinations(parameters, context)
 
         before = self.parameterAsRasterLayer(parameters, self.BEFORE, context)
@@ -108,48 +105,39 @@ class ChangeAlgorithm(GeoVLAlgorithm):
         method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         model = self.model_options(parameters, context)
         caption_name = self.parameterAsString(parameters, self.CAPTION_MODEL, context).strip()
-        caption_model = ModelOptions(caption_name, model.device, model.precision) if caption_name else None
+        caption_model = self.model_options(parameters, context, self.CAPTION_MODEL) if caption_name else None
         threshold = None
         if parameters.get(self.THRESHOLD) not in (None, ""):
             threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context) or None
         tiling = self.tiling_options(parameters, context, before)
-        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
+        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
         rendered = os.path.join(cache_root(), "rendered")
-        before_path = layer_as_file(before, extent, tiling.resolution, rendered, context, feedback)
-        after_path = layer_as_file(after, None, tiling.resolution, rendered, context, feedback)
+        before_path = layer_as_file(before, extent, tiling["resolution"], rendered, context, feedback)
+        after_path = layer_as_file(after, None, tiling["resolution"], rendered, context, feedback)
         magnitude_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MAGNITUDE, context) or None
         mask_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context) or None
         report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
 
-        result = self.run_engine(
-            detect_changes, before_path, after_path, method=method, model=model if method == "features" else None,
-            caption_model=caption_model, threshold=threshold,
-            min_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context), tiling=tiling,
-            magnitude_path=magnitude_path, mask_path=mask_path, report_path=report_path,
-            max_captions=self.parameterAsInt(parameters, self.MAX_CAPTIONS, context),
-            max_new_tokens=self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context),
-            feedback=QgisFeedback(feedback))
+        values = self.run_job("change", {
+            "before": before_path, "after": after_path, "method": method,
+            "model": model if method == "features" else None, "caption_model": caption_model,
+            "threshold": threshold, "min_area_m2": self.parameterAsDouble(parameters, self.MIN_AREA, context),
+            "tiling": tiling, "magnitude_path": magnitude_path, "mask_path": mask_path, "report_path": report_path,
+            "max_captions": self.parameterAsInt(parameters, self.MAX_CAPTIONS, context),
+            "max_new_tokens": self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context)},
+            feedback, self.tr("detecting changes"))
 
         fields = make_fields([("id", "int"), ("area_m2", "double"), ("magnitude", "double"), ("location", "string"),
                               ("facts", "string"), ("caption", "string"), ("before_label", "string"),
                               ("after_label", "string"), ("method", "string"), ("model", "string"),
                               ("source", "string"), ("version", "string")])
-        models = [name for name in (model.name if method == "features" else "", caption_name) if name]
-        source = f"{before.publicSource()} -> {after.publicSource()}"
-
-        def region_features():
-            for region in result.regions:
-                feature = QgsFeature(fields)
-                feature.setGeometry(geometry_from_wkb(region.wkb))
-                feature.setAttributes([region.id, region.area_m2, region.magnitude, region.location, region.facts,
-                                       region.caption or region.facts, region.before_label or None,
-                                       region.after_label or None, method, ", ".join(models), source,
-                                       ALGORITHM_VERSION])
-                yield feature
-
-        dest_id = self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, before.crs(),
-                                  region_features())
-        outputs = {self.OUTPUT: dest_id, self.OUTPUT_CAPTION: result.caption}
+        models = [name for name in (model["name"] if method == "features" else "", caption_name) if name]
+        provenance = {"method": method, "model": ", ".join(models),
+                      "source": f"{before.publicSource()} -> {after.publicSource()}", "version": ALGORITHM_VERSION}
+        dest_id = self.copy_features(parameters, self.OUTPUT, context, values, "regions", fields,
+                                     QgsWkbTypes.Type.Polygon, before.crs(), provenance)
+        self.discard_features(values)
+        outputs = {self.OUTPUT: dest_id, self.OUTPUT_CAPTION: values["caption"]}
         for key, path in ((self.OUTPUT_MAGNITUDE, magnitude_path), (self.OUTPUT_MASK, mask_path),
                           (self.OUTPUT_REPORT, report_path)):
             if path:

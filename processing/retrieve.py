@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsFeature, QgsFeatureRequest, QgsFields,
+from qgis.core import (QgsFeatureRequest, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle,
                        QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from ..folders import cache_root
+from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -68,9 +69,6 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
             self.tr("GeoPackage (*.gpkg)"), optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):
-        from ..pipelines.cache import cache_root
-        from ..pipelines.retrieve import retrieve
-
         self.check_destinations(parameters, context)
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
@@ -85,32 +83,27 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
                 "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find."))
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
-        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
-        path = layer_as_file(layer, extent, tiling.resolution, os.path.join(cache_root(), "rendered"),
+        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
+        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_root(), "rendered"),
                              context, feedback)
         heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
         index = self.parameterAsFileOutput(parameters, self.OUTPUT_INDEX, context) or None
 
-        result = self.run_engine(
-            retrieve, path, model, query=query, negative=negative, examples=examples, tiling=tiling,
-            top_k=self.parameterAsInt(parameters, self.TOP_K, context), index_path=index, heatmap_path=heatmap,
-            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context), feedback=QgisFeedback(feedback))
+        values = self.run_job("retrieve", {
+            "raster": path, "model": model, "query": query, "negative": negative, "examples": examples,
+            "tiling": tiling, "top_k": self.parameterAsInt(parameters, self.TOP_K, context), "index_path": index,
+            "heatmap_path": heatmap, "batch_size": self.parameterAsInt(parameters, self.BATCH_SIZE, context)},
+            feedback, self.tr("indexing and searching the tiles"))
         feedback.pushInfo(self.tr("{} tiles in the index ({} embedded in this run).").format(
-            result.tile_count, result.tiles_embedded))
+            values["tile_count"], values["tiles_embedded"]))
 
         label = query or self.tr("like {} feature(s) of the query layer").format(len(examples))
-        fields = self._fields()
-        def hit_features():
-            for hit in result.hits:
-                feature = QgsFeature(fields)
-                feature.setGeometry(geometry_from_wkb(hit.footprint_wkb))
-                feature.setAttributes([hit.rank, hit.score, label, negative or None, model.name,
-                                       layer.publicSource(), hit.row, hit.col, ALGORITHM_VERSION])
-                yield feature
-
-        dest_id = self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, layer.crs(),
-                                  hit_features())
-        outputs = {self.OUTPUT: dest_id, self.OUTPUT_INDEX: result.index_path}
+        dest_id = self.copy_features(parameters, self.OUTPUT, context, values, "hits", self._fields(),
+                                     QgsWkbTypes.Type.Polygon, layer.crs(),
+                                     {"query": label, "negative": negative or None, "model": model["name"],
+                                      "source": layer.publicSource(), "version": ALGORITHM_VERSION})
+        self.discard_features(values)
+        outputs = {self.OUTPUT: dest_id, self.OUTPUT_INDEX: values["index_path"]}
         if heatmap:
             outputs[self.OUTPUT_HEATMAP] = heatmap
         return outputs

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsFeature, QgsGeometry, QgsProcessing,
+from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsGeometry, QgsProcessing,
                        QgsProcessingException, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, QgisFeedback, geometry_from_wkb, make_fields
+from ..folders import cache_root
+from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 
 ALGORITHM_VERSION = "1"
@@ -97,9 +98,6 @@ class SegmentAlgorithm(GeoVLAlgorithm):
             optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):
-        from ..pipelines.cache import cache_root
-        from ..pipelines.segment import segment
-
         self.check_destinations(parameters, context)
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
@@ -119,60 +117,43 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
         rendered = os.path.join(cache_root(), "rendered")
-        extent = QgsRectangle(*tiling.extent) if tiling.extent else None
-        path = layer_as_file(layer, extent, tiling.resolution, rendered, context, feedback)
+        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
+        path = layer_as_file(layer, extent, tiling["resolution"], rendered, context, feedback)
         prior = layer_as_file(prior_layer, None, 0.0, rendered, context, feedback) if prior_layer else None
         mask_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context) or None
         want_lines = parameters.get(self.OUTPUT_CENTERLINES) not in (None, "")
 
-        result = self.run_engine(
-            segment, path, model, prompts=prompts, prior_path=prior, texts=texts, tiling=tiling,
-            model_type=MODEL_TYPES[self.parameterAsEnum(parameters, self.MODEL_TYPE, context)],
-            refine=self.parameterAsBool(parameters, self.REFINE, context),
-            min_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
-            simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
-            line_spacing_m=self.parameterAsDouble(parameters, self.LINE_SPACING, context),
-            mask_path=mask_path, centerlines=want_lines,
-            road_class=self.parameterAsString(parameters, self.ROAD_CLASS, context).strip() or "road",
-            feedback=QgisFeedback(feedback))
+        values = self.run_job("segment", {
+            "raster": path, "model": model, "prompts": prompts, "prior": prior, "texts": texts, "tiling": tiling,
+            "model_type": MODEL_TYPES[self.parameterAsEnum(parameters, self.MODEL_TYPE, context)],
+            "refine": self.parameterAsBool(parameters, self.REFINE, context),
+            "min_area_m2": self.parameterAsDouble(parameters, self.MIN_AREA, context),
+            "simplify": self.parameterAsDouble(parameters, self.SIMPLIFY, context),
+            "line_spacing_m": self.parameterAsDouble(parameters, self.LINE_SPACING, context),
+            "mask_path": mask_path, "centerlines": want_lines,
+            "road_class": self.parameterAsString(parameters, self.ROAD_CLASS, context).strip() or "road"},
+            feedback, self.tr("segmenting"))
 
+        provenance = {"model": model["name"], "source": layer.publicSource(), "version": ALGORITHM_VERSION}
         fields = make_fields([("class", "string"), ("score", "double"), ("area_m2", "double"),
                               ("prompt_id", "int"), ("model", "string"), ("source", "string"),
                               ("version", "string")])
-
-        def region_features():
-            for region in result.regions:
-                feature = QgsFeature(fields)
-                feature.setGeometry(geometry_from_wkb(region.wkb))
-                feature.setAttributes([region.class_name, region.score, region.area_m2, region.prompt_id,
-                                       model.name, layer.publicSource(), ALGORITHM_VERSION])
-                yield feature
-
-        outputs = {self.OUTPUT: self.write_sink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
-                                                layer.crs(), region_features())}
+        outputs = {self.OUTPUT: self.copy_features(parameters, self.OUTPUT, context, values, "regions", fields,
+                                                   QgsWkbTypes.Type.Polygon, layer.crs(), provenance)}
         if mask_path:
             outputs[self.OUTPUT_MASK] = mask_path
         if want_lines:
             line_fields = make_fields([("class", "string"), ("length", "double"), ("model", "string"),
                                        ("source", "string")])
-
-            def line_features():
-                for centerline in result.centerlines:
-                    feature = QgsFeature(line_fields)
-                    feature.setGeometry(geometry_from_wkb(centerline.wkb))
-                    feature.setAttributes([centerline.class_name, centerline.line.length, model.name,
-                                           layer.publicSource()])
-                    yield feature
-
-            outputs[self.OUTPUT_CENTERLINES] = self.write_sink(
-                parameters, self.OUTPUT_CENTERLINES, context, line_fields, QgsWkbTypes.Type.LineString, layer.crs(),
-                line_features())
+            outputs[self.OUTPUT_CENTERLINES] = self.copy_features(
+                parameters, self.OUTPUT_CENTERLINES, context, values, "centerlines", line_fields,
+                QgsWkbTypes.Type.LineString, layer.crs(), provenance)
+        self.discard_features(values)
         return outputs
 
     def _prompts(self, parameters, context, layer, feedback):
-        """The prompt layer's features as engine prompts in the raster's CRS."""
-        from ..pipelines.segment import MapPrompt
-
+        """The prompt layer's features as the job's prompts (pipelines.segment.MapPrompt's
+        fields), in the raster's CRS."""
         source = self.parameterAsSource(parameters, self.PROMPTS, context)
         if source is None:
             return []
@@ -221,7 +202,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                 else:
                     box = part_geometry.boundingBox()
                     coords = ((box.xMinimum(), box.yMinimum()), (box.xMaximum(), box.yMaximum()))
-                prompts.append(MapPrompt(kind, coords, label, class_name, feature.id()))
+                prompts.append({"kind": kind, "coords": coords, "label": label, "class_name": class_name,
+                                "prompt_id": feature.id()})
         if unprojectable and not prompts:
             raise QgsProcessingException(self.tr(
                 "None of the prompts can be transformed from the prompt layer's CRS ({}) to the raster's ({}). "

@@ -61,8 +61,8 @@ def test_cancel_then_rerun(plugin, tiny_clip_dir, rgb_raster, cache_dir, tmp_pat
 
 
 def test_cancel_segment_then_rerun(plugin, tiny_sam_ckpt, cache_dir, tmp_path):
-    """A line over three tiles, cancelled after the first tile: no outputs, one complete
-    tile embedding in the cache; the next run encodes only the other two."""
+    """A line over three tiles, cancelled after the first tile: no outputs, complete tile
+    embeddings in the cache for the tiles done; the next run encodes only the others."""
     raster = write_rgb(tmp_path / "three_tiles.tif", scene(256, 768, seed=7))
     line = QgsGeometry.fromPolylineXY([QgsPointXY(*to_map(20, 128)), QgsPointXY(*to_map(700, 128))])
     outputs = {"OUTPUT": tmp_path / "out.gpkg", "OUTPUT_MASK": tmp_path / "classes.tif",
@@ -77,13 +77,14 @@ def test_cancel_segment_then_rerun(plugin, tiny_sam_ckpt, cache_dir, tmp_path):
     assert [name for name, path in outputs.items() if path.exists()] == []
     assert partial_files(tmp_path) == []
     tiles = glob.glob(str(cache_dir / "segment" / "*" / "tile_*"))
-    assert [t.rsplit("/", 1)[1] for t in tiles] == ["tile_0_0.safetensors"]
-    assert set(load_file(tiles[0])) == {"image_embeddings"}
+    # The cancel crosses to the worker while it works on: it stops before the last tile.
+    assert 1 <= len(tiles) < 3 and "tile_0_0.safetensors" in [t.rsplit("/", 1)[1] for t in tiles]
+    assert all(set(load_file(tile)) == {"image_embeddings"} for tile in tiles)
 
     feedback = QgsProcessingFeedback()
     results, ok, log = run(params, feedback, "geovl:segment")
     assert ok, log
-    assert "3 tile(s) decoded, 2 encoded in this run" in log
+    assert f"3 tile(s) decoded, {3 - len(tiles)} encoded in this run" in log
     assert all(path.exists() for path in outputs.values())
     assert QgsVectorLayer(str(outputs["OUTPUT"]), "out", "ogr").featureCount() > 0
     assert len(glob.glob(str(cache_dir / "segment" / "*" / "tile_*"))) == 3
