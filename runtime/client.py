@@ -87,8 +87,10 @@ class Worker:
             [python, "-m", "geovl.runtime.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=worker_environment(), creationflags=flags)
         self.pid = self._process.pid
-        threading.Thread(target=self._read_events, daemon=True, name="geovl-worker-events").start()
-        threading.Thread(target=self._read_log, daemon=True, name="geovl-worker-log").start()
+        self._readers = [threading.Thread(target=self._read_events, daemon=True, name="geovl-worker-events"),
+                         threading.Thread(target=self._read_log, daemon=True, name="geovl-worker-log")]
+        for reader in self._readers:
+            reader.start()
 
     @property
     def alive(self) -> bool:
@@ -134,7 +136,10 @@ class Worker:
                 self._jobs.pop(job_id, None)
 
     def stop(self) -> None:
-        """End the worker: its input closes (it cancels its jobs and exits), then a kill."""
+        """End the worker: its input closes (it cancels its jobs and exits), then a kill.
+        What it says while stopping goes to stderr, not to `log`: at exit the log (QGIS's
+        message log) may already be gone, and writing to it then crashes the process."""
+        self._log = _print_to_stderr
         try:
             self._process.stdin.close()
         except OSError:
@@ -143,6 +148,8 @@ class Worker:
             self._process.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             self.kill()
+        for reader in self._readers:
+            reader.join(STOP_GRACE_S)
 
     def kill(self) -> None:
         if self._process.poll() is None:
@@ -196,10 +203,14 @@ class Worker:
                 "written. Run the algorithm again: a new runtime starts.")
 
 
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 class Runtime:
     """The warm worker of this process, made from `python` (the runtime's interpreter)."""
 
-    def __init__(self, python: str, log: Log = lambda line: print(line, file=sys.stderr)):
+    def __init__(self, python: str, log: Log = _print_to_stderr):
         self.python, self._log = python, log
         self._worker: Worker | None = None
         self._lock = threading.Lock()

@@ -16,9 +16,10 @@ if QGIS_PLUGINS not in sys.path:
 ORIGIN_X, ORIGIN_Y = 500_000.0, 4_650_000.0
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def plugin(qgis_app, qgis_processing, qgis_iface):
-    """The GeoVL plugin, loaded as QGIS loads it, with its Processing provider registered."""
+    """The GeoVL plugin, loaded as QGIS loads it, with its Processing provider registered;
+    once for the session, as in QGIS: unloading stops the warm worker."""
     import geovl
 
     loaded = geovl.classFactory(qgis_iface)
@@ -91,7 +92,7 @@ def prompt_layer(geometry: str, features, crs: str | None = SEGMENT_CRS, label_t
     return layer
 
 
-# The deployed plugin under qgis_process (system Python, packages only through geovl/site_packages).
+# The deployed plugin under qgis_process (system Python; the models run in the runtime that deploy.py named).
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -112,7 +113,8 @@ def qgis_process(home, *args) -> subprocess.CompletedProcess:
     # No venv on the paths, and none of pytest-qgis's QGIS_CUSTOM_CONFIG_PATH / QGIS_OPTIONS_PATH:
     # qgis_process must read the profile under HOME.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QGIS_", "XDG_")) and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+           if not k.startswith(("QGIS_", "XDG_"))
+           and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "GEOVL_RUNTIME")}  # the profile's setting names it
     env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", GEOVL_CACHE_DIR=str(home / "cache"),
                PYTHONDONTWRITEBYTECODE="1")  # the deployed plugin is this checkout: leave no __pycache__ in it
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)

@@ -1,4 +1,5 @@
-"""The deployed plugin under qgis_process: system Python, packages only through geovl/site_packages."""
+"""The deployed plugin under qgis_process: system Python, the models in the runtime the
+profile's geovl/runtime setting names; and the ZIP of make package in a clean profile."""
 from __future__ import annotations
 
 import os
@@ -26,10 +27,9 @@ def test_unknown_model_fails_with_a_sentence(home, rgb_raster, tmp_path):
                         "MODEL=no-such-model", "TILE_SIZE=64", f"OUTPUT={out}")
     text = done.stdout + done.stderr
     assert done.returncode != 0, text
-    # Reaching the model resolver means torch, rasterio and shapely (absent from the system
-    # Python) were imported from the folder that deploy.py wrote into the geovl/site_packages setting.
+    # Reaching the model resolver means the job ran in the runtime that deploy.py wrote into
+    # the geovl/runtime setting (the system Python has no torch, rasterio or shapely).
     assert "Unknown model 'no-such-model'" in text
-    assert "needs Python packages" not in text
     assert "Traceback" not in text
     assert not out.exists()
 
@@ -117,3 +117,35 @@ def test_ask_runs_under_qgis_process(home, tiny_florence2_dir, tmp_path):
     assert QgsVectorLayer(str(out), "objects", "ogr").isValid()
     assert QgsVectorLayer(str(tiles), "tiles", "ogr").featureCount() == 2
     assert "<html>" in report.read_text(encoding="utf-8").lower().replace("<!doctype html>", "")
+
+
+def test_the_zip_in_a_clean_profile_says_how_to_install_the_runtime(tmp_path, rgb_raster):
+    """make package's ZIP unzipped into a clean profile (no runtime anywhere): the plugin
+    loads, and a run says where to press Install instead of failing on imports."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from .conftest import REPO_ROOT
+
+    done = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "scripts", "package.py")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    archive = max((os.path.join(REPO_ROOT, "dist", f) for f in os.listdir(os.path.join(REPO_ROOT, "dist"))),
+                  key=os.path.getmtime)
+    home = tmp_path / "home"
+    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(profile / "python" / "plugins")
+    (profile / "QGIS").mkdir(parents=True)
+    (profile / "QGIS" / "QGIS3.ini").write_text("[PythonPlugins]\ngeovl=true\n")
+    assert (profile / "python" / "plugins" / "geovl" / "runtime" / "install.py").is_file()
+
+    out = tmp_path / "out.gpkg"
+    done = qgis_process(home, "run", "geovl:retrieve", "--", f"INPUT={rgb_raster}", "QUERY=a harbour",
+                        f"OUTPUT={out}")
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    assert "GeoVL's runtime is not installed: open Plugins › GeoVL › Runtime… and press Install" in text
+    assert "Traceback" not in text and not out.exists()
+    assert not (profile / "geovl-runtime").exists()   # nothing installed behind the user's back

@@ -82,11 +82,20 @@ def test_gpkg_output_and_index_reuse(plugin, tiny_clip_dir, rgb_raster, cache_di
     check_hits(QgsVectorLayer(out2, "hits2", "ogr"), rgb_raster, tiny_clip_dir, "a forest", 3)
 
 
-def test_provider_registered_removed_and_reloaded(qgis_app, qgis_processing, qgis_iface):
+def test_provider_registered_removed_and_reloaded(plugin, qgis_iface):
     """unload() removes the 'geovl' provider; loading the plugin again registers it anew."""
+    registry = QgsApplication.processingRegistry()
+    plugin.unload()  # the session's plugin: registered again below
+    try:
+        reload_twice(registry, qgis_iface)
+    finally:
+        plugin.initProcessing()
+    assert registry.providerById("geovl") is not None
+
+
+def reload_twice(registry, qgis_iface) -> None:
     import geovl
 
-    registry = QgsApplication.processingRegistry()
     for _ in range(2):
         plugin = geovl.classFactory(qgis_iface)
         plugin.initProcessing()

@@ -2,18 +2,22 @@
 one, a QGIS process that ran all four jobs has imported none of the engine's libraries."""
 from __future__ import annotations
 
+import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-from qgis.core import QgsProcessingException
+from safetensors.numpy import load_file
+from qgis.core import QgsGeometry, QgsPointXY, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
-from .conftest import REPO_ROOT, write_rgb
 from ..conftest import write_raster
+from ..models.conftest import scene
+from .conftest import REPO_ROOT, partial_files, prompt_layer, to_map, write_rgb
 
 ENGINE_MODULES = ("torch", "transformers", "rasterio", "shapely", "open_clip", "segment_anything",
                   "geovl.pipelines", "geovl.geo", "geovl.models")
@@ -84,7 +88,6 @@ def test_a_qgis_process_that_ran_all_four_jobs_imported_no_engine(tmp_path, tiny
     raster, after_path = write_raster(tmp_path / "before.tif", before), write_raster(tmp_path / "after.tif", after)
     rgb = write_rgb(tmp_path / "rgb.tif", before.transpose(1, 2, 0))
     prompts = tmp_path / "prompts.geojson"
-    from .conftest import to_map
     x, y = to_map(40.5, 40.5)
     prompts.write_text(json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {
         "name": "urn:ogc:def:crs:EPSG::32631"}}, "features": [{"type": "Feature", "properties": {}, "geometry": {
@@ -104,3 +107,51 @@ def test_a_qgis_process_that_ran_all_four_jobs_imported_no_engine(tmp_path, tiny
     assert set(report["counts"]) == {"retrieve", "segment", "ask", "change"}
     assert report["counts"]["retrieve"] > 0 and report["counts"]["segment"] > 0 and report["counts"]["change"] > 0
     assert os.path.realpath(REPO_ROOT) == os.path.realpath(os.path.join(link_dir, "geovl"))
+
+
+class KillWorkerOnFirstProgress(QgsProcessingFeedback):
+    """Kills the runtime's worker (as the out-of-memory killer would) when the job reports
+    progress for the first time."""
+
+    def __init__(self):
+        super().__init__()
+        self.progressChanged.connect(self._on_progress)
+        self.killed = None
+
+    def _on_progress(self, percent):
+        from geovl.processing.runtime_link import runtime
+
+        if percent > 0 and self.killed is None:
+            self.killed = runtime().worker().pid
+            os.kill(self.killed, signal.SIGKILL)
+
+
+def test_a_worker_killed_mid_run_fails_the_run_with_a_sentence_and_the_next_run_works(plugin, tiny_sam_ckpt,
+                                                                                       tmp_path, cache_dir):
+    """kill -9 of the worker while it segments: the algorithm fails with a sentence that
+    names what it was doing and the signal, no output and no partial file or cache entry is
+    left, QGIS goes on, and the same run then succeeds on a new worker."""
+    import processing
+    from geovl.processing.runtime_link import runtime
+
+    raster = write_rgb(tmp_path / "three_tiles.tif", scene(256, 768, seed=7))
+    line = QgsGeometry.fromPolylineXY([QgsPointXY(*to_map(20, 128)), QgsPointXY(*to_map(700, 128))])
+    outputs = {"OUTPUT": tmp_path / "out.gpkg", "OUTPUT_MASK": tmp_path / "classes.tif"}
+    params = {"INPUT": raster, "PROMPTS": prompt_layer("LineString", [(line, 1, "road")]), "MODEL": tiny_sam_ckpt,
+              "DEVICE": 1, "PRECISION": 1, **{k: str(v) for k, v in outputs.items()}}
+    feedback = KillWorkerOnFirstProgress()
+    with pytest.raises(QgsProcessingException) as died:
+        processing.run("geovl:segment", params, feedback=feedback)
+    assert feedback.killed is not None
+    message = str(died.value)
+    assert "The GeoVL runtime stopped while segmenting" in message and "signal 9" in message
+    assert "Nothing was written" in message
+    assert [name for name, path in outputs.items() if path.exists()] == []
+    # Tile embeddings in the cache are whole (renamed into place once written), or not there.
+    for tile in glob.glob(str(cache_dir / "segment" / "*" / "tile_*.safetensors")):
+        assert set(load_file(tile)) == {"image_embeddings"}
+
+    result = processing.run("geovl:segment", params)   # the sweep of the next run removes the dead one's temp files
+    assert runtime().worker().pid != feedback.killed
+    assert QgsVectorLayer(result["OUTPUT"], "out", "ogr").featureCount() > 0 and outputs["OUTPUT_MASK"].exists()
+    assert partial_files(tmp_path) == []
