@@ -256,9 +256,12 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                                        for field in fields])
                 yield feature
 
-        dest_id = self.write_sink(parameters, name, context, fields, geometry_type, crs, features())
-        source = None  # OGR lets go of the file
-        return dest_id
+        try:
+            return self.write_sink(parameters, name, context, fields, geometry_type, crs, features())
+        finally:
+            # Let go of the layer even when writing failed: the exception's traceback keeps
+            # this frame, and a QGIS layer still alive when QGIS exits crashes the process.
+            source = None
 
     @staticmethod
     def discard_features(values: dict) -> None:
