@@ -169,8 +169,9 @@ class SamSegmenter(PromptSegmenter):
 
     The image encoder and the mask decoder run in `dtype`: the decoder is most of the cost
     of many prompts (about 55 ms an object in fp32 and 25 in bf16 on a 2-core CPU with
-    native bf16). The prompt encoder stays in fp32, as point coordinates lose whole pixels
-    in bf16, and masks are upscaled and thresholded in fp32."""
+    native bf16), and so do the convolutions that embed a dense (mask) prompt. Points are
+    encoded in fp32, as their coordinates lose whole pixels in bf16, and masks are upscaled
+    and thresholded in fp32."""
 
     def __init__(self, name: str, sam, device: torch.device, dtype: torch.dtype):
         from segment_anything.utils.transforms import ResizeLongestSide
@@ -179,6 +180,10 @@ class SamSegmenter(PromptSegmenter):
         self.sam = sam.to(device)
         self.sam.image_encoder.to(dtype)
         self.sam.mask_decoder.to(dtype)
+        self.sam.prompt_encoder.mask_downscaling.to(dtype)
+        with torch.inference_mode():
+            # The same for every prompt; SamPredictor computes it again each time (about 8 ms).
+            self.dense_pe = self.sam.prompt_encoder.get_dense_pe().to(dtype)
         self.input_size = sam.image_encoder.img_size
         self.transform = ResizeLongestSide(self.input_size)
 
@@ -211,11 +216,11 @@ class SamSegmenter(PromptSegmenter):
             boxes = torch.as_tensor(box, dtype=torch.float, device=self.device)
         if first.mask_logits is not None:
             logits = np.stack([p.mask_logits for p in prompts])
-            masks = torch.as_tensor(logits, dtype=torch.float, device=self.device)[:, None]
+            masks = torch.as_tensor(logits, dtype=self.dtype, device=self.device)[:, None]
         sparse, dense = self.sam.prompt_encoder(points=points, boxes=boxes, masks=masks)
         low_res, iou = self.sam.mask_decoder(
             image_embeddings=embedding["image_embeddings"].to(self.device, self.dtype),
-            image_pe=self.sam.prompt_encoder.get_dense_pe().to(self.dtype),
+            image_pe=self.dense_pe,
             sparse_prompt_embeddings=sparse.to(self.dtype), dense_prompt_embeddings=dense.to(self.dtype),
             multimask_output=multimask)
         low_res, iou = low_res.float(), iou.float()
