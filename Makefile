@@ -29,6 +29,7 @@ bench: setup
 	$(PY) bench/segment.py
 	$(PY) bench/ask.py
 	$(PY) bench/change.py
+	$(PY) bench/runtime.py
 
 # Mutation testing (cosmic-ray, a dev tool kept out of requirements.txt) in a copy of the
 # tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some,

@@ -150,6 +150,8 @@ class Worker:
             self.kill()
         for reader in self._readers:
             reader.join(STOP_GRACE_S)
+        for pipe in (self._process.stdout, self._process.stderr):
+            pipe.close()
 
     def kill(self) -> None:
         if self._process.poll() is None:
