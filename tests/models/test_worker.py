@@ -188,3 +188,21 @@ def test_a_cancelled_job_that_does_not_stop_gets_its_worker_killed(tiny_clip_dir
         assert not worker.alive and own.worker().pid != worker.pid
     finally:
         own.stop()
+
+
+def test_what_the_worker_says_on_stderr_reaches_the_log_and_a_bad_line_breaks_nothing(rgb_raster, tiny_clip_dir,
+                                                                                       tmp_path):
+    """A line that is not a message is refused on stderr, which the client hands to its log
+    (QGIS's GeoVL log tab), and the worker goes on serving jobs."""
+    lines = []
+    own = Runtime(sys.executable, log=lines.append)
+    try:
+        worker = own.worker()
+        worker._process.stdin.write(b"this is not json\n")
+        worker._process.stdin.flush()
+        values = own.run("retrieve", retrieve_job(rgb_raster, tiny_clip_dir, tmp_path, tmp_path / "cache"),
+                         lambda e: None)
+        assert len(read_table(values["features"], "hits")) == 5
+        assert any("ignored a line that is not a message" in line for line in lines), lines
+    finally:
+        own.stop()
