@@ -9,9 +9,9 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from ..folders import cache_root
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
+from .settings import cache_folder
 
 ALGORITHM_VERSION = "1"
 # models.presets defaults; not imported so the plugin loads without torch
@@ -106,7 +106,7 @@ class AskAlgorithm(GeoVLAlgorithm):
 
         tiling = self.tiling_options(parameters, context, layer)
         extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_root(), "rendered"),
+        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_folder(), "rendered"),
                              context, feedback)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
 

@@ -17,12 +17,10 @@ from qgis.core import (Qgis, QgsFeature, QgsFeatureSink, QgsField, QgsFields, Qg
                        QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry, QgsVectorLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..folders import cache_root
 from .runtime_link import missing_runtime_sentence, run_job
+from .settings import DEVICES, PRECISIONS, cache_folder
 
-DEVICES = ["auto", "cpu", "cuda", "mps"]
 MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
-PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 
 
 def tr(text: str) -> str:
@@ -234,7 +232,7 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
     def run_job(self, job: str, arguments: dict, feedback, activity: str) -> dict:
         """Run `job` in the GeoVL runtime (the worker process); returns its values. Its
         features come back in the GeoPackage `arguments["features"]`, a temp file."""
-        arguments = {**arguments, "environment": {"GEOVL_CACHE_DIR": cache_root()},
+        arguments = {**arguments, "environment": {"GEOVL_CACHE_DIR": cache_folder()},
                      "features": os.path.join(QgsProcessingUtils.tempFolder(), f"geovl-{uuid.uuid4().hex}.gpkg")}
         return run_job(job, arguments, feedback, activity)
 

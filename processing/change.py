@@ -9,9 +9,9 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from ..folders import cache_root
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
+from .settings import cache_folder
 
 ALGORITHM_VERSION = "1"
 METHODS = ["cva", "irmad", "features"]    # pipelines.change.METHODS
@@ -111,7 +111,7 @@ class ChangeAlgorithm(GeoVLAlgorithm):
             threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context) or None
         tiling = self.tiling_options(parameters, context, before)
         extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        rendered = os.path.join(cache_root(), "rendered")
+        rendered = os.path.join(cache_folder(), "rendered")
         before_path = layer_as_file(before, extent, tiling["resolution"], rendered, context, feedback)
         after_path = layer_as_file(after, None, tiling["resolution"], rendered, context, feedback)
         magnitude_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MAGNITUDE, context) or None

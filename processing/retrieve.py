@@ -10,9 +10,9 @@ from qgis.core import (QgsFeatureRequest, QgsFields,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle,
                        QgsWkbTypes)
 
-from ..folders import cache_root
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
+from .settings import cache_folder
 
 ALGORITHM_VERSION = "1"
 DEFAULT_MODEL = "clip-rsicd"  # models.presets.DEFAULT_EMBEDDER; not imported so the plugin loads without torch
@@ -84,7 +84,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
         extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_root(), "rendered"),
+        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_folder(), "rendered"),
                              context, feedback)
         heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
         index = self.parameterAsFileOutput(parameters, self.OUTPUT_INDEX, context) or None

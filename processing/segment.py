@@ -10,9 +10,9 @@ from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsGeometry, QgsP
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
-from ..folders import cache_root
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
+from .settings import cache_folder
 
 ALGORITHM_VERSION = "1"
 DEFAULT_MODEL = "sam-vit-b"  # models.presets.DEFAULT_SEGMENTER; not imported so the plugin loads without torch
@@ -116,7 +116,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                 "concepts (TEXT, with a SAM 3 model)."))
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
-        rendered = os.path.join(cache_root(), "rendered")
+        rendered = os.path.join(cache_folder(), "rendered")
         extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
         path = layer_as_file(layer, extent, tiling["resolution"], rendered, context, feedback)
         prior = layer_as_file(prior_layer, None, 0.0, rendered, context, feedback) if prior_layer else None
