@@ -10,6 +10,7 @@ any grounded VLM of geovl:ask, behind the ChangeCaptioner interface.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -71,7 +72,8 @@ class VLMChangeCaptioner(ChangeCaptioner):
         return ChangeCaption(compose_change(first, second), first, second)
 
 
-def load_change_captioner(spec: str, device: str = "auto", precision: str = "auto") -> ChangeCaptioner:
+def load_change_captioner(spec: str, device: str = "auto", precision: str = "auto",
+                          log: Callable[[str], None] | None = None) -> ChangeCaptioner:
     """A change captioner on the grounded VLM `spec` (preset, folder or hub id), loaded and
     cached by resolver.load_vlm, whose errors name unknown, offline or non-VLM models."""
-    return VLMChangeCaptioner(load_vlm(spec, device, precision))
+    return VLMChangeCaptioner(load_vlm(spec, device, precision, log=log))

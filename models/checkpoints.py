@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+import threading
 import urllib.parse
 from typing import Callable, TypeVar
 
@@ -150,15 +151,25 @@ def _unreadable(name: str, source: str, exc: Exception) -> ModelError | None:
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub's host answers at all; without this check an offline machine
-    spends half a minute in the hub client's retries before failing."""
+    """Whether the hub's host answers within `timeout` seconds; without this check an
+    offline machine spends half a minute in the hub client's retries before failing. In a
+    thread: the name lookup ignores the socket timeout, and on a machine without a name
+    server it stalls for ten seconds and more."""
     from huggingface_hub.constants import ENDPOINT
     url = urllib.parse.urlparse(ENDPOINT)
-    try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    answered = threading.Event()
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+                answered.set()
+        except OSError:
+            pass
+
+    trying = threading.Thread(target=connect, daemon=True)
+    trying.start()
+    trying.join(timeout)
+    return answered.is_set()
 
 
 def hub_file(repo: str, filename: str, name: str) -> str:

@@ -8,44 +8,49 @@ from __future__ import annotations
 import os
 import re
 import threading
+from typing import Callable
 
 from ..errors import ModelError
 from .base import GroundedVLM, ImageTextEmbedder, PatchFeatureExtractor, PromptSegmenter
 from .device import resolve_device, resolve_dtype
+from .model_sources import describe_source
 from .presets import EMBEDDER_PRESETS, SEGMENTER_PRESETS, VLM_PRESETS
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _ARCH = re.compile(r"[A-Za-z][\w.@-]+")  # an open_clip architecture name: more than a drive letter
 
+Log = Callable[[str], None]
 _models: dict[tuple, object] = {}
 # Reentrant: load_feature_extractor loads its model through load_embedder / load_segmenter.
 _lock = threading.RLock()
 
 
 def load_embedder(spec: str, device: str = "auto", precision: str = "auto",
-                  trust_remote_code: bool = False) -> ImageTextEmbedder:
-    """An image-text embedder for `spec`, loaded once per (spec, device, precision)."""
+                  trust_remote_code: bool = False, log: Log | None = None) -> ImageTextEmbedder:
+    """An image-text embedder for `spec`, loaded once per (spec, device, precision).
+    `log` (a job's feedback.info) hears where a model is loaded from before it loads."""
     return _cached("embedder", spec, device, precision,
-                   lambda s, d, t: _build_embedder(s, d, t, trust_remote_code), trust_remote_code)
+                   lambda s, d, t: _build_embedder(s, d, t, trust_remote_code), trust_remote_code, log=log)
 
 
 def load_segmenter(spec: str, device: str = "auto", precision: str = "auto",
-                   model_type: str = "auto") -> PromptSegmenter:
+                   model_type: str = "auto", log: Log | None = None) -> PromptSegmenter:
     """A prompt segmenter for `spec`: a preset, a segment-anything checkpoint file (any
     SAM size; `model_type` auto, vit_b, vit_l or vit_h), or a transformers SAM / SAM2 /
     SAM3 folder or hub id."""
     return _cached("segmenter", spec, device, precision,
-                   lambda s, d, t: _build_segmenter(s, d, t, model_type), model_type)
+                   lambda s, d, t: _build_segmenter(s, d, t, model_type), model_type, log=log)
 
 
-def load_vlm(spec: str, device: str = "auto", precision: str = "auto") -> GroundedVLM:
+def load_vlm(spec: str, device: str = "auto", precision: str = "auto", log: Log | None = None) -> GroundedVLM:
     """A grounded VLM for `spec`: a preset, or a transformers Florence-2 / Qwen2.5-VL /
     Qwen3-VL / Kosmos-2 / converted GeoChat folder or hub id."""
-    return _cached("vlm", spec, device, precision, _build_vlm)
+    return _cached("vlm", spec, device, precision, _build_vlm, log=log)
 
 
-def load_feature_extractor(spec: str, device: str = "auto", precision: str = "auto") -> PatchFeatureExtractor:
+def load_feature_extractor(spec: str, device: str = "auto", precision: str = "auto",
+                           log: Log | None = None) -> PatchFeatureExtractor:
     """Patch features for deep-feature change: a Segment Anything model (a segmenter preset, a
     segment-anything checkpoint file, a transformers SAM / SAM 2 / SAM3 folder or hub id) through
     load_segmenter, anything else (CLIP, SigLIP, open_clip ViT) through load_embedder. Cached,
@@ -53,14 +58,14 @@ def load_feature_extractor(spec: str, device: str = "auto", precision: str = "au
     def build(spec: str, torch_device, dtype) -> PatchFeatureExtractor:
         from .patch_features import patch_features_of
         load = load_segmenter if _is_segmenter(spec) else load_embedder
-        return patch_features_of(load(spec, device, precision))
+        return patch_features_of(load(spec, device, precision, log=log))
 
     return _cached("features", spec, device, precision, build)
 
 
-def _cached(kind: str, spec: str, device: str, precision: str, build, *options):
+def _cached(kind: str, spec: str, device: str, precision: str, build, *options, log: Log | None = None):
     """`build(spec, torch_device, dtype)`, made once per (kind, model identity, options,
-    device, dtype) and kept for the life of the process."""
+    device, dtype) and kept for the life of the process; `log` hears where from first."""
     spec = (spec or "").strip()
     torch_device = resolve_device(device)
     dtype = resolve_dtype(precision, torch_device)
@@ -68,8 +73,16 @@ def _cached(kind: str, spec: str, device: str, precision: str, build, *options):
     key = (kind, model_identity(spec), *options, str(torch_device), dtype)
     with _lock:
         if key not in _models:
+            if log is not None:
+                log(describe_source(spec))
             _models[key] = build(spec, torch_device, dtype)
         return _models[key]
+
+
+def is_hub_id(spec: str) -> bool:
+    """Whether `spec` has the form of a hub id, org/name (not a path, not a checkpoint file)."""
+    return bool(_HUB_ID.match(spec)) and not spec.startswith((".", "/", "~")) and not spec.endswith(
+        CHECKPOINT_SUFFIXES)
 
 
 def split_arch(spec: str) -> tuple[str | None, str]:
@@ -130,7 +143,7 @@ def _build_embedder(spec, device, dtype, trust_remote_code) -> ImageTextEmbedder
         if not path.endswith(CHECKPOINT_SUFFIXES):
             raise ModelError(f"'{spec}' is not a checkpoint file (expected {', '.join(CHECKPOINT_SUFFIXES)}).")
         return OpenClipEmbedder(spec, path, None, device, dtype)
-    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES):
+    if is_hub_id(spec):
         return TransformersEmbedder(spec, spec, True, device, dtype, "", trust_remote_code)
     raise ModelError(
         f"Unknown model '{spec}': it is not a preset ({', '.join(EMBEDDER_PRESETS)}), not an existing file or "
@@ -156,7 +169,7 @@ def _build_segmenter(spec, device, dtype, model_type) -> PromptSegmenter:
             raise ModelError(f"The folder '{spec}' has no config.json: it is not a saved transformers model. "
                              "Give a folder written by save_pretrained, a SAM checkpoint file, or a preset.")
         return load_transformers_segmenter(path, False)
-    if _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES):
+    if is_hub_id(spec):
         return load_transformers_segmenter(spec, True)
     raise ModelError(
         f"Unknown segmentation model '{spec}': it is not a preset ({', '.join(SEGMENTER_PRESETS)}), not an "
@@ -173,7 +186,7 @@ def _is_segmenter(spec: str) -> bool:
         from .checkpoints import read_state_dict
         return path.endswith(CHECKPOINT_SUFFIXES) and any(k.startswith("image_encoder.") for k in read_state_dict(path))
     folder = os.path.isfile(os.path.join(path, "config.json"))
-    hub_id = _HUB_ID.match(spec) and not spec.startswith((".", "/", "~")) and not spec.endswith(CHECKPOINT_SUFFIXES)
+    hub_id = is_hub_id(spec)
     if folder or hub_id:
         import transformers
 

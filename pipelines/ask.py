@@ -97,7 +97,7 @@ def ask(raster_path: str, model: ModelOptions, question: str, mode: str = "boxes
     question = (question or "").strip()
     _check_request(question, mode, select, retrieval_model, top_k, segment_model, max_new_tokens)
     with RasterSource(raster_path, list(tiling.bands) if tiling.bands else None) as source:
-        vlm = load_vlm(model.name, model.device, model.precision)
+        vlm = load_vlm(model.name, model.device, model.precision, log=feedback.info)
         feedback.info(f"Model {model.name} on {vlm.device} ({dtype_name(vlm.dtype)}).")
         if mode != "answer" and not vlm.can_ground:
             feedback.warning(f"The model '{model.name}' cannot ground objects, so it answers in text only and no "
@@ -156,7 +156,8 @@ def _select_tiles(source: RasterSource, grid: TileGrid, question: str, select: s
     streamed, never a list of the whole grid), and the index used."""
     if select == "all":
         return len(grid), ((tile, None) for tile in grid.tiles()), None
-    embedder = load_embedder(retrieval_model.name, retrieval_model.device, retrieval_model.precision)
+    embedder = load_embedder(retrieval_model.name, retrieval_model.device, retrieval_model.precision,
+                             log=feedback.info)
     feedback.info(f"Ranking tiles with {retrieval_model.name} on {embedder.device}.")
     index_path, _ = ensure_index(source, grid, embedder, None, 32, ProgressRange(feedback, 0, 30))
     fids, matrix = tile_index.load_embeddings(index_path)

@@ -314,7 +314,7 @@ def _measure_for(method: str, model: ModelOptions | None, pair: RasterPair, stat
     from ..models.device import dtype_name
     from ..models.resolver import load_feature_extractor
 
-    extractor = load_feature_extractor(model.name, model.device, model.precision)
+    extractor = load_feature_extractor(model.name, model.device, model.precision, log=feedback.info)
     feedback.info(f"Backbone {model.name} on {extractor.device} ({dtype_name(extractor.dtype)}).")
     return _Features(extractor)
 
@@ -574,7 +574,7 @@ def _caption(pair: RasterPair, grid: TileGrid, regions: list[ChangeRegion], capt
     from ..models.device import dtype_name
 
     captioner: ChangeCaptioner = load_change_captioner(caption_model.name, caption_model.device,
-                                                       caption_model.precision)
+                                                       caption_model.precision, log=feedback.info)
     feedback.info(f"Caption model {caption_model.name} on {captioner.device} ({dtype_name(captioner.dtype)}).")
     size = (captioner.input_size, captioner.input_size)
     targets = regions[:max_captions]

@@ -69,7 +69,7 @@ def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: s
     if top_k < 1:
         raise InputError("The number of results (top k) must be at least 1.")
     with RasterSource(raster_path, list(tiling.bands) if tiling.bands else None) as source:
-        embedder = load_embedder(model.name, model.device, model.precision)
+        embedder = load_embedder(model.name, model.device, model.precision, log=feedback.info)
         feedback.info(f"Model {model.name} on {embedder.device} ({str(embedder.dtype).replace('torch.', '')}).")
         grid = plan(source, tiling, embedder.input_size)
         index_path, embedded = ensure_index(source, grid, embedder, index_path, batch_size, feedback)

@@ -132,7 +132,7 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
         raise InputError("Give prompts (a point, box or line layer), a prior class raster, or text concepts: "
                          "there is nothing to segment.")
     with RasterSource(raster_path, list(tiling.bands) if tiling.bands else None) as source:
-        segmenter = load_segmenter(model.name, model.device, model.precision, model_type)
+        segmenter = load_segmenter(model.name, model.device, model.precision, model_type, log=feedback.info)
         feedback.info(f"Model {model.name} on {segmenter.device} ({dtype_name(segmenter.dtype)}).")
         if texts and not segmenter.takes_text:
             raise ModelError(f"The model '{model.name}' cannot take text prompts. Use a SAM 3 model (preset sam3) "

@@ -141,5 +141,15 @@ def _change(a: dict, feedback: Feedback) -> dict:
     return {"features": a["features"], "caption": result.caption}
 
 
+def _models(a: dict, feedback: Feedback) -> dict:
+    """The presets of a kind of model and whether each is in the local cache (the model
+    widget asks this when a dialog opens); reads the cache only, never the network."""
+    from ..models.model_sources import preset_status
+    try:
+        return {"presets": preset_status(a["kind"])}
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
 JOBS: dict[str, Callable[[dict, Feedback], dict]] = {
-    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change}
+    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change, "models": _models}
