@@ -1,8 +1,12 @@
 """The plugin object QGIS creates through classFactory (desktop) and qgis_process."""
 from __future__ import annotations
 
-from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import QCoreApplication
+import os
+
+from qgis.core import Qgis, QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication, QUrl
+from qgis.PyQt.QtGui import QDesktopServices, QIcon
+from qgis.PyQt.QtWidgets import QMessageBox
 
 try:  # Qt6 (QGIS 4) moved QAction to QtGui
     from qgis.PyQt.QtGui import QAction
@@ -10,10 +14,18 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
 from ..processing.runtime_link import stop_worker
+from .example_model import install_example_model, models_folder
+from .provider import ICON
 from .runtime_dialog import RuntimeDialog
+from .settings_page import PAGE_NAME, GeoVLOptionsFactory
 from .translation import install_translator, remove_translator
 
 MENU = "&GeoVL"
+DOCUMENTATION = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "index.html")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("GeoVLPlugin", text)
 
 
 class GeoVLPlugin:
@@ -22,6 +34,9 @@ class GeoVLPlugin:
         self.provider = None
         self.runtime_action: QAction | None = None
         self.runtime_dialog: RuntimeDialog | None = None
+        self.actions: list[QAction] = []  # every menu action, the runtime's included
+        self.toolbar = None
+        self.options_factory: GeoVLOptionsFactory | None = None
         self.translator = install_translator()
 
     def initProcessing(self):
@@ -33,10 +48,54 @@ class GeoVLPlugin:
 
     def initGui(self):
         self.initProcessing()
-        self.runtime_action = QAction(QCoreApplication.translate("GeoVLPlugin", "Runtime…"), self.iface.mainWindow())
-        self.runtime_action.setObjectName("mActionGeoVLRuntime")
-        self.runtime_action.triggered.connect(self.show_runtime_dialog)
-        self.iface.addPluginToMenu(MENU, self.runtime_action)
+        self.runtime_action = self.add_action("mActionGeoVLRuntime", tr("Runtime…"), self.show_runtime_dialog)
+        self.add_action("mActionGeoVLSettings", tr("Settings…"), self.show_settings)
+        self.add_action("mActionGeoVLExampleModel", tr("Install Example Model"), self.install_example_model)
+        documentation = self.add_action("mActionGeoVLDocumentation", tr("Documentation"), self.show_documentation)
+        documentation.setIcon(QgsApplication.getThemeIcon("/mActionHelpContents.svg"))
+        self.runtime_action.setIcon(QIcon(ICON))
+        self.toolbar = self.iface.addToolBar(tr("GeoVL"))
+        self.toolbar.setObjectName("mGeoVLToolBar")
+        self.toolbar.addAction(self.runtime_action)
+        self.toolbar.addAction(documentation)
+        self.options_factory = GeoVLOptionsFactory()
+        self.iface.registerOptionsWidgetFactory(self.options_factory)
+
+    def add_action(self, name: str, text: str, slot) -> QAction:
+        """A Plugins › GeoVL menu action; `name` is its objectName (tests find it by that)."""
+        action = QAction(text, self.iface.mainWindow())
+        action.setObjectName(name)
+        action.triggered.connect(slot)
+        self.iface.addPluginToMenu(MENU, action)
+        self.actions.append(action)
+        return action
+
+    def show_settings(self) -> None:
+        self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage=PAGE_NAME)
+
+    def show_documentation(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(DOCUMENTATION))
+
+    def install_example_model(self) -> None:
+        def replace(path: str) -> bool:
+            answer = QMessageBox.question(
+                self.iface.mainWindow(), tr("Install Example Model"),
+                tr("{} exists and differs from GeoVL's example model (you may have edited it). Replace it with the "
+                   "original?").format(path),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            return answer == QMessageBox.StandardButton.Yes
+
+        try:
+            path = install_example_model(models_folder(), replace)
+        except OSError as exc:
+            self.iface.messageBar().pushMessage(tr("GeoVL"), tr(
+                "The example model could not be installed ({}). Check that the Processing models folder (Settings › "
+                "Options › Processing › Models) exists and can be written to.").format(exc), Qgis.MessageLevel.Critical)
+            return
+        if path:
+            self.iface.messageBar().pushMessage(tr("GeoVL"), tr(
+                "The example model is installed as {}: find it in the Processing Toolbox under Models › GeoVL, "
+                "or open it in the Model Designer.").format(path), Qgis.MessageLevel.Success)
 
     def show_runtime_dialog(self) -> None:
         if self.runtime_dialog is None:
@@ -51,10 +110,17 @@ class GeoVLPlugin:
             self.runtime_dialog.shut_down()
             self.runtime_dialog.deleteLater()
             self.runtime_dialog = None
-        if self.runtime_action is not None:
-            self.iface.removePluginMenu(MENU, self.runtime_action)
-            self.runtime_action.deleteLater()
-            self.runtime_action = None
+        if self.options_factory is not None:
+            self.iface.unregisterOptionsWidgetFactory(self.options_factory)
+            self.options_factory = None
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()  # takes it out of the main window
+            self.toolbar = None
+        for action in self.actions:
+            self.iface.removePluginMenu(MENU, action)
+            action.deleteLater()
+        self.actions = []
+        self.runtime_action = None
         stop_worker()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
