@@ -12,6 +12,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
 # models.presets defaults; not imported so the plugin loads without torch
@@ -137,4 +138,5 @@ class AskAlgorithm(GeoVLAlgorithm):
             outputs[self.OUTPUT_TILES] = tiles_id
         if report:
             outputs[self.OUTPUT_REPORT] = report
+        style_outputs(context, {outputs[self.OUTPUT]: "ask_objects", tiles_id: "ask_tiles"})
         return outputs

@@ -12,6 +12,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
 METHODS = ["cva", "irmad", "features"]    # pipelines.change.METHODS
@@ -142,4 +143,5 @@ class ChangeAlgorithm(GeoVLAlgorithm):
                           (self.OUTPUT_REPORT, report_path)):
             if path:
                 outputs[key] = path
+        style_outputs(context, {dest_id: "change_regions", magnitude_path: "magnitude", mask_path: "change_mask"})
         return outputs

@@ -13,6 +13,7 @@ from qgis.core import (QgsFeatureRequest, QgsFields,
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
 DEFAULT_MODEL = "clip-rsicd"  # models.presets.DEFAULT_EMBEDDER; not imported so the plugin loads without torch
@@ -106,6 +107,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         outputs = {self.OUTPUT: dest_id, self.OUTPUT_INDEX: values["index_path"]}
         if heatmap:
             outputs[self.OUTPUT_HEATMAP] = heatmap
+        style_outputs(context, {dest_id: "retrieved_tiles", heatmap: "heatmap"})
         return outputs
 
     def _example_bounds(self, parameters, context, layer, tile_size):

@@ -13,6 +13,7 @@ from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsGeometry, QgsP
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
 DEFAULT_MODEL = "sam-vit-b"  # models.presets.DEFAULT_SEGMENTER; not imported so the plugin loads without torch
@@ -149,6 +150,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                 parameters, self.OUTPUT_CENTERLINES, context, values, "centerlines", line_fields,
                 QgsWkbTypes.Type.LineString, layer.crs(), provenance)
         self.discard_features(values)
+        style_outputs(context, {outputs[self.OUTPUT]: "segments", mask_path: "segment_classes",
+                                outputs.get(self.OUTPUT_CENTERLINES): "centerlines"}, class_raster=mask_path)
         return outputs
 
     def _prompts(self, parameters, context, layer, feedback):
