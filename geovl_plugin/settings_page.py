@@ -113,6 +113,8 @@ class GeoVLOptionsPage(QgsOptionsPageWidget):
         run_form = QFormLayout(run_box)
         run_form.addRow(tr("Device"), self.device)
         run_form.addRow(tr("Precision"), self.precision)
+        models_box = QGroupBox(tr("Default models (empty: the built-in default)"))
+        models_form = QFormLayout(models_box)
         self.models: dict[str, QLineEdit] = {}
         captions = {"retrieve": tr("Text-to-image retrieval"), "segment": tr("Prompted segmentation"),
                     "ask": tr("Grounded question"), "change": tr("Change detection backbone")}
@@ -121,11 +123,12 @@ class GeoVLOptionsPage(QgsOptionsPageWidget):
             edit.setPlaceholderText(fallback)
             edit.setToolTip(tr("A preset, a hub id (org/name) or a local path; empty: {}").format(fallback))
             self.models[job] = edit
-            run_form.addRow(captions[job], edit)
+            models_form.addRow(captions[job], edit)
 
         layout = QVBoxLayout(self)
         layout.addWidget(cache_box)
         layout.addWidget(run_box)
+        layout.addWidget(models_box)
         layout.addStretch(1)
         self.refresh_sizes()
 
