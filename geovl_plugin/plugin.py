@@ -90,7 +90,8 @@ class GeoVLPlugin:
         except OSError as exc:
             self.iface.messageBar().pushMessage(tr("GeoVL"), tr(
                 "The example model could not be installed ({}). Check that the Processing models folder (Settings › "
-                "Options › Processing › Models) exists and can be written to.").format(exc), Qgis.MessageLevel.Critical)
+                "Options › Processing › Models) exists and can be written to.").format(exc),
+                Qgis.MessageLevel.Critical)
             return
         if path:
             self.iface.messageBar().pushMessage(tr("GeoVL"), tr(
