@@ -6,12 +6,13 @@ import os
 
 from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
@@ -23,7 +24,7 @@ MODES = ["answer", "boxes", "masks"]      # pipelines.ask.MODES
 SELECTIONS = ["all", "top-k"]             # pipelines.ask.SELECTIONS
 
 
-class AskAlgorithm(GeoVLAlgorithm):
+class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
     QUESTION = "QUESTION"
     MODE = "MODE"
     SELECT = "SELECT"
@@ -86,9 +87,7 @@ class AskAlgorithm(GeoVLAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT_TILES, self.tr("Tiles asked"), QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
             createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, self.tr("Report"), self.tr("HTML files (*.html)"), optional=True,
-            createByDefault=True))
+        add_report_parameter(self, self.OUTPUT_REPORT, self.tr("Report"))
         self.addOutput(QgsProcessingOutputString(self.OUTPUT_ANSWER, self.tr("Answer")))
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -139,4 +138,5 @@ class AskAlgorithm(GeoVLAlgorithm):
         if report:
             outputs[self.OUTPUT_REPORT] = report
         style_outputs(context, {outputs[self.OUTPUT]: "ask_objects", tiles_id: "ask_tiles"})
+        self.list_report(self.tr("Answer"), values["answer"], report)
         return outputs

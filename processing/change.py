@@ -5,13 +5,14 @@ import os
 
 from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
 from .render import layer_as_file
 from .settings import cache_folder
+from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
@@ -19,7 +20,7 @@ METHODS = ["cva", "irmad", "features"]    # pipelines.change.METHODS
 DEFAULT_BACKBONE = "clip-rsicd"           # models.presets default; not imported so the plugin loads without torch
 
 
-class ChangeAlgorithm(GeoVLAlgorithm):
+class ChangeAlgorithm(ReportInResults, GeoVLAlgorithm):
     BEFORE = "BEFORE"
     AFTER = "AFTER"
     METHOD = "METHOD"
@@ -91,9 +92,7 @@ class ChangeAlgorithm(GeoVLAlgorithm):
             self.OUTPUT_MAGNITUDE, self.tr("Change magnitude"), optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_MASK, self.tr("Change mask"), optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, self.tr("Report"), self.tr("HTML files (*.html)"), optional=True,
-            createByDefault=True))
+        add_report_parameter(self, self.OUTPUT_REPORT, self.tr("Report"))
         self.addOutput(QgsProcessingOutputString(self.OUTPUT_CAPTION, self.tr("Overall caption")))
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -144,4 +143,6 @@ class ChangeAlgorithm(GeoVLAlgorithm):
             if path:
                 outputs[key] = path
         style_outputs(context, {dest_id: "change_regions", magnitude_path: "magnitude", mask_path: "change_mask"})
+        feedback.pushInfo(self.tr("Overall caption:") + "\n" + values["caption"])
+        self.list_report(self.tr("Overall caption"), values["caption"], report_path)
         return outputs
