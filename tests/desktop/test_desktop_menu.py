@@ -1,6 +1,8 @@
 """Plugins › GeoVL in the real QGIS desktop (Xvfb): the menu bar's Plugins menu holds a GeoVL
-menu with its four actions, the GeoVL toolbar is shown, and Settings… opens QGIS's Options
-at the GeoVL page, with the cache sizes of the cache folder; a screenshot of it is kept."""
+menu with its four actions, the GeoVL toolbar is shown, Settings… opens QGIS's Options at
+the GeoVL page with the cache sizes of the cache folder (a screenshot of it is kept),
+Documentation opens the shipped docs/index.html, and Install Example Model puts the model
+in the profile's models folder, where the Processing Toolbox lists it."""
 from __future__ import annotations
 
 import os
@@ -62,6 +64,30 @@ step("settings")
 QTimer.singleShot(300, inspect)
 [a for a in menus[0].actions() if a.objectName() == "mActionGeoVLSettings"][0].trigger()  # returns once closed
 step("settings closed")
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QObject, QUrl, pyqtSlot
+from qgis.PyQt.QtGui import QDesktopServices
+
+
+class Catcher(QObject):  # the URL Documentation opens, instead of a browser under Xvfb
+    urls = []
+
+    @pyqtSlot(QUrl)
+    def open(self, url):
+        self.urls.append(url.toString())
+
+
+catcher = Catcher()
+QDesktopServices.setUrlHandler("file", catcher, "open")
+actions = {a.objectName(): a for a in menus[0].actions()}
+actions["mActionGeoVLDocumentation"].trigger()
+QDesktopServices.unsetUrlHandler("file")
+results["documentation"] = catcher.urls
+actions["mActionGeoVLExampleModel"].trigger()
+model = QgsApplication.processingRegistry().algorithmById("model:Find, ask and segment")
+results["example_model"] = None if model is None else {"group": model.group(),
+                                                       "children": sorted(model.childAlgorithms())}
 '''
 
 
@@ -90,3 +116,9 @@ def test_plugins_menu_and_settings_page_in_the_desktop(tmp_path):
     assert settings["sizes"] == {"retrieval": "2.0 KB", "segment": "0 B", "rendered": "0 B"}, settings
     assert settings["cut_labels"] == [], settings
     assert [os.path.basename(p) for p in run.screenshots] == ["settings.png"], run.screenshots
+    assert [os.path.realpath(url[len("file://"):]) for url in results["documentation"]] == [
+        os.path.join(CHECKOUT, "docs", "index.html")], results["documentation"]  # through the profile's plugin link
+    # Install Example Model: in the fresh profile's models folder, listed by the Processing Toolbox
+    assert results["example_model"] == {"group": "GeoVL", "children": ["ask", "retrieve", "segment"]}, results
+    assert os.path.isfile(os.path.join(tmp_path, "qgis", "profiles", "default", "processing", "models",
+                                       "geovl_find_ask_segment.model3"))

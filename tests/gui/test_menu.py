@@ -242,6 +242,8 @@ def test_example_model_runs_with_tiny_models(plugin, tiny_clip_dir, tiny_florenc
     layers = {name: QgsVectorLayer(result[name], name, "ogr") for name in outputs}
     assert all(layer.isValid() for layer in layers.values()), result
     assert layers["retrieve:Matching tiles"].featureCount() == 6
+    # ask ranked the tiles with the index retrieve built (same model and tile grid), as the model's help says
+    assert [p.suffix for p in (tmp_path / "cache" / "retrieval").iterdir()] == [".gpkg"]
     objects = list(layers["ask:Objects found"].getFeatures())
     assert objects, "the tiny Florence-2 grounds something on this scene"
     segments = list(layers["segment:Segments"].getFeatures())
