@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 
 import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform as transform_points
 from rasterio.windows import Window
 
 from ..errors import InputError
@@ -142,13 +144,14 @@ class RasterSource:
                 f"({b.left:.3f}, {b.bottom:.3f}, {b.right:.3f}, {b.top:.3f}) in its CRS. Choose an extent over the raster.")
         return area
 
-    def scale_for_resolution(self, metres: float | None) -> float:
-        """Source pixels per output pixel for a target ground resolution (None: native)."""
+    def scale_for_resolution(self, metres: float | None, window: Window | None = None) -> float:
+        """Source pixels per output pixel for a target ground resolution (None: native),
+        measured at the centre of `window` (the area read; default the whole raster)."""
         if not metres:
             return 1.0
         if metres <= 0:
             raise InputError("The target resolution must be a positive number of metres per pixel.")
-        own = self.metres_per_pixel()
+        own = self.metres_per_pixel(window)
         ds = self.dataset
         if metres > own * min(ds.width, ds.height):
             raise InputError(
@@ -158,14 +161,19 @@ class RasterSource:
                 "per pixel (0 keeps it).")
         return metres / own
 
-    def metres_per_pixel(self) -> float:
-        """Mean ground size of a source pixel in metres (geographic CRS: at the raster's centre)."""
+    def metres_per_pixel(self, window: Window | None = None) -> float:
+        """Mean ground size of a source pixel in metres, at the centre of `window` (default
+        the whole raster) where it varies: geographic CRS (a degree of longitude shrinks
+        with the latitude) and Mercator (Web Mercator: ground metres = CRS metres x
+        cos(latitude)). processing/base.py ground_metres_per_unit follows the same rules."""
         crs = self.dataset.crs
-        centre_lat = 0.0
-        if crs.is_geographic:
-            b = self.dataset.bounds
-            centre_lat = (b.bottom + b.top) / 2
+        window = window or self.full_window
+        x, y = self.dataset.transform * (window.col_off + window.width / 2, window.row_off + window.height / 2)
+        centre_lat = y
         factor = 1.0 if crs.is_geographic else crs.linear_units_factor[1]
+        if not crs.is_geographic and crs.to_dict().get("proj") == "merc":
+            centre_lat = transform_points(crs, "EPSG:4326", [x], [y])[1][0]
+            factor *= math.cos(math.radians(centre_lat))
         return metres_per_pixel(self.dataset.transform, crs.is_geographic, factor, centre_lat)
 
     def metres_per_unit(self) -> float:

@@ -133,7 +133,7 @@ def detect_changes(before_path: str, after_path: str, method: str = "cva", model
         stats = band_stats(before_sample, valid_sample), band_stats(after_sample, valid_sample)
         measure = _measure_for(method, model, pair, stats, (before_sample, after_sample, valid_sample), feedback)
         grid = plan_grid(pair.before.dataset.transform, pair.area, tiling.tile_size or measure.tile_size,
-                         tiling.overlap, pair.before.scale_for_resolution(tiling.resolution))
+                         tiling.overlap, pair.before.scale_for_resolution(tiling.resolution, pair.area))
         red_nir = red_and_nir(list(pair.before.file.colorinterp), list(pair.before.file.descriptions), pair.bands)
         feedback.info(_plan_sentence(method, grid, bool(mask_path)))
         with scratch_folder("geovl-change-") as work:
@@ -524,7 +524,7 @@ def _compared_m2(pair: RasterPair, grid: TileGrid, valid_pixels: int) -> float:
     if crs.is_geographic:
         metres = pair.before.metres_per_pixel() * grid.scale
         return valid_pixels * metres * metres
-    return valid_pixels * abs(grid.out_transform().determinant) * crs.linear_units_factor[1] ** 2
+    return valid_pixels * abs(grid.out_transform().determinant) * pair.before.metres_per_unit() ** 2
 
 
 def _overall_facts(regions: list[ChangeRegion], compared_m2: float) -> str:

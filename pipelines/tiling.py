@@ -7,9 +7,9 @@ from .options import TilingOptions
 
 
 def plan(source: RasterSource, options: TilingOptions, model_input_size: int) -> TileGrid:
-    return plan_grid(source.dataset.transform, source.area(options.extent),
-                     options.tile_size or model_input_size, options.overlap,
-                     source.scale_for_resolution(options.resolution))
+    area = source.area(options.extent)
+    return plan_grid(source.dataset.transform, area, options.tile_size or model_input_size, options.overlap,
+                     source.scale_for_resolution(options.resolution, area))
 
 
 def grid_settings(grid: TileGrid) -> dict:

@@ -2,16 +2,13 @@
 optionally asked only of the tiles a retrieval model ranks best."""
 from __future__ import annotations
 
-import os
-
 from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
-from .render import layer_as_file
-from .settings import cache_folder
+from .render import job_raster
 from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
 
@@ -105,9 +102,7 @@ class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
         model = self.model_options(parameters, context)
 
         tiling = self.tiling_options(parameters, context, layer)
-        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_folder(), "rendered"),
-                             context, feedback)
+        path, tiling = job_raster(layer, tiling, context, feedback, self.map_view)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
 
         values = self.run_job("ask", {

@@ -3,19 +3,22 @@ any work, jobs sent to the runtime and their features copied into the sinks. Job
 modules stay thin."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
 import uuid
+from dataclasses import dataclass
 from typing import Iterable
 
-from qgis.core import (Qgis, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsMapLayer,
+from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsDistanceArea, QgsFeature,
+                       QgsFeatureSink, QgsField, QgsFields, QgsMapLayer, QgsPointXY, QgsRectangle, QgsUnitTypes,
                        QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterBand,
                        QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry, QgsVectorLayer)
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from .runtime_link import missing_runtime_sentence, run_job
 from .settings import DEVICES, PRECISIONS, cache_folder
@@ -68,6 +71,59 @@ def writable_folder_problem(folder: str) -> str | None:
     except OSError as exc:
         return tr("GeoVL cannot write in {} ({})").format(folder, exc.strerror or exc)
     return None
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the desktop's map canvas shows: the default extent and resolution of layers
+    that have neither of their own (web map and tile layers)."""
+    extent: QgsRectangle
+    crs: QgsCoordinateReferenceSystem
+    metres_per_pixel: float
+
+
+def current_map_view(transform_context) -> MapView | None:
+    """The desktop's map view; None without a desktop (qgis_process, scripts without a
+    canvas), off the main thread (a model's child algorithm: widgets are not thread-safe),
+    or when the canvas shows nothing yet."""
+    from qgis import utils  # the desktop sets qgis.utils.iface after this module is imported
+
+    app = QCoreApplication.instance()
+    if utils.iface is None or app is None or QThread.currentThread() is not app.thread():
+        return None
+    canvas = utils.iface.mapCanvas()
+    if canvas is None:
+        return None
+    crs = canvas.mapSettings().destinationCrs()
+    extent = canvas.extent()
+    if not crs.isValid() or extent.isEmpty() or canvas.mapUnitsPerPixel() <= 0:
+        return None
+    x_factor, y_factor = ground_metres_per_unit(crs, extent.center(), transform_context)
+    return MapView(QgsRectangle(extent), crs, canvas.mapUnitsPerPixel() * (x_factor + y_factor) / 2)
+
+
+def ground_metres_per_unit(crs: QgsCoordinateReferenceSystem, point: QgsPointXY,
+                           transform_context) -> tuple[float, float]:
+    """Metres on the ground per CRS unit along x and along y at `point` (in `crs`): what
+    RESOLUTION (ground metres per pixel) means in a layer's CRS.
+
+    Geographic CRS: measured on the ellipsoid (a degree of longitude shrinks with the
+    latitude). Mercator (Web Mercator): CRS metres x cos(latitude), the projection's scale.
+    Other projections: the unit's length (their scale error is small by design). The
+    worker's geo.raster.RasterSource.metres_per_pixel follows the same rules."""
+    if crs.isGeographic():
+        area = QgsDistanceArea()
+        area.setSourceCrs(crs, transform_context)
+        area.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
+        step = 0.001
+        x, y = point.x(), max(-89.99, min(89.99, point.y()))
+        return (area.measureLine(QgsPointXY(x - step, y), QgsPointXY(x + step, y)) / (2 * step),
+                area.measureLine(QgsPointXY(x, y - step), QgsPointXY(x, y + step)) / (2 * step))
+    factor = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters)
+    if "+proj=merc" in crs.toProj():
+        to_wgs84 = QgsCoordinateTransform(crs, QgsCoordinateReferenceSystem("EPSG:4326"), transform_context)
+        factor *= math.cos(math.radians(to_wgs84.transform(point).y()))
+    return factor, factor
 
 
 class GeoVLAlgorithm(QgsProcessingAlgorithm):
@@ -204,9 +260,18 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                 "device": DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 "precision": PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)]}
 
+    map_view: MapView | None = None  # set by prepareAlgorithm
+
+    def prepareAlgorithm(self, parameters, context, feedback) -> bool:
+        # Runs on the main thread (processAlgorithm may not): the map view is read here,
+        # the default extent and resolution of web layers (render.job_raster).
+        self.map_view = current_map_view(context.transformContext())
+        return True
+
     def tiling_options(self, parameters, context, layer) -> dict:
         """Tiling parameters, the extent in the layer's CRS (None when not set), as
-        pipelines.options.TilingOptions' fields."""
+        pipelines.options.TilingOptions' fields; resolution in ground metres per pixel
+        (0: the raster's own)."""
         extent = None
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())

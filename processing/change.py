@@ -1,17 +1,14 @@
 """geovl:change — where, how much and what changed between two rasters of the same place."""
 from __future__ import annotations
 
-import os
-
 from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
-from .render import layer_as_file
-from .settings import cache_folder
+from .render import job_raster
 from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
 
@@ -110,10 +107,8 @@ class ChangeAlgorithm(ReportInResults, GeoVLAlgorithm):
         if parameters.get(self.THRESHOLD) not in (None, ""):
             threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context) or None
         tiling = self.tiling_options(parameters, context, before)
-        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        rendered = os.path.join(cache_folder(), "rendered")
-        before_path = layer_as_file(before, extent, tiling["resolution"], rendered, context, feedback)
-        after_path = layer_as_file(after, None, tiling["resolution"], rendered, context, feedback)
+        before_path, job_tiling = job_raster(before, tiling, context, feedback, self.map_view)
+        after_path, _ = job_raster(after, tiling, context, feedback, self.map_view, extent_crs=before.crs())
         magnitude_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MAGNITUDE, context) or None
         mask_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context) or None
         report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
@@ -122,7 +117,7 @@ class ChangeAlgorithm(ReportInResults, GeoVLAlgorithm):
             "before": before_path, "after": after_path, "method": method,
             "model": model if method == "features" else None, "caption_model": caption_model,
             "threshold": threshold, "min_area_m2": self.parameterAsDouble(parameters, self.MIN_AREA, context),
-            "tiling": tiling, "magnitude_path": magnitude_path, "mask_path": mask_path, "report_path": report_path,
+            "tiling": job_tiling, "magnitude_path": magnitude_path, "mask_path": mask_path, "report_path": report_path,
             "max_captions": self.parameterAsInt(parameters, self.MAX_CAPTIONS, context),
             "max_new_tokens": self.parameterAsInt(parameters, self.MAX_NEW_TOKENS, context)},
             feedback, self.tr("detecting changes"))

@@ -2,8 +2,9 @@
 
 Local GDAL files are used in place. Other layers (WMS/XYZ/WCS, virtual rasters, ...)
 are rendered through their data provider to a GeoTIFF at the requested extent and
-resolution, kept in the cache so a repeated run on the same layer and extent reuses it
-(and with it the tile index built from it).
+ground resolution, kept in the cache so a repeated run on the same layer and extent
+reuses it (and with it the tile index built from it). A rendering whose provider failed
+to fetch data (tiles not downloaded) is an error, never a cached blank raster.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import hashlib
 import math
 import os
 
-from qgis.core import (QgsDistanceArea, QgsPointXY, QgsProcessingException, QgsRasterBlockFeedback,
-                       QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle,
-                       QgsUnitTypes)
+from qgis.core import (QgsCoordinateTransform, QgsNetworkAccessManager, QgsNetworkReplyContent,
+                       QgsNetworkRequestParameters, QgsProcessingException, QgsRasterBlockFeedback,
+                       QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle)
 from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtNetwork import QNetworkReply
 
-from .base import writable_folder_problem
+from .base import MapView, ground_metres_per_unit, writable_folder_problem
+from .settings import cache_folder
 
 # Largest raster rendered from a non-file layer (pixels); beyond it the user should
 # narrow the extent or coarsen the resolution.
@@ -37,9 +40,34 @@ def local_path(layer: QgsRasterLayer) -> str | None:
     return path if os.path.isfile(path) else None
 
 
+def has_own_grid(layer: QgsRasterLayer) -> bool:
+    """Whether the layer has pixels of its own (a size); web map and tile layers have
+    none: they render at whatever extent and resolution they are asked for."""
+    return bool(layer.dataProvider().capabilities() & QgsRasterDataProvider.Capability.Size) and layer.width() > 0
+
+
+def job_raster(layer: QgsRasterLayer, tiling: dict, context, feedback, map_view: MapView | None = None,
+               extent_crs=None) -> tuple[str, dict]:
+    """The file a job reads `layer` from, and the job's tiling options for that file.
+    `tiling["extent"]` is in `extent_crs` (default: the layer's CRS). A rendering already
+    is the extent at the resolution, so the job reads all of it at its own pixels (the
+    worker resampling it again would blur it and shift the grid)."""
+    extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
+    if extent is not None and extent_crs is not None and extent_crs != layer.crs():
+        extent = QgsCoordinateTransform(extent_crs, layer.crs(), context.transformContext()).transformBoundingBox(
+            extent)
+    path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_folder(), "rendered"), context,
+                         feedback, map_view)
+    if path == local_path(layer):
+        return path, tiling
+    return path, {**tiling, "extent": None, "resolution": 0.0}
+
+
 def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution_m: float,
-                  cache_folder: str, context, feedback) -> str:
-    """A path to read `layer` from: the layer's own file, or a GeoTIFF rendered from it."""
+                  cache_folder: str, context, feedback, map_view: MapView | None = None) -> str:
+    """A path to read `layer` from: the layer's own file, or a GeoTIFF rendered from it over
+    `extent` (layer CRS) at `resolution_m` ground metres per pixel. A layer without a grid of
+    its own defaults to the desktop's `map_view` for both."""
     if not layer.crs().isValid():
         raise QgsProcessingException(tr(
             "The raster layer '{}' has no coordinate reference system. Assign one "
@@ -47,19 +75,16 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     path = local_path(layer)
     if path:
         return path
-    extent = extent if extent is not None and not extent.isNull() else layer.extent()
-    extent = extent.intersect(layer.extent()) if not layer.extent().isEmpty() else extent
-    if extent.isEmpty():
-        raise QgsProcessingException(tr("The extent does not overlap the layer '{}'.").format(layer.name()))
-    size = _pixel_size(layer, extent, resolution_m, context)
-    cols, rows = math.ceil(extent.width() / size), math.ceil(extent.height() / size)
+    extent, resolution_m = _render_request(layer, extent, resolution_m, context, feedback, map_view)
+    x_size, y_size = _pixel_size(layer, extent, resolution_m, context)
+    cols, rows = max(1, math.ceil(extent.width() / x_size)), max(1, math.ceil(extent.height() / y_size))
     if cols * rows > MAX_RENDER_PIXELS:
         raise QgsProcessingException(tr(
             "Rendering layer '{}' over this extent at this resolution would make a {} x {} px raster, more than "
             "{} Mpx. Choose a smaller extent or a coarser resolution (RESOLUTION, metres per pixel).").format(
                 layer.name(), cols, rows, MAX_RENDER_PIXELS // 1_000_000))
     key = hashlib.sha256("|".join([layer.providerType(), layer.source(), layer.crs().authid() or layer.crs().toWkt(),
-                                   extent.toString(12), repr(size)]).encode()).hexdigest()[:24]
+                                   extent.toString(12), repr(x_size), repr(y_size)]).encode()).hexdigest()[:24]
     target = os.path.join(cache_folder, f"{key}.tif")
     if os.path.isfile(target):
         if _readable_raster(target, cols, rows):
@@ -82,24 +107,37 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     writer = QgsRasterFileWriter(partial)
     writer.setOutputFormat("GTiff")
     writer.setCreateOptions(["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"])
+    provider = layer.dataProvider().clone()
     pipe = QgsRasterPipe()
-    pipe.set(layer.dataProvider().clone())
-    render_extent = QgsRectangle(extent.xMinimum(), extent.yMaximum() - rows * size,
-                                 extent.xMinimum() + cols * size, extent.yMaximum())
+    pipe.set(provider)
+    render_extent = QgsRectangle(extent.xMinimum(), extent.yMaximum() - rows * y_size,
+                                 extent.xMinimum() + cols * x_size, extent.yMaximum())
     # writeRaster takes a QgsRasterBlockFeedback, relayed to the algorithm's feedback.
     block_feedback = QgsRasterBlockFeedback()
     if feedback:
         feedback.canceled.connect(block_feedback.cancel)
         block_feedback.progressChanged.connect(feedback.setProgress)
-    error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(),
-                               block_feedback)
+    with _failed_requests() as failed:
+        error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(),
+                                   block_feedback)
+    # QGIS 3.22's WMS/XYZ provider fills a tile it could not download with transparency and
+    # reports nothing to the writer: the failed requests are what tells.
+    provider_errors = list(failed.values()) + list(block_feedback.errors())
+    if not provider.error().isEmpty():
+        provider_errors.append(provider.error().summary())
     written = error == QgsRasterFileWriter.WriterError.NoError and _readable_raster(partial, cols, rows)
-    if not written or block_feedback.isCanceled():
+    if not written or block_feedback.isCanceled() or provider_errors:
         for leftover in (partial, partial + ".aux.xml"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(leftover)
         if block_feedback.isCanceled():
             raise QgsProcessingException(tr("The run was cancelled; no output was written."))
+        if provider_errors:
+            raise QgsProcessingException(tr(
+                "Rendering layer '{}' failed: its data could not be fetched ({} error(s); the first: {}). The "
+                "rendering would have blank areas, so nothing was kept. Check the network connection and that "
+                "the service answers (open the layer on the map), then run again.").format(
+                    layer.name(), len(provider_errors), provider_errors[0]))
         raise QgsProcessingException(tr(
             "Rendering layer '{}' into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set "
             "GEOVL_CACHE_DIR to a folder on another disk.").format(layer.name(), cache_folder, int(error)))
@@ -107,6 +145,74 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     with contextlib.suppress(FileNotFoundError):  # GDAL's statistics of the check, under the old name
         os.remove(partial + ".aux.xml")
     return target
+
+
+def _render_request(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution_m: float, context, feedback,
+                    map_view: MapView | None) -> tuple[QgsRectangle, float]:
+    """The extent (layer CRS) and ground resolution to render `layer` at: the given ones,
+    else the layer's own extent and pixels, else (web layers) the map view's."""
+    own_grid = has_own_grid(layer)
+    if extent is None or extent.isNull():
+        if own_grid:
+            extent = layer.extent()
+        elif map_view is not None:
+            to_layer = QgsCoordinateTransform(map_view.crs, layer.crs(), context.transformContext())
+            extent = to_layer.transformBoundingBox(map_view.extent)
+            feedback.pushInfo(tr("Layer '{}' has no extent of its own: using the map view ({}).").format(
+                layer.name(), extent.toString(3)))
+        else:
+            raise QgsProcessingException(tr(
+                "Layer '{}' is a web map or tile layer with no extent of its own: set the extent to work on "
+                "(EXTENT, e.g. xmin,xmax,ymin,ymax [EPSG:code]).").format(layer.name()))
+    if not layer.extent().isEmpty():
+        extent = extent.intersect(layer.extent())
+    if extent.isEmpty():
+        raise QgsProcessingException(tr("The extent does not overlap the layer '{}'.").format(layer.name()))
+    if not resolution_m and not own_grid:
+        if map_view is None:
+            raise QgsProcessingException(tr(
+                "Layer '{}' has no native resolution (web map/tile layer): set the resolution "
+                "(RESOLUTION, metres per pixel) to render it at.").format(layer.name()))
+        resolution_m = map_view.metres_per_pixel
+        feedback.pushInfo(tr("Layer '{}' has no resolution of its own: using the map view's, {:.3g} m per "
+                             "pixel.").format(layer.name(), resolution_m))
+    return extent, resolution_m
+
+
+def _pixel_size(layer: QgsRasterLayer, extent: QgsRectangle, resolution_m: float, context) -> tuple[float, float]:
+    """Render pixel size (x, y) in layer CRS units: RESOLUTION ground metres at the extent's
+    centre (square on the ground), else the layer's own pixels."""
+    if resolution_m:
+        x_factor, y_factor = ground_metres_per_unit(layer.crs(), extent.center(), context.transformContext())
+        return resolution_m / x_factor, resolution_m / y_factor
+    return layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+
+
+@contextlib.contextmanager
+def _failed_requests():
+    """The network requests of this thread that failed or timed out meanwhile, one
+    sentence a URL. Each thread has its own network manager, so a rendering in a
+    Processing task sees its own requests only."""
+    failed: dict[str, str] = {}
+    manager = QgsNetworkAccessManager.instance()
+
+    def finished(reply: QgsNetworkReplyContent) -> None:
+        if reply.error() != QNetworkReply.NetworkError.NoError:
+            url = reply.request().url().toString()
+            failed.setdefault(url, f"{url}: {reply.errorString()}")
+
+    def timed_out(request: QgsNetworkRequestParameters) -> None:
+        # A request that timed out also finishes, as "Operation canceled": this says why.
+        url = request.request().url().toString()
+        failed[url] = tr("{}: no answer in time").format(url)
+
+    manager.finished[QgsNetworkReplyContent].connect(finished)
+    manager.requestTimedOut[QgsNetworkRequestParameters].connect(timed_out)
+    try:
+        yield failed
+    finally:
+        manager.finished[QgsNetworkReplyContent].disconnect(finished)
+        manager.requestTimedOut[QgsNetworkRequestParameters].disconnect(timed_out)
 
 
 def _readable_raster(path: str, cols: int, rows: int) -> bool:
@@ -120,22 +226,3 @@ def _readable_raster(path: str, cols: int, rows: int) -> bool:
     last_row = QgsRectangle(extent.xMinimum(), extent.yMinimum(), extent.xMaximum(),
                             extent.yMinimum() + extent.height() / rows)
     return all(provider.block(band, last_row, cols, 1).isValid() for band in range(1, layer.bandCount() + 1))
-
-
-def _pixel_size(layer: QgsRasterLayer, extent: QgsRectangle, resolution_m: float, context) -> float:
-    """Render pixel size in layer CRS units: RESOLUTION if given, else the layer's own."""
-    crs = layer.crs()
-    if resolution_m and crs.isGeographic():
-        # Ground length of one degree of longitude at the extent's centre.
-        area = QgsDistanceArea()
-        area.setSourceCrs(crs, context.transformContext())
-        area.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
-        c = extent.center()
-        return resolution_m / area.measureLine(QgsPointXY(c.x() - 0.5, c.y()), QgsPointXY(c.x() + 0.5, c.y()))
-    if resolution_m:
-        return resolution_m * QgsUnitTypes.fromUnitToUnitFactor(QgsUnitTypes.DistanceUnit.DistanceMeters, crs.mapUnits())
-    if layer.dataProvider().capabilities() & QgsRasterDataProvider.Capability.Size and layer.width() > 0:
-        return layer.rasterUnitsPerPixelX()
-    raise QgsProcessingException(tr(
-        "Layer '{}' has no native resolution (web map/tile layer): set the resolution "
-        "(RESOLUTION, metres per pixel) to render it at.").format(layer.name()))

@@ -1,18 +1,14 @@
 """geovl:retrieve — text-to-image retrieval over the tiles of a raster layer."""
 from __future__ import annotations
 
-import os
-
 from qgis.core import (QgsFeatureRequest, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle,
-                       QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
-from .render import layer_as_file
-from .settings import cache_folder
+from .render import job_raster
 from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
@@ -84,9 +80,7 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
                 "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find."))
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
-        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        path = layer_as_file(layer, extent, tiling["resolution"], os.path.join(cache_folder(), "rendered"),
-                             context, feedback)
+        path, tiling = job_raster(layer, tiling, context, feedback, self.map_view)
         heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
         index = self.parameterAsFileOutput(parameters, self.OUTPUT_INDEX, context) or None
 

@@ -8,10 +8,10 @@ from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsGeometry, QgsP
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
+                       QgsProcessingParameterString, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields
-from .render import layer_as_file
+from .render import job_raster, layer_as_file
 from .settings import cache_folder
 from .styles import style_outputs
 
@@ -118,8 +118,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
         rendered = os.path.join(cache_folder(), "rendered")
-        extent = QgsRectangle(*tiling["extent"]) if tiling["extent"] else None
-        path = layer_as_file(layer, extent, tiling["resolution"], rendered, context, feedback)
+        path, tiling = job_raster(layer, tiling, context, feedback, self.map_view)
         prior = layer_as_file(prior_layer, None, 0.0, rendered, context, feedback) if prior_layer else None
         mask_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_MASK, context) or None
         want_lines = parameters.get(self.OUTPUT_CENTERLINES) not in (None, "")

@@ -1,0 +1,230 @@
+"""Web and virtual layers: an XYZ layer served by a loopback tile server the test starts.
+
+Tiles that cannot be downloaded (HTTP 500, no answer in time) fail the run with a
+sentence and leave nothing in the render cache; served tiles render, and a rerun reuses
+the rendering. RESOLUTION is ground metres per pixel: at 60 N a Web Mercator CRS metre is
+half a metre on the ground, and a degree of longitude half a degree of latitude. Layers
+without an extent of their own default to the map view, or ask for EXTENT.
+"""
+from __future__ import annotations
+
+import http.server
+import math
+import threading
+import time
+
+import pytest
+from qgis.core import (QgsCoordinateReferenceSystem, QgsNetworkAccessManager, QgsPointXY, QgsProcessingContext,
+                       QgsProcessingException, QgsProcessingFeedback, QgsProviderRegistry, QgsRasterDataProvider,
+                       QgsRasterLayer, QgsRectangle)
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice
+from qgis.PyQt.QtGui import QColor, QImage
+
+from .conftest import partial_files
+
+pytestmark = pytest.mark.usefixtures("qgis_app")
+
+TILE_COLOUR = (200, 100, 50)
+R = 6378137.0  # Web Mercator's sphere
+Y_60N = R * math.log(math.tan(math.radians(45 + 30)))  # northing of 60 N in EPSG:3857
+# 1024 x 1024 CRS metres centred on 60 N: 512 x 512 m on the ground.
+EXTENT_60N = QgsRectangle(0.0, Y_60N - 512, 1024.0, Y_60N + 512)
+
+
+def png_tile() -> bytes:
+    image = QImage(256, 256, QImage.Format.Format_RGB32)
+    image.fill(QColor(*TILE_COLOUR))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data)
+
+
+class TileServer:
+    """A loopback HTTP tile server: `mode` "ok" serves PNG tiles, "error" answers 500,
+    "slow" answers after `delay` seconds. `requests` counts the requests it got."""
+
+    def __init__(self):
+        self.mode, self.delay, self.requests = "ok", 3.0, 0
+        tile, server = png_tile(), self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests += 1
+                if server.mode == "slow":
+                    time.sleep(server.delay)
+                    self.close_connection = True
+                    return  # QGIS gave up long ago: nobody reads an answer
+                if server.mode == "ok":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/png")
+                    self.send_header("Content-Length", str(len(tile)))
+                    self.end_headers()
+                    self.wfile.write(tile)
+                else:
+                    self.send_error(500, "tile server down")
+
+            def log_message(self, *args):
+                pass
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def layer(self, name: str = "xyz") -> QgsRasterLayer:
+        url = f"http://127.0.0.1:{self.http.server_port}/{{z}}/{{x}}/{{y}}.png"
+        layer = QgsRasterLayer(f"type=xyz&url={url}&zmin=0&zmax=19", name, "wms")
+        assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
+        return layer
+
+
+@pytest.fixture
+def tiles():
+    server = TileServer()
+    yield server
+    server.http.shutdown()
+    server.http.server_close()
+
+
+def run_retrieve(layer, model, **extra):
+    import processing
+
+    feedback = QgsProcessingFeedback()
+    params = {"INPUT": layer, "QUERY": "a roof", "MODEL": model, "TILE_SIZE": 64, "TOP_K": 3, "OUTPUT": "memory:",
+              **extra}
+    return processing.run("geovl:retrieve", params, feedback=feedback), feedback.textLog()
+
+
+def extent_parameter(rect: QgsRectangle, crs: str = "EPSG:3857") -> str:
+    return f"{rect.xMinimum()!r},{rect.xMaximum()!r},{rect.yMinimum()!r},{rect.yMaximum()!r} [{crs}]"
+
+
+def rendered_files(cache_dir):
+    """The renderings in the cache (GDAL may keep statistics beside them in .aux.xml)."""
+    return sorted((cache_dir / "rendered").glob("*.tif"))
+
+
+@pytest.mark.parametrize("mode", ["error", "slow"])
+def test_tiles_not_downloaded_fail_with_a_sentence_and_cache_nothing(plugin, tiny_clip_dir, tiles, cache_dir, mode):
+    """HTTP 500 or no answer in time: the run stops with a sentence naming the layer and a
+    failed tile, and neither a rendering nor a partial file is left in the cache."""
+    tiles.mode = mode
+    timeout = QgsNetworkAccessManager.timeout()
+    QgsNetworkAccessManager.setTimeout(1000)
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    finally:
+        QgsNetworkAccessManager.setTimeout(timeout)
+    message = str(info.value)
+    assert "Rendering layer 'xyz' failed: its data could not be fetched" in message
+    assert f"http://127.0.0.1:{tiles.http.server_port}/" in message
+    assert ("no answer in time" if mode == "slow" else "server replied: tile server down") in message
+    assert "Check the network connection" in message
+    assert tiles.requests > 0
+    assert rendered_files(cache_dir) == [] and partial_files(cache_dir) == []
+
+
+def test_served_tiles_render_at_ground_resolution_and_are_reused(plugin, tiny_clip_dir, tiles, cache_dir):
+    """RESOLUTION 1 on EPSG:3857 at 60 N: 512 m of ground are 512 px (not 1024). The
+    rendering holds the served tiles, and a rerun reuses it without asking the server."""
+    result, log = run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    assert "Rendering layer 'xyz' to a 512 x 512 px GeoTIFF." in log
+    [rendered] = rendered_files(cache_dir)
+    check = QgsRasterLayer(str(rendered), "rendered", "gdal")
+    assert (check.width(), check.height()) == (512, 512) and check.crs().authid() == "EPSG:3857"
+    centre = check.extent().center()
+    assert [check.dataProvider().sample(centre, band)[0] for band in (1, 2, 3)] == list(TILE_COLOUR)
+    assert result["OUTPUT"].featureCount() == 3 and result["OUTPUT"].crs().authid() == "EPSG:3857"
+    for hit in result["OUTPUT"].getFeatures():  # 64-px tiles of 2 CRS metres
+        box = hit.geometry().boundingBox()
+        assert box.width() == pytest.approx(128, rel=1e-3) and EXTENT_60N.contains(box.center())
+
+    served = tiles.requests
+    _, log = run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0,
+                          QUERY="a field")
+    assert "Reusing the rendering of layer 'xyz'" in log and "Rendering layer" not in log
+    assert tiles.requests == served and rendered_files(cache_dir) == [rendered]
+
+
+def test_a_web_layer_defaults_to_the_map_view(plugin, tiny_clip_dir, tiles, cache_dir, qgis_iface):
+    """No EXTENT and no RESOLUTION: the canvas's extent at the canvas's ground resolution
+    (a rendering of about as many pixels as the canvas shows)."""
+    canvas = qgis_iface.mapCanvas()
+    old_crs, old_extent = canvas.mapSettings().destinationCrs(), canvas.extent()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    canvas.setExtent(EXTENT_60N)
+    try:
+        shown, units_per_px = canvas.extent(), canvas.mapUnitsPerPixel()
+        _, log = run_retrieve(tiles.layer(), tiny_clip_dir)
+    finally:
+        canvas.setDestinationCrs(old_crs)
+        canvas.setExtent(old_extent)
+    width_px = round(shown.width() / units_per_px)
+    assert width_px > 64
+    assert "Layer 'xyz' has no extent of its own: using the map view" in log
+    # A canvas pixel at 60 N is half as many ground metres as CRS metres.
+    assert f"using the map view's, {units_per_px * 0.5:.3g} m per pixel" in log
+    [rendered] = rendered_files(cache_dir)
+    check = QgsRasterLayer(str(rendered), "rendered", "gdal")
+    assert abs(check.width() - width_px) <= 1
+    assert check.extent().contains(QgsRectangle(shown.xMinimum() + 1, shown.yMinimum() + 1,
+                                                shown.xMaximum() - 1, shown.yMaximum() - 1))
+
+
+def test_without_a_map_view_a_web_layer_asks_for_an_extent(qgis_app, tiles, cache_dir):
+    """qgis_process and scripts have no canvas: a sentence asks for EXTENT, nothing is fetched."""
+    from geovl.processing.render import job_raster
+
+    tiling = {"extent": None, "resolution": 1.0}
+    with pytest.raises(QgsProcessingException, match=r"Layer 'xyz' is a web map or tile layer with no extent of "
+                                                     r"its own: set the extent to work on \(EXTENT"):
+        job_raster(tiles.layer(), tiling, QgsProcessingContext(), QgsProcessingFeedback(), map_view=None)
+    tiling = {"extent": (EXTENT_60N.xMinimum(), EXTENT_60N.yMinimum(), EXTENT_60N.xMaximum(), EXTENT_60N.yMaximum()),
+              "resolution": 0.0}
+    with pytest.raises(QgsProcessingException, match=r"Layer 'xyz' has no native resolution .*RESOLUTION"):
+        job_raster(tiles.layer(), tiling, QgsProcessingContext(), QgsProcessingFeedback(), map_view=None)
+    assert tiles.requests == 0 and rendered_files(cache_dir) == []
+
+
+@pytest.fixture
+def geographic_virtual_layer(qgis_app, tmp_path):
+    """A 'virtualraster' layer over a 0.01 x 0.01 degree GeoTIFF centred on 10 E, 60 N."""
+    import numpy as np
+    from rasterio.transform import from_origin
+
+    from ..conftest import write_raster
+
+    if "virtualraster" not in QgsProviderRegistry.instance().providerList():
+        pytest.skip("QGIS has no virtual raster provider")
+    path = write_raster(tmp_path / "geo.tif", np.full((1, 100, 100), 7, np.uint8), crs="EPSG:4326",
+                        transform=from_origin(9.995, 60.005, 0.0001, 0.0001))
+    params = QgsRasterDataProvider.VirtualRasterParameters()
+    params.crs = QgsCoordinateReferenceSystem("EPSG:4326")
+    params.extent = QgsRectangle(9.995, 59.995, 10.005, 60.005)
+    params.width, params.height = 100, 100
+    params.formula = '"g@1"'
+    source = QgsRasterDataProvider.VirtualRasterInputLayers()
+    source.name, source.uri, source.provider = "g", path, "gdal"
+    params.rInputLayers = [source]
+    layer = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), "geo", "virtualraster")
+    assert layer.isValid()
+    return layer
+
+
+def test_a_geographic_layer_renders_square_ground_pixels(geographic_virtual_layer, cache_dir):
+    """0.01 degree at 60 N: about 558 m east-west and 1117 m north-south on the WGS84
+    ellipsoid, so RESOLUTION 2 renders about 279 x 558 px of 2 x 2 m of ground."""
+    from geovl.processing.render import job_raster
+
+    feedback = QgsProcessingFeedback()
+    path, tiling = job_raster(geographic_virtual_layer, {"extent": None, "resolution": 2.0, "tile_size": 0},
+                              QgsProcessingContext(), feedback)
+    assert tiling == {"extent": None, "resolution": 0.0, "tile_size": 0}  # the rendering is read as it is
+    check = QgsRasterLayer(path, "rendered", "gdal")
+    # Ground length of a degree at 60 N on WGS84: 55 800 m of longitude, 111 412 m of latitude.
+    assert check.width() == pytest.approx(0.01 * 55_800 / 2, abs=2)
+    assert check.height() == pytest.approx(0.01 * 111_412 / 2, abs=2)
+    assert check.dataProvider().sample(QgsPointXY(10.0, 60.0), 1)[0] == 7
+    assert "Rendering layer 'geo'" in feedback.textLog()
