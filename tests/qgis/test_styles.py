@@ -229,3 +229,39 @@ def test_ask_boxes_are_outlines_labelled_by_label(project, tiny_florence2_dir, t
     assert pixel_at(image, settings, centre.x() + 5, centre.y() + 5).alpha() == 0
     assert any(image.pixelColor(x, 128).alpha() for x in range(image.width()))
     render([boxes, tiles, QgsRasterLayer(raster, "input")], tiles.extent(), "ask")
+
+
+def test_outputs_of_a_model_are_styled(project, tiny_clip_dir, tmp_path, cache_dir):
+    """geovl:retrieve as a child of a graphical model whose outputs are the child's: the
+    modeler deletes its child algorithms before the results load, the styles still apply."""
+    import processing
+    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput,
+                           QgsProcessingModelParameter, QgsProcessingParameterRasterLayer,
+                           QgsSingleBandPseudoColorRenderer)
+
+    model = QgsProcessingModelAlgorithm("styled", "tests")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"), QgsProcessingModelParameter("raster"))
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+    retrieve = QgsProcessingModelChildAlgorithm("geovl:retrieve")
+    retrieve.setChildId("retrieve")
+    retrieve.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("raster")])
+    for name, value in (("QUERY", "a harbour"), ("MODEL", tiny_clip_dir), ("TILE_SIZE", 64), ("PRECISION", 1)):
+        retrieve.addParameterSources(name, [static(value)])
+    outputs = {}
+    for name, child_output in (("tiles", "OUTPUT"), ("heatmap", "OUTPUT_HEATMAP")):
+        outputs[name] = QgsProcessingModelOutput(name, name)
+        outputs[name].setChildId("retrieve")
+        outputs[name].setChildOutputName(child_output)
+    retrieve.setModelOutputs(outputs)
+    model.addChildAlgorithm(retrieve)
+    model.updateDestinationParameters()
+
+    raster = write_rgb(tmp_path / "scene.tif", scene(256, 256, seed=5))
+    result = processing.runAndLoadResults(model, {"raster": raster, "retrieve:tiles": TEMPORARY,
+                                                  "retrieve:heatmap": TEMPORARY})
+    tiles = loaded(project, result["retrieve:tiles"])
+    heatmap = loaded(project, result["retrieve:heatmap"])
+    assert isinstance(tiles.renderer(), QgsGraduatedSymbolRenderer) and len(tiles.renderer().ranges()) > 1
+    assert isinstance(heatmap.renderer(), QgsSingleBandPseudoColorRenderer)
+    assert top_layers(project, 2) == [tiles, heatmap]
