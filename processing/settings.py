@@ -38,8 +38,9 @@ def default_precision() -> str:
 
 
 def default_model(job: str, fallback: str) -> str:
-    """The model a new run of `job` (retrieve, segment, ask, change, or a secondary model
-    such as ask_retrieval) starts with: the user's choice, else `fallback`."""
+    """The model a new run of `job` (retrieve, segment, ask or change: the settings page
+    offers these) starts with: the user's choice, else `fallback`. A job's secondary model
+    takes the default of the job that model serves (ask's retrieval model: "retrieve")."""
     return str(QgsSettings().value(MODEL_KEY.format(job), "") or "").strip() or fallback
 
 
