@@ -8,73 +8,30 @@ without an extent of their own default to the map view, or ask for EXTENT.
 """
 from __future__ import annotations
 
-import http.server
 import math
-import threading
-import time
 
 import pytest
 from qgis.core import (QgsCoordinateReferenceSystem, QgsNetworkAccessManager, QgsPointXY, QgsProcessingContext,
                        QgsProcessingException, QgsProcessingFeedback, QgsProviderRegistry, QgsRasterDataProvider,
                        QgsRasterLayer, QgsRectangle)
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice
-from qgis.PyQt.QtGui import QColor, QImage
 
+from .. import tile_server
+from ..tile_server import TILE_COLOUR
 from .conftest import partial_files
 
 pytestmark = pytest.mark.usefixtures("qgis_app")
 
-TILE_COLOUR = (200, 100, 50)
 R = 6378137.0  # Web Mercator's sphere
 Y_60N = R * math.log(math.tan(math.radians(45 + 30)))  # northing of 60 N in EPSG:3857
 # 1024 x 1024 CRS metres centred on 60 N: 512 x 512 m on the ground.
 EXTENT_60N = QgsRectangle(0.0, Y_60N - 512, 1024.0, Y_60N + 512)
 
 
-def png_tile() -> bytes:
-    image = QImage(256, 256, QImage.Format.Format_RGB32)
-    image.fill(QColor(*TILE_COLOUR))
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(data)
-
-
-class TileServer:
-    """A loopback HTTP tile server: `mode` "ok" serves PNG tiles, "error" answers 500,
-    "slow" answers after `delay` seconds. `requests` counts the requests it got."""
-
-    def __init__(self):
-        self.mode, self.delay, self.requests = "ok", 3.0, 0
-        tile, server = png_tile(), self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.requests += 1
-                if server.mode == "slow":
-                    time.sleep(server.delay)
-                    self.close_connection = True
-                    return  # QGIS gave up long ago: nobody reads an answer
-                if server.mode == "ok":
-                    self.send_response(200)
-                    self.send_header("Content-Type", "image/png")
-                    self.send_header("Content-Length", str(len(tile)))
-                    self.end_headers()
-                    self.wfile.write(tile)
-                else:
-                    self.send_error(500, "tile server down")
-
-            def log_message(self, *args):
-                pass
-
-        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+class TileServer(tile_server.TileServer):
+    """The loopback tile server, with its XYZ layer."""
 
     def layer(self, name: str = "xyz") -> QgsRasterLayer:
-        url = f"http://127.0.0.1:{self.http.server_port}/{{z}}/{{x}}/{{y}}.png"
-        layer = QgsRasterLayer(f"type=xyz&url={url}&zmin=0&zmax=19", name, "wms")
+        layer = QgsRasterLayer(self.xyz_source, name, "wms")
         assert layer.isValid() and layer.crs().authid() == "EPSG:3857"
         return layer
 
@@ -83,8 +40,7 @@ class TileServer:
 def tiles():
     server = TileServer()
     yield server
-    server.http.shutdown()
-    server.http.server_close()
+    server.close()
 
 
 def run_retrieve(layer, model, **extra):
