@@ -15,16 +15,17 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
                 "pytorch_model.bin.index.json")
 
 
-def preset_status(kind: str) -> list[dict]:
+def preset_status(kind: str, cache_dir: str | None = None) -> list[dict]:
     """The presets of `kind` ("embedder", "segmenter", "vlm", "features"), each as
-    {"name", "description", "repo", "cached", "size_bytes"} (size on disk when cached)."""
+    {"name", "description", "repo", "cached", "size_bytes"} (size on disk when cached), as
+    found in the hub cache `cache_dir` (default: the hub client's)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind of model '{kind}' (known: {', '.join(KINDS)}).")
-    sizes = _cached_repo_sizes()
+    sizes = _cached_repo_sizes(cache_dir)
     status = []
     for presets in KINDS[kind]:
         for name, preset in presets.items():
-            cached = _in_cache(preset.repo, getattr(preset, "filename", None))
+            cached = _in_cache(preset.repo, getattr(preset, "filename", None), cache_dir)
             status.append({"name": name, "description": preset.description, "repo": preset.repo,
                            "cached": cached, "size_bytes": sizes.get(preset.repo) if cached else None})
     return status
@@ -62,12 +63,12 @@ def format_size(size: int) -> str:
     return f"{round(size / 1e6)} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} kB"
 
 
-def _in_cache(repo: str, filename: str | None) -> bool:
+def _in_cache(repo: str, filename: str | None, cache_dir: str | None = None) -> bool:
     """Whether the hub cache holds `filename` of `repo`, or else a config and weights."""
     from huggingface_hub import try_to_load_from_cache
 
     def cached(name: str) -> bool:
-        return isinstance(try_to_load_from_cache(repo, name), str)
+        return isinstance(try_to_load_from_cache(repo, name, cache_dir=cache_dir or _hub_cache()), str)
 
     try:
         if filename:
@@ -77,19 +78,20 @@ def _in_cache(repo: str, filename: str | None) -> bool:
         return False
 
 
-def _cached_repo_sizes() -> dict[str, int]:
+def _cached_repo_sizes(cache_dir: str | None = None) -> dict[str, int]:
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        return {repo.repo_id: repo.size_on_disk for repo in scan_cache_dir().repos}
+        return {repo.repo_id: repo.size_on_disk for repo in scan_cache_dir(cache_dir or _hub_cache()).repos}
     except (CacheNotFound, OSError):
         return {}
 
 
 def _hub_cache() -> str:
-    from huggingface_hub.constants import HF_HUB_CACHE
-    return HF_HUB_CACHE
+    # Read when asked, not bound at import as some of the hub client's functions bind it.
+    from huggingface_hub import constants
+    return constants.HF_HUB_CACHE
 
 
 def _folder_size(path: str) -> int:

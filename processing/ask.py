@@ -7,7 +7,8 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, make_fields
+from .base import GeoVLAlgorithm, make_fields, with_help
+from .parameter_rules import ENABLED_WHEN, chosen
 from .render import job_raster
 from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
@@ -39,6 +40,16 @@ class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
     def displayName(self):
         return self.tr("Ask a grounded question")
 
+    def group(self):
+        return self.tr("Search and ask")
+
+    def groupId(self):
+        return "search"
+
+    def tags(self):
+        return self.tr("ask,question,answer,vlm,vision-language,grounding,detection,boxes,florence,qwen,kosmos,"
+                       "geochat,geopixel,count").split(",")
+
     def shortHelpString(self):
         return self.tr(
             "Asks a vision-language model a question about a raster layer (\"Where are the airplanes parked?\", "
@@ -59,26 +70,39 @@ class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
-        self.addParameter(QgsProcessingParameterString(self.QUESTION, self.tr("Question")))
-        self.add_model_parameters(DEFAULT_MODEL)
-        self.addParameter(QgsProcessingParameterEnum(
+        self.addParameter(with_help(QgsProcessingParameterString(self.QUESTION, self.tr("Question")),
+                                    self.tr("A question about the raster, e.g. \"Where are the airplanes parked?\" "
+                                            "or \"How many storage tanks are there?\".")))
+        self.add_model_parameters(DEFAULT_MODEL, "vlm")
+        self.addParameter(with_help(QgsProcessingParameterEnum(
             self.MODE, self.tr("Output"), options=[self.tr("Answer only"), self.tr("Boxes"),
-                                                   self.tr("Masks (Segment Anything from the boxes)")],
-            defaultValue=1))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.SELECT, self.tr("Tiles to ask"), options=[self.tr("All tiles"),
-                                                           self.tr("Top-k tiles by retrieval")], defaultValue=0))
-        self.addParameter(QgsProcessingParameterString(
-            self.RETRIEVAL_MODEL, self.tr("Retrieval model (for top-k)"), defaultValue=DEFAULT_RETRIEVAL_MODEL,
-            optional=True))
-        self.addParameter(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of tiles to ask (top k)"),
-                                                       minValue=1, defaultValue=8))
-        self.addParameter(QgsProcessingParameterString(
-            self.SEGMENT_MODEL, self.tr("Segmentation model (for masks)"), defaultValue=DEFAULT_SEGMENT_MODEL,
-            optional=True))
+                                                   self.tr("Masks (SAM from the boxes)")], defaultValue=1),
+            self.tr("Answer only: text; boxes: each object the model names as a polygon; masks: the boxes prompt "
+                    "a Segment Anything model.")))
+        self.addParameter(with_help(QgsProcessingParameterEnum(
+            self.SELECT, self.tr("Tiles to ask"), options=[self.tr("All tiles"), self.tr("Top tiles by retrieval")],
+            defaultValue=0),
+            self.tr("All tiles, or only the best-ranked tiles: a retrieval model ranks every tile against the "
+                    "question first (much faster on a large raster).")))
+        # Enabled in the dialog only for the choices that use them.
+        top_tiles = {ENABLED_WHEN: (self.SELECT, chosen(1))}
+        retrieval_model = self.model_parameter(self.RETRIEVAL_MODEL, self.tr("Retrieval model"),
+                                               DEFAULT_RETRIEVAL_MODEL, "embedder", optional=True)
+        retrieval_model.setMetadata({**retrieval_model.metadata(), **top_tiles})
+        self.addParameter(retrieval_model)
+        top_k = with_help(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of tiles to ask"), minValue=1,
+                                                       defaultValue=8),
+                          self.tr("How many of the best-ranked tiles are asked."))
+        top_k.setMetadata(top_tiles)
+        self.addParameter(top_k)
+        segment_model = self.model_parameter(self.SEGMENT_MODEL, self.tr("Segmentation model"),
+                                             DEFAULT_SEGMENT_MODEL, "segmenter", optional=True)
+        segment_model.setMetadata({**segment_model.metadata(), ENABLED_WHEN: (self.MODE, chosen(2))})
+        self.addParameter(segment_model)
         self.add_tiling_parameters()
-        self._advanced(QgsProcessingParameterNumber(
-            self.MAX_NEW_TOKENS, self.tr("Longest answer per tile (tokens)"), minValue=1, defaultValue=256))
+        self._advanced(with_help(QgsProcessingParameterNumber(
+            self.MAX_NEW_TOKENS, self.tr("Longest answer (tokens)"), minValue=1, defaultValue=256),
+            self.tr("The most tokens the model writes per tile.")))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Grounded objects"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(

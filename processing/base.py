@@ -18,11 +18,14 @@ from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransfor
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry, QgsVectorLayer)
-from qgis.PyQt.QtCore import QCoreApplication, QThread
+from qgis.PyQt.QtCore import QCoreApplication, QThread, QUrl
+from qgis.PyQt.QtGui import QIcon
 
+from .parameter_rules import model_metadata
 from .runtime_link import missing_runtime_sentence, run_job
 from .settings import DEVICES, PRECISIONS, cache_folder
 
+PLUGIN_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
 
 
@@ -43,6 +46,13 @@ def make_fields(spec: list[tuple[str, str]]) -> QgsFields:
     for name, kind in spec:
         fields.append(QgsField(name, types[kind]))
     return fields
+
+
+def with_help(parameter: QgsProcessingParameterDefinition, text: str) -> QgsProcessingParameterDefinition:
+    """`parameter` with `text` as its help (the dialog's tooltip): a label says what to give
+    in a few words, its help the details."""
+    parameter.setHelp(text)
+    return parameter
 
 
 def layer_file(layer: QgsMapLayer | None) -> str | None:
@@ -144,6 +154,18 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):
         return type(self)()
 
+    # Named after the algorithm: icons/<name>.svg, and the anchor <name> of the help page.
+    def svgIconPath(self) -> str:
+        return os.path.join(PLUGIN_FOLDER, "icons", f"{self.name()}.svg")
+
+    def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def helpUrl(self) -> str:
+        url = QUrl.fromLocalFile(os.path.join(PLUGIN_FOLDER, "docs", "index.html"))
+        url.setFragment(self.name())
+        return url.toString()
+
     def check_destinations(self, parameters, context) -> None:
         """Before any work (first thing in processAlgorithm, where an exception reaches the
         caller with its message): the runtime is installed (checked here, not in
@@ -228,26 +250,48 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             "Writing {} to {} failed ({}). Is the disk full? Free some space or choose another folder, and run "
             "again.").format(name, path or dest_id, error or self.tr("no reason given")))
 
-    def add_model_parameters(self, default_model: str, description: str = "") -> None:
-        self.addParameter(QgsProcessingParameterString(
-            self.MODEL, description or tr("Model (preset, hub id or local path)"), defaultValue=default_model))
-        self._advanced(QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=DEVICES, defaultValue=0))
-        self._advanced(QgsProcessingParameterEnum(self.PRECISION, tr("Precision"), options=PRECISIONS,
-                                                  defaultValue=0))
+    def add_model_parameters(self, default_model: str, kind: str, description: str = "") -> None:
+        """MODEL (its widget lists the presets of `kind`, see model_parameter), DEVICE and PRECISION."""
+        self.addParameter(self.model_parameter(self.MODEL, description or tr("Model"), default_model, kind))
+        self._advanced(with_help(QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=DEVICES,
+                                                            defaultValue=0),
+                                 tr("auto: a CUDA GPU, else Apple MPS, else the CPU.")))
+        self._advanced(with_help(QgsProcessingParameterEnum(self.PRECISION, tr("Precision"), options=PRECISIONS,
+                                                            defaultValue=0),
+                                 tr("auto: bf16 where the device runs it natively (CUDA GPUs with bf16, CPUs with "
+                                    "AVX512-BF16 or AMX), else fp32.")))
+
+    @staticmethod
+    def model_parameter(name: str, description: str, default: str, kind: str,
+                        optional: bool = False) -> QgsProcessingParameterString:
+        """A model parameter: a string (preset, hub id or local path) for scripts and
+        qgis_process; the dialog shows it with the model widget, listing the presets of the
+        runtime's kind of model `kind` (embedder, segmenter, vlm, features)."""
+        parameter = QgsProcessingParameterString(name, description, defaultValue=default, optional=optional)
+        parameter.setMetadata(model_metadata(kind))
+        parameter.setHelp(tr("A preset (the list shows which are already in the local model cache; the others "
+                             "download from the Hugging Face hub on first use), a hub id (org/name), or a local "
+                             "checkpoint file or model folder (the … button)."))
+        return parameter
 
     def add_tiling_parameters(self) -> None:
-        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Extent (default: the whole raster)"),
-                                                       optional=True))
-        self._advanced(QgsProcessingParameterBand(self.BANDS, tr("Bands (1 for grey, or red, green, blue)"),
-                                                  parentLayerParameterName=self.INPUT, optional=True,
-                                                  allowMultiple=True))
-        self._advanced(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size in pixels (0: the model's input)"),
-                                                    minValue=0, maxValue=MAX_TILE_SIZE, defaultValue=0))
-        self._advanced(QgsProcessingParameterNumber(self.OVERLAP, tr("Tile overlap in pixels"),
-                                                    minValue=0, defaultValue=0))
-        self._advanced(QgsProcessingParameterNumber(
-            self.RESOLUTION, tr("Resolution in metres per pixel (0: the raster's own)"),
-            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0, optional=True))
+        self.addParameter(with_help(QgsProcessingParameterExtent(self.EXTENT, tr("Extent"), optional=True),
+                                    tr("The part of the raster to work on; default: the whole raster.")))
+        self._advanced(with_help(QgsProcessingParameterBand(self.BANDS, tr("Bands"),
+                                                            parentLayerParameterName=self.INPUT, optional=True,
+                                                            allowMultiple=True),
+                                 tr("1 band for grey, or 3 for red, green, blue; default: the raster's RGB colour "
+                                    "interpretation, else its first three bands.")))
+        self._advanced(with_help(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size (px)"), minValue=0,
+                                                              maxValue=MAX_TILE_SIZE, defaultValue=0),
+                                 tr("Pixels a side of the tiles the model sees; 0: the model's input size.")))
+        self._advanced(with_help(QgsProcessingParameterNumber(self.OVERLAP, tr("Tile overlap (px)"), minValue=0,
+                                                              defaultValue=0),
+                                 tr("Pixels neighbouring tiles share, for objects on tile borders.")))
+        self._advanced(with_help(QgsProcessingParameterNumber(
+            self.RESOLUTION, tr("Resolution (m/px)"), type=QgsProcessingParameterNumber.Type.Double, minValue=0.0,
+            defaultValue=0.0, optional=True),
+            tr("Ground metres per pixel the raster is resampled to before tiling; 0: the raster's own.")))
 
     def _advanced(self, parameter: QgsProcessingParameterDefinition) -> None:
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)

@@ -5,9 +5,10 @@ from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingOutputString, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, make_fields
+from .base import GeoVLAlgorithm, make_fields, with_help
+from .parameter_rules import DISTINCT_FROM, ENABLED_WHEN, chosen, given
 from .render import job_raster
 from .reports import ReportInResults, add_report_parameter
 from .styles import style_outputs
@@ -37,6 +38,16 @@ class ChangeAlgorithm(ReportInResults, GeoVLAlgorithm):
     def displayName(self):
         return self.tr("Detect and caption changes")
 
+    def group(self):
+        return self.tr("Map objects and changes")
+
+    def groupId(self):
+        return "mapping"
+
+    def tags(self):
+        return self.tr("change,change detection,bi-temporal,before,after,difference,cva,ir-mad,mad,caption,"
+                       "monitoring").split(",")
+
     def shortHelpString(self):
         return self.tr(
             "Compares two acquisitions of the same place (BEFORE, AFTER) and maps where they changed, how much, "
@@ -56,33 +67,57 @@ class ChangeAlgorithm(ReportInResults, GeoVLAlgorithm):
             "pictures of the largest regions.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer(self.BEFORE, self.tr("Before (earlier raster)")))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.AFTER, self.tr("After (later raster)")))
-        self.addParameter(QgsProcessingParameterEnum(
+        self.addParameter(with_help(QgsProcessingParameterRasterLayer(self.BEFORE, self.tr("Before")),
+                                    self.tr("The earlier raster.")))
+        # The dialog opens with two different layers where the project has two.
+        after = with_help(QgsProcessingParameterRasterLayer(self.AFTER, self.tr("After")),
+                          self.tr("The later raster of the same place; warped onto BEFORE's grid if needed."))
+        after.setMetadata({DISTINCT_FROM: self.BEFORE})
+        self.addParameter(after)
+        self.addParameter(with_help(QgsProcessingParameterEnum(
             self.METHOD, self.tr("Method"),
             options=[self.tr("Change vector analysis (no model)"), self.tr("IR-MAD (no model)"),
-                     self.tr("Deep-feature difference (backbone model)")], defaultValue=0))
-        self.add_model_parameters(DEFAULT_BACKBONE, self.tr("Backbone for the feature method (preset, hub id or "
-                                                            "local path)"))
-        self.addParameter(QgsProcessingParameterString(
-            self.CAPTION_MODEL, self.tr("Caption model (empty: factual captions only)"), defaultValue="",
-            optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.THRESHOLD, self.tr("Threshold on the change magnitude (empty: automatic)"),
-            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_AREA, self.tr("Smallest change region in m² (specks thinner than 3 pixels are always removed)"),
-            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0))
+                     self.tr("Deep-feature difference")], defaultValue=0),
+            self.tr("CVA and IR-MAD need no model; the deep-feature difference compares a backbone model's patch "
+                    "features.")))
+        self.add_model_parameters(DEFAULT_BACKBONE, "features", self.tr("Backbone"))
+        # Enabled in the dialog for the feature method only: the others use no model.
+        backbone = self.parameterDefinition(self.MODEL)
+        backbone.setMetadata({**backbone.metadata(), ENABLED_WHEN: (self.METHOD, chosen(2))})
+        backbone.setHelp(self.tr("The model of the deep-feature method (clip-rsicd, git-rsclip, sam-vit-b, …): ")
+                         + backbone.help())
+        caption_model = self.model_parameter(self.CAPTION_MODEL, self.tr("Caption model"), "", "vlm",
+                                             optional=True)
+        caption_model.setHelp(self.tr("A vision-language model that describes the largest regions and the whole "
+                                      "pair; empty: factual captions only. ") + caption_model.help())
+        self.addParameter(caption_model)
+        self.addParameter(with_help(QgsProcessingParameterNumber(
+            self.THRESHOLD, self.tr("Threshold"), type=QgsProcessingParameterNumber.Type.Double, minValue=0.0,
+            optional=True),
+            self.tr("Threshold on the change magnitude; not set: automatic (Otsu for CVA, the 99 % chi-square "
+                    "quantile for IR-MAD).")))
+        self.addParameter(with_help(QgsProcessingParameterNumber(
+            self.MIN_AREA, self.tr("Smallest region (m²)"), type=QgsProcessingParameterNumber.Type.Double,
+            minValue=0.0, defaultValue=0.0),
+            self.tr("Change regions smaller than this are dropped; specks thinner than 3 pixels are always "
+                    "removed.")))
         self.add_tiling_parameters()
         # BANDS are read from both rasters: any number of them, not only RGB
         bands = self.parameterDefinition(self.BANDS)
-        bands.setDescription(self.tr("Bands to compare (read from both rasters; default: all)"))
+        bands.setDescription(self.tr("Bands to compare"))
+        bands.setHelp(self.tr("Read from both rasters; default: all bands."))
         bands.setParentLayerParameterName(self.BEFORE)
-        self._advanced(QgsProcessingParameterNumber(
-            self.MAX_CAPTIONS, self.tr("Regions the caption model describes (largest first)"), minValue=0,
-            defaultValue=10))
-        self._advanced(QgsProcessingParameterNumber(
-            self.MAX_NEW_TOKENS, self.tr("Longest caption (tokens)"), minValue=1, defaultValue=128))
+        captions = {ENABLED_WHEN: (self.CAPTION_MODEL, given)}  # enabled in the dialog with a caption model
+        max_captions = with_help(QgsProcessingParameterNumber(
+            self.MAX_CAPTIONS, self.tr("Regions to caption"), minValue=0, defaultValue=10),
+            self.tr("How many regions the caption model describes, largest first."))
+        max_captions.setMetadata(captions)
+        self._advanced(max_captions)
+        max_tokens = with_help(QgsProcessingParameterNumber(
+            self.MAX_NEW_TOKENS, self.tr("Longest caption (tokens)"), minValue=1, defaultValue=128),
+            self.tr("The most tokens the caption model writes per caption."))
+        max_tokens.setMetadata(captions)
+        self._advanced(max_tokens)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Change regions"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterRasterDestination(

@@ -7,7 +7,8 @@ from qgis.core import (QgsFeatureRequest, QgsFields,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, make_fields
+from .base import GeoVLAlgorithm, make_fields, with_help
+from .parameter_rules import REQUIRED_LABEL
 from .render import job_raster
 from .styles import style_outputs
 
@@ -30,6 +31,16 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
     def displayName(self):
         return self.tr("Text-to-image retrieval")
 
+    def group(self):
+        return self.tr("Search and ask")
+
+    def groupId(self):
+        return "search"
+
+    def tags(self):
+        return self.tr("search,find,retrieval,query,text,image,clip,siglip,remoteclip,embedding,similarity,"
+                       "tiles").split(",")
+
     def shortHelpString(self):
         return self.tr(
             "Finds the tiles of a raster layer that best match a text query (\"storage tanks next to a harbour\"), "
@@ -46,13 +57,23 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
-        self.addParameter(QgsProcessingParameterString(self.QUERY, self.tr("Query text"), optional=True))
-        self.addParameter(QgsProcessingParameterString(self.NEGATIVE, self.tr("Negative text (what not to find)"),
-                                                       optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.QUERY_LAYER, self.tr("Query layer (find areas like these features)"), optional=True))
-        self.add_model_parameters(DEFAULT_MODEL)
-        self.addParameter(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of results (top k)"),
+        # A query text or a query layer is required: either one is optional on its own, the
+        # other's absence is checked in checkParameterValues, and the dialog labels the text
+        # without "[optional]".
+        query = with_help(QgsProcessingParameterString(self.QUERY, self.tr("Query text"), optional=True),
+                          self.tr("What to find, in a few words (\"storage tanks\") or a sentence. Required "
+                                  "unless a query layer is given."))
+        query.setMetadata({REQUIRED_LABEL: True})
+        self.addParameter(query)
+        self.addParameter(with_help(QgsProcessingParameterString(self.NEGATIVE, self.tr("Negative text"),
+                                                                 optional=True),
+                                    self.tr("What not to find: its similarity is subtracted from the score.")))
+        self.addParameter(with_help(QgsProcessingParameterFeatureSource(
+            self.QUERY_LAYER, self.tr("Or a query layer"), optional=True),
+            self.tr("Features showing examples of what to find: the tiles that look like them are found, instead "
+                    "of (or together with) the query text.")))
+        self.add_model_parameters(DEFAULT_MODEL, "embedder")
+        self.addParameter(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of results"),
                                                        minValue=1, defaultValue=10))
         self.add_tiling_parameters()
         self._advanced(QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size"), minValue=1,
@@ -64,6 +85,13 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_INDEX, self.tr("Tile index (default: kept in the GeoVL cache)"),
             self.tr("GeoPackage (*.gpkg)"), optional=True, createByDefault=False))
+
+    def checkParameterValues(self, parameters, context):
+        query = self.parameterAsString(parameters, self.QUERY, context).strip()
+        if not query and parameters.get(self.QUERY_LAYER) in (None, ""):
+            return False, self.tr("Give a query text (what to find), or a query layer with features showing what "
+                                  "to find.")
+        return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
         self.check_destinations(parameters, context)

@@ -8,9 +8,10 @@ from qgis.core import (QgsCoordinateTransform, QgsCsException, QgsGeometry, QgsP
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsWkbTypes)
+                       QgsProcessingParameterString, QgsRasterLayer, QgsWkbTypes)
 
-from .base import GeoVLAlgorithm, make_fields
+from .base import GeoVLAlgorithm, ground_metres_per_unit, make_fields, with_help
+from .parameter_rules import ENABLED_WHEN, takes_text_prompts
 from .render import job_raster, layer_as_file
 from .settings import cache_folder
 from .styles import style_outputs
@@ -18,6 +19,7 @@ from .styles import style_outputs
 ALGORITHM_VERSION = "1"
 DEFAULT_MODEL = "sam-vit-b"  # models.presets.DEFAULT_SEGMENTER; not imported so the plugin loads without torch
 MODEL_TYPES = ["auto", "vit_b", "vit_l", "vit_h"]
+MIN_AREA_PIXELS = 16  # the smallest polygon kept by default: a 4 x 4 pixel square
 
 
 class SegmentAlgorithm(GeoVLAlgorithm):
@@ -41,6 +43,16 @@ class SegmentAlgorithm(GeoVLAlgorithm):
     def displayName(self):
         return self.tr("Prompted segmentation (SAM)")
 
+    def group(self):
+        return self.tr("Map objects and changes")
+
+    def groupId(self):
+        return "mapping"
+
+    def tags(self):
+        return self.tr("segment,segmentation,sam,segment anything,geosam,mask,roads,sidewalks,prompts,points,boxes,"
+                       "polygons,extraction").split(",")
+
     def shortHelpString(self):
         return self.tr(
             "Segments objects such as roads and sidewalks with Segment Anything, over a whole raster layer.\n\n"
@@ -60,36 +72,48 @@ class SegmentAlgorithm(GeoVLAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.PROMPTS, self.tr("Prompts (points, boxes from polygons, lines)"),
-            [QgsProcessing.SourceType.TypeVectorAnyGeometry], optional=True))
-        self.addParameter(QgsProcessingParameterField(
-            self.LABEL_FIELD, self.tr("Label field (1 object, 0 background)"), parentLayerParameterName=self.PROMPTS,
-            optional=True))
-        self.addParameter(QgsProcessingParameterField(
-            self.CLASS_FIELD, self.tr("Class field (e.g. road, sidewalk)"), parentLayerParameterName=self.PROMPTS,
-            optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            self.PRIOR, self.tr("Prior class raster (sparse prompts sampled per class)"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.TEXT, self.tr("Text concepts, separated by ; (SAM 3 models)"), optional=True))
-        self.add_model_parameters(DEFAULT_MODEL)
+        self.addParameter(with_help(QgsProcessingParameterFeatureSource(
+            self.PROMPTS, self.tr("Prompts"), [QgsProcessing.SourceType.TypeVectorAnyGeometry], optional=True),
+            self.tr("A vector layer: points on the objects, polygons (their bounding boxes) or lines (points along "
+                    "them, e.g. road centre lines).")))
+        self.addParameter(with_help(QgsProcessingParameterField(
+            self.LABEL_FIELD, self.tr("Label field"), parentLayerParameterName=self.PROMPTS, optional=True),
+            self.tr("1 for a point on an object, 0 for a background point; default: every prompt is an object.")))
+        self.addParameter(with_help(QgsProcessingParameterField(
+            self.CLASS_FIELD, self.tr("Class field"), parentLayerParameterName=self.PROMPTS, optional=True),
+            self.tr("The class of each prompt (road, sidewalk); default: one class.")))
+        self.addParameter(with_help(QgsProcessingParameterRasterLayer(
+            self.PRIOR, self.tr("Prior class raster"), optional=True),
+            self.tr("A class raster (an earlier GeoVL result): sparse point prompts are sampled from it per class "
+                    "and tile, as GeoSAM does.")))
+        # Enabled in the dialog for SAM 3 models only: the others take no text.
+        text = with_help(QgsProcessingParameterString(self.TEXT, self.tr("Text concepts (SAM 3)"), optional=True),
+                         self.tr("Concepts to segment, separated by ; (\"road; sidewalk\"); a SAM 3 model only."))
+        text.setMetadata({ENABLED_WHEN: (self.MODEL, takes_text_prompts)})
+        self.addParameter(text)
+        self.add_model_parameters(DEFAULT_MODEL, "segmenter")
         self._advanced(QgsProcessingParameterEnum(self.MODEL_TYPE, self.tr("SAM checkpoint type"),
                                                   options=MODEL_TYPES, defaultValue=0))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.REFINE, self.tr("Refine each mask with a second, dense-prompt pass"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_AREA, self.tr("Minimum polygon area (m²)"), type=QgsProcessingParameterNumber.Type.Double,
-            minValue=0.0, defaultValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SIMPLIFY, self.tr("Simplification tolerance (map units, 0: none)"),
-            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0))
+        self.addParameter(with_help(QgsProcessingParameterBoolean(
+            self.REFINE, self.tr("Refine masks (second pass)"), defaultValue=True),
+            self.tr("Decode each mask a second time with the first pass's result as a dense prompt.")))
+        self.addParameter(with_help(QgsProcessingParameterNumber(
+            self.MIN_AREA, self.tr("Smallest polygon (m²)"), type=QgsProcessingParameterNumber.Type.Double,
+            minValue=0.0, optional=True),
+            self.tr("Polygons smaller than this are dropped; not set: the area of {} pixels at the raster's "
+                    "resolution; 0 keeps them all.").format(MIN_AREA_PIXELS)))
+        self.addParameter(with_help(QgsProcessingParameterNumber(
+            self.SIMPLIFY, self.tr("Simplify (map units)"), type=QgsProcessingParameterNumber.Type.Double,
+            minValue=0.0, defaultValue=0.0),
+            self.tr("Simplification tolerance of the polygons, in the raster's map units; 0: none.")))
         self.add_tiling_parameters()
-        self._advanced(QgsProcessingParameterNumber(
-            self.LINE_SPACING, self.tr("Spacing of points along line prompts (m, 0: every 32 pixels)"),
-            type=QgsProcessingParameterNumber.Type.Double, minValue=0.0, defaultValue=0.0))
-        self._advanced(QgsProcessingParameterString(
-            self.ROAD_CLASS, self.tr("Class to draw centre lines of"), defaultValue="road"))
+        self._advanced(with_help(QgsProcessingParameterNumber(
+            self.LINE_SPACING, self.tr("Line prompt spacing (m)"), type=QgsProcessingParameterNumber.Type.Double,
+            minValue=0.0, defaultValue=0.0),
+            self.tr("Metres between the points sampled along line prompts; 0: every 32 pixels.")))
+        self._advanced(with_help(QgsProcessingParameterString(
+            self.ROAD_CLASS, self.tr("Centre-line class"), defaultValue="road"),
+            self.tr("The class whose centre lines the optional centre-line output draws.")))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Segments"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterRasterDestination(
@@ -127,7 +151,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
             "raster": path, "model": model, "prompts": prompts, "prior": prior, "texts": texts, "tiling": tiling,
             "model_type": MODEL_TYPES[self.parameterAsEnum(parameters, self.MODEL_TYPE, context)],
             "refine": self.parameterAsBool(parameters, self.REFINE, context),
-            "min_area_m2": self.parameterAsDouble(parameters, self.MIN_AREA, context),
+            "min_area_m2": self._min_area(parameters, context, path, tiling["resolution"]),
             "simplify": self.parameterAsDouble(parameters, self.SIMPLIFY, context),
             "line_spacing_m": self.parameterAsDouble(parameters, self.LINE_SPACING, context),
             "mask_path": mask_path, "centerlines": want_lines,
@@ -152,6 +176,20 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         style_outputs(context, {outputs[self.OUTPUT]: "segments", mask_path: "segment_classes",
                                 outputs.get(self.OUTPUT_CENTERLINES): "centerlines"}, class_raster=mask_path)
         return outputs
+
+    def _min_area(self, parameters, context, path: str, resolution_m: float) -> float:
+        """MIN_AREA, or when not set the ground area of MIN_AREA_PIXELS pixels of the raster
+        the job reads (`path`, at `resolution_m` m/px when resampled): one-pixel specks are
+        noise at any resolution."""
+        if parameters.get(self.MIN_AREA) not in (None, ""):
+            return self.parameterAsDouble(parameters, self.MIN_AREA, context)
+        if resolution_m > 0:
+            return MIN_AREA_PIXELS * resolution_m * resolution_m
+        raster = QgsRasterLayer(path, "pixels", "gdal")
+        if not raster.isValid() or not raster.crs().isValid():
+            return 0.0
+        x_m, y_m = ground_metres_per_unit(raster.crs(), raster.extent().center(), context.transformContext())
+        return MIN_AREA_PIXELS * raster.rasterUnitsPerPixelX() * x_m * raster.rasterUnitsPerPixelY() * y_m
 
     def _prompts(self, parameters, context, layer, feedback):
         """The prompt layer's features as the job's prompts (pipelines.segment.MapPrompt's

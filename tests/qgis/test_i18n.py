@@ -74,10 +74,9 @@ def test_segment_algorithm_in_french(french):
     alg.initAlgorithm()
     assert alg.displayName() == ts_translation("SegmentAlgorithm", "Prompted segmentation (SAM)") != \
         "Prompted segmentation (SAM)"
-    assert alg.parameterDefinition("PROMPTS").description() == ts_translation(
-        "SegmentAlgorithm", "Prompts (points, boxes from polygons, lines)")
-    assert alg.parameterDefinition("TILE_SIZE").description() == ts_translation(
-        "@default", "Tile size in pixels (0: the model's input)")
+    assert alg.parameterDefinition("MODEL_TYPE").description() == ts_translation(
+        "SegmentAlgorithm", "SAM checkpoint type")
+    assert alg.parameterDefinition("PRECISION").description() == ts_translation("@default", "Precision")
     message = alg.tr("Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.")
     assert message.format(4, "maybe", "label") == \
         "L'entité 4 a l'étiquette 'maybe' dans le champ label ; utilisez 1 pour l'objet et 0 pour le fond."

@@ -28,11 +28,12 @@ FP32, BF16 = 1, 2  # PRECISION enum: auto, fp32, bf16, fp16
 
 def run_segment(raster, model, prompts, feedback=None, **extra):
     """Pinned to fp32: the tests compare exactly with SamPredictor, which runs in fp32
-    (where the CPU has native bf16, `auto` resolves to bf16)."""
+    (where the CPU has native bf16, `auto` resolves to bf16); MIN_AREA 0 keeps every
+    polygon, as the reference's connected areas are counted."""
     import processing
 
     params = {"INPUT": raster, "PROMPTS": prompts, "MODEL": model, "REFINE": False, "OUTPUT": "memory:",
-              "PRECISION": FP32, **extra}
+              "PRECISION": FP32, "MIN_AREA": 0, **extra}
     return processing.run("geovl:segment", params, feedback=feedback)
 
 
