@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from processing.gui.wrappers import DIALOG_STANDARD, WidgetWrapper
+from processing.gui.wrappers import DIALOG_MODELER, DIALOG_STANDARD, WidgetWrapper, dialogTypes
 from qgis.core import QgsApplication, QgsMapLayer, QgsProcessingContext, QgsProject, QgsRasterLayer, QgsTask
+from qgis.gui import QgsGui
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QMenu, QSizePolicy, QToolButton,
@@ -46,16 +47,23 @@ def preset_item_text(preset: dict) -> str:
 class ModelWidgetWrapper(WidgetWrapper):
     """A model parameter as a list of presets, a free entry and a browse button."""
 
+    def __new__(cls, param, dialog, row=0, col=0, **kwargs):
+        # The modeler and batch dialogs keep QGIS's own string widget (model inputs, other
+        # algorithms' outputs, fill down), made as WidgetWrapperFactory makes it.
+        dialog_type = dialogTypes.get(type(dialog).__name__, DIALOG_STANDARD)
+        if dialog_type == DIALOG_STANDARD:
+            return super().__new__(cls)
+        registry = QgsGui.processingGuiRegistry()
+        if dialog_type == DIALOG_MODELER:
+            wrapper = registry.createModelerParameterWidget(dialog.model, dialog.childId, param, dialog.context)
+        else:
+            wrapper = registry.createParameterWidgetWrapper(param, dialog_type)
+        wrapper.setDialog(dialog)
+        return wrapper
+
     def createWidget(self, kind: str = "embedder"):
         self.kind = kind
         self._task = None
-        if self.dialogType != DIALOG_STANDARD:
-            # The batch and modeler dialogs keep their own ways (model inputs, fill down):
-            # a plain editable list of what was typed, which keeps the parameter a string.
-            self.combo = QComboBox()
-            self.combo.setEditable(True)
-            self.combo.editTextChanged.connect(lambda _: self.widgetValueHasChanged.emit(self))
-            return self.combo
         widget = QWidget()
         layout = QHBoxLayout(widget)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,7 +100,7 @@ class ModelWidgetWrapper(WidgetWrapper):
         return self.combo.currentText().strip()
 
     def postInitialize(self, wrappers):
-        if self.dialogType == DIALOG_STANDARD and self.parameterDefinition().name() == "MODEL":
+        if self.parameterDefinition().name() == "MODEL":
             apply_dialog_rules(wrappers)
 
     def _chosen(self, index: int) -> None:

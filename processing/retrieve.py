@@ -89,8 +89,8 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
     def checkParameterValues(self, parameters, context):
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
         if not query and parameters.get(self.QUERY_LAYER) in (None, ""):
-            return False, self.tr("Give a query text (what to find), or a query layer with features showing what "
-                                  "to find.")
+            return False, self.tr("Give a query text (QUERY), or a query layer (QUERY_LAYER) with features "
+                                  "showing what to find.")
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -103,9 +103,6 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         negative = self.parameterAsString(parameters, self.NEGATIVE, context).strip()
         examples = self._example_bounds(parameters, context, layer,
                                        self.parameterAsInt(parameters, self.TILE_SIZE, context) or 224)
-        if not query and not examples:
-            raise QgsProcessingException(self.tr(
-                "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find."))
         model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
         path, tiling = job_raster(layer, tiling, context, feedback, self.map_view)

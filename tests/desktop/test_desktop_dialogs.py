@@ -1,8 +1,9 @@
 """Each algorithm's dialog in the real QGIS desktop (Xvfb), as a user opens it from the
 toolbox: labels that fit at the default size, the parameters that do not apply to the
 default mode disabled (and enabled when the mode changes), BEFORE and AFTER on two
-different layers, retrieve's query text not marked optional, and the model widget's
-list of presets filled from the runtime in the background. A screenshot of each dialog
+different layers, retrieve's query text not marked optional, the model widget's list of
+presets filled from the runtime in the background, and QGIS's own widget for model
+parameters in the modeler and the batch dialog. A screenshot of each dialog
 goes to test-artifacts/dialogs/."""
 from __future__ import annotations
 
@@ -98,6 +99,25 @@ for name in ("retrieve", "segment", "ask", "change"):
     dialog.deleteLater()
     QCoreApplication.processEvents()
     del dialog, panel, wrappers, model, combo
+# The modeler and the batch dialog keep QGIS's own string widget for model parameters
+# (model inputs, other algorithms' outputs, fill down).
+from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+from processing.modeler.ModelerParametersDialog import ModelerParametersDialog
+from qgis.core import QgsApplication, QgsProcessingModelAlgorithm
+
+graph = QgsProcessingModelAlgorithm("m", "g")
+ask = QgsApplication.processingRegistry().createAlgorithmById("geovl:ask")
+modeler = ModelerParametersDialog(ask, graph)
+results["modeler_widgets"] = sorted({type(w).__name__ for n, w in modeler.widget.widget.wrappers.items()
+                                     if n.endswith("MODEL")})
+modeler.close()
+batch = BatchAlgorithmDialog(ask.create())
+batch.show()
+QCoreApplication.processEvents()
+results["batch_widgets"] = sorted({type(w).__name__ for row in batch.mainWidget().wrappers for w in row
+                                   if w is not None and w.parameterDefinition().name().endswith("MODEL")})
+batch.close()
+del modeler, batch, ask, graph
 # Nothing of QGIS may outlive the script in its globals: a context or layer still held when
 # QGIS exits crashes it.
 QgsProject.instance().removeAllMapLayers()
@@ -154,4 +174,6 @@ def test_dialogs_in_the_desktop(tmp_path):
     assert not ask["enabled"]["SEGMENT_MODEL"]  # boxes by default: no masks
     segment = results["segment"]
     assert not segment["enabled"]["TEXT"] and segment["enabled_after_switch"]["TEXT"]
+    assert results["modeler_widgets"] == ["QgsProcessingModelerParameterWidget"], results["modeler_widgets"]
+    assert results["batch_widgets"] == ["QgsAbstractProcessingParameterWidgetWrapper"], results["batch_widgets"]
     assert not results["torch_imported"], results["modules"]  # the model list came from the worker

@@ -5,6 +5,7 @@ the log line each run says before loading its model."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
@@ -93,8 +94,8 @@ def test_retrieve_needs_a_query_or_a_query_layer(plugin, tmp_path):
     raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
     alg = algorithm("retrieve")
     ok, message = alg.checkParameterValues({"INPUT": raster, "OUTPUT": "memory:"}, context())
-    assert not ok and message == "Give a query text (what to find), or a query layer with features showing what " \
-                                 "to find."
+    assert not ok and message == "Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing " \
+                                 "what to find."
     assert alg.checkParameterValues({"INPUT": raster, "QUERY": "a harbour", "OUTPUT": "memory:"}, context())[0]
     points = tmp_path / "examples.geojson"
     points.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
@@ -168,10 +169,12 @@ def test_a_run_says_where_its_model_loads_from_before_loading(plugin, tiny_clip_
     from qgis.core import QgsProcessingException
 
     raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
+    model = str(tmp_path / "clip")  # a copy: a model the warm worker has loaded before is not loaded again
+    shutil.copytree(tiny_clip_dir, model)
     said = Recorder()
-    processing.run("geovl:retrieve", {"INPUT": raster, "QUERY": "a harbour", "MODEL": tiny_clip_dir, "TOP_K": 1,
+    processing.run("geovl:retrieve", {"INPUT": raster, "QUERY": "a harbour", "MODEL": model, "TOP_K": 1,
                                       "OUTPUT": "memory:"}, feedback=said)
-    assert any(line.startswith(f"Loading {tiny_clip_dir} from the folder ") for line in said.lines), said.lines
+    assert any(line.startswith(f"Loading {model} from the folder ") for line in said.lines), said.lines
     # Offline, a preset not in the cache is said to be so before the error (the run never sits silent).
     said = Recorder()
     with pytest.raises(QgsProcessingException, match="not in the local model cache"):
