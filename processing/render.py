@@ -64,7 +64,7 @@ def job_raster(layer: QgsRasterLayer, tiling: dict, context, feedback, map_view:
 
 
 def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution_m: float,
-                  cache_folder: str, context, feedback, map_view: MapView | None = None) -> str:
+                  folder: str, context, feedback, map_view: MapView | None = None) -> str:
     """A path to read `layer` from: the layer's own file, or a GeoTIFF rendered from it over
     `extent` (layer CRS) at `resolution_m` ground metres per pixel. A layer without a grid of
     its own defaults to the desktop's `map_view` for both."""
@@ -85,7 +85,7 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
                 layer.name(), cols, rows, MAX_RENDER_PIXELS // 1_000_000))
     key = hashlib.sha256("|".join([layer.providerType(), layer.source(), layer.crs().authid() or layer.crs().toWkt(),
                                    extent.toString(12), repr(x_size), repr(y_size)]).encode()).hexdigest()[:24]
-    target = os.path.join(cache_folder, f"{key}.tif")
+    target = os.path.join(folder, f"{key}.tif")
     if os.path.isfile(target):
         if _readable_raster(target, cols, rows):
             feedback.pushInfo(tr("Reusing the rendering of layer '{}' in {}.").format(layer.name(), target))
@@ -95,10 +95,10 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
         os.remove(target)
     feedback.pushInfo(tr("Rendering layer '{}' to a {} x {} px GeoTIFF.").format(layer.name(), cols, rows))
     try:
-        os.makedirs(cache_folder, exist_ok=True)
-        problem = writable_folder_problem(cache_folder)
+        os.makedirs(folder, exist_ok=True)
+        problem = writable_folder_problem(folder)
     except OSError as exc:
-        problem = tr("GeoVL cannot make the folder {} ({})").format(cache_folder, exc.strerror or exc)
+        problem = tr("GeoVL cannot make the folder {} ({})").format(folder, exc.strerror or exc)
     if problem:
         raise QgsProcessingException(tr(
             "Cannot render layer '{}' into GeoVL's cache: {}. Set GEOVL_CACHE_DIR to a folder you can write "
@@ -140,7 +140,7 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
                     layer.name(), len(provider_errors), provider_errors[0]))
         raise QgsProcessingException(tr(
             "Rendering layer '{}' into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set "
-            "GEOVL_CACHE_DIR to a folder on another disk.").format(layer.name(), cache_folder, int(error)))
+            "GEOVL_CACHE_DIR to a folder on another disk.").format(layer.name(), folder, int(error)))
     os.replace(partial, target)
     with contextlib.suppress(FileNotFoundError):  # GDAL's statistics of the check, under the old name
         os.remove(partial + ".aux.xml")
