@@ -53,8 +53,8 @@ def describe_source(spec: str) -> str:
         return f"Loading {name} from the local model cache{f' ({format_size(size)})' if size else ''}…"
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         return f"{name} is not in the local model cache ({_hub_cache()}) and HF_HUB_OFFLINE is set: no download."
-    return (f"{name} is not in the local model cache ({_hub_cache()}): downloading it from the Hugging Face hub "
-            "(this can take minutes; the next runs load it from the cache)…")
+    return (f"{name} is not in the local model cache ({_hub_cache()}): fetching it from the Hugging Face hub "
+            "(a first download can take minutes; later runs load it from the cache)…")
 
 
 def format_size(size: int) -> str:

@@ -59,7 +59,7 @@ def test_the_log_line_says_where_a_model_loads_from(hub_cache, tmp_path, monkeyp
     assert describe_source("clip-rsicd") == \
         "Loading clip-rsicd (flax-community/clip-rsicd-v2) from the local model cache (2 MB)…"
     said = describe_source("sam-vit-b")
-    assert "facebook/sam-vit-base" in said and str(hub_cache) in said and "downloading" in said
+    assert "facebook/sam-vit-base" in said and str(hub_cache) in said and "fetching it from the Hugging Face hub" in said
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert "HF_HUB_OFFLINE is set: no download" in describe_source("org/model")
     checkpoint = tmp_path / "sam.pth"
