@@ -4,7 +4,7 @@ Tiles that cannot be downloaded (HTTP 500, no answer in time) fail the run with 
 sentence and leave nothing in the render cache; served tiles render, and a rerun reuses
 the rendering. RESOLUTION is ground metres per pixel: at 60 N a Web Mercator CRS metre is
 half a metre on the ground, and a degree of longitude half a degree of latitude. Layers
-without an extent of their own default to the map view, or ask for EXTENT.
+without an extent of their own default to the map view, or (qgis_process) ask for EXTENT.
 """
 from __future__ import annotations
 
@@ -184,3 +184,25 @@ def test_a_geographic_layer_renders_square_ground_pixels(geographic_virtual_laye
     assert check.height() == pytest.approx(0.01 * 111_412 / 2, abs=2)
     assert check.dataProvider().sample(QgsPointXY(10.0, 60.0), 1)[0] == 7
     assert "Rendering layer 'geo'" in feedback.textLog()
+
+
+def test_qgis_process_asks_for_an_extent_then_renders(home, tiny_clip_dir, tiles, tmp_path):
+    """qgis_process has no map view: a web layer without EXTENT is a sentence (and no tile is
+    asked for); with EXTENT and RESOLUTION it renders 512 m of ground at 60 N as 512 px."""
+    from .conftest import qgis_process
+
+    source = "wms://" + tiles.xyz_source
+    out = tmp_path / "hits.gpkg"
+    done = qgis_process(home, "run", "geovl:retrieve", "--", f"INPUT={source}", "QUERY=a roof",
+                        f"MODEL={tiny_clip_dir}", "TILE_SIZE=64", f"OUTPUT={out}")
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    assert "is a web map or tile layer with no extent of its own: set the extent to work on (EXTENT" in text
+    assert "Traceback" not in text and tiles.requests == 0 and not out.exists()
+
+    done = qgis_process(home, "run", "geovl:retrieve", "--", f"INPUT={source}", "QUERY=a roof",
+                        f"MODEL={tiny_clip_dir}", "TILE_SIZE=64", f"EXTENT={extent_parameter(EXTENT_60N)}",
+                        "RESOLUTION=1", f"OUTPUT={out}")
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    assert "to a 512 x 512 px GeoTIFF." in text and tiles.requests > 0 and out.exists()
