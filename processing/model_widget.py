@@ -74,7 +74,6 @@ class ModelWidgetWrapper(WidgetWrapper):
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(16)
         self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.combo.view().setMinimumWidth(480)
         self.combo.setToolTip(tr("A preset from the list, a Hugging Face hub id (org/name), or a local checkpoint "
                                  "file or model folder (…)"))
         # A chosen line puts just the preset's name in the entry: the value scripts pass.
@@ -153,6 +152,9 @@ class ModelWidgetWrapper(WidgetWrapper):
             self.combo.setItemData(self.combo.count() - 1, preset["repo"], Qt.ItemDataRole.ToolTipRole)
         self.combo.setEditText(text)
         self.combo.blockSignals(False)
+        view = self.combo.view()  # the whole line of each preset, not elided
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() +
+                             view.verticalScrollBar().sizeHint().width())
 
     def _set_note(self, note: str) -> None:
         text = self.combo.currentText()

@@ -84,6 +84,12 @@ for name in ("retrieve", "segment", "ask", "change"):
         if widget(wrapper) is not None:
             record["enabled"][parameter] = widget(wrapper).isEnabled()
     dialog.grab().save(os.path.join(OUT, f"dialog-{name}.png"))
+    if name == "retrieve":  # the list of presets, as the user opens it
+        combo.showPopup()
+        wait(lambda: False, 0.3)
+        combo.view().window().grab().save(os.path.join(OUT, "dialog-retrieve-models.png"))
+        record["popup_fits"] = combo.view().viewport().width() >= combo.view().sizeHintForColumn(0)
+        combo.hidePopup()
     # The parameters follow their mode once it changes.
     switch = {"change": ("METHOD", 2), "ask": ("SELECT", 1), "segment": ("MODEL", "sam3")}.get(name)
     if switch:
@@ -161,6 +167,8 @@ def test_dialogs_in_the_desktop(tmp_path):
         assert all(" — " in item and ("local cache" in item or "Hugging Face hub" in item)
                    for item in record["items"]), record["items"]
         assert os.path.isfile(os.path.join(ARTIFACTS, f"dialog-{name}.png"))
+    assert os.path.isfile(os.path.join(ARTIFACTS, "dialog-retrieve-models.png"))
+    assert results["retrieve"]["popup_fits"]  # each preset's line whole, not elided
     assert results["retrieve"]["model_value"] == "clip-rsicd"
     assert results["retrieve"]["labels"]["QUERY"] == "Query text"  # required: a text or a query layer
     assert results["retrieve"]["enabled"]["TOP_K"]

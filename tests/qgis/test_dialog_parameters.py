@@ -153,6 +153,8 @@ def test_groups_tags_icons_and_help_links(plugin, name):
     url = QUrl(alg.helpUrl())
     assert url.isLocalFile() and url.fragment() == name
     assert url.toLocalFile().endswith(os.path.join("docs", "index.html"))
+    with open(url.toLocalFile(), encoding="utf-8") as page:  # the shipped help page has the anchor
+        assert f'id="{name}"' in page.read()
 
 
 def test_models_job_lists_the_presets_of_a_kind(plugin):
