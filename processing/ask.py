@@ -11,6 +11,7 @@ from .base import GeoVLAlgorithm, make_fields, with_help
 from .parameter_rules import ENABLED_WHEN, chosen
 from .render import job_raster
 from .reports import ReportInResults, add_report_parameter
+from .settings import default_model
 from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
@@ -87,7 +88,8 @@ class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
         # Enabled in the dialog only for the choices that use them.
         top_tiles = {ENABLED_WHEN: (self.SELECT, chosen(1))}
         retrieval_model = self.model_parameter(self.RETRIEVAL_MODEL, self.tr("Retrieval model"),
-                                               DEFAULT_RETRIEVAL_MODEL, "embedder", optional=True)
+                                               default_model("retrieve", DEFAULT_RETRIEVAL_MODEL), "embedder",
+                                               optional=True)
         retrieval_model.setMetadata({**retrieval_model.metadata(), **top_tiles})
         self.addParameter(retrieval_model)
         top_k = with_help(QgsProcessingParameterNumber(self.TOP_K, self.tr("Number of tiles to ask"), minValue=1,
@@ -96,7 +98,8 @@ class AskAlgorithm(ReportInResults, GeoVLAlgorithm):
         top_k.setMetadata(top_tiles)
         self.addParameter(top_k)
         segment_model = self.model_parameter(self.SEGMENT_MODEL, self.tr("Segmentation model"),
-                                             DEFAULT_SEGMENT_MODEL, "segmenter", optional=True)
+                                             default_model("segment", DEFAULT_SEGMENT_MODEL), "segmenter",
+                                             optional=True)
         segment_model.setMetadata({**segment_model.metadata(), ENABLED_WHEN: (self.MODE, chosen(2))})
         self.addParameter(segment_model)
         self.add_tiling_parameters()

@@ -23,7 +23,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .parameter_rules import model_metadata
 from .runtime_link import missing_runtime_sentence, run_job
-from .settings import DEVICES, PRECISIONS, cache_folder
+from .settings import DEVICES, PRECISIONS, cache_folder, default_device, default_model, default_precision
 
 PLUGIN_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
@@ -250,14 +250,17 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             "Writing {} to {} failed ({}). Is the disk full? Free some space or choose another folder, and run "
             "again.").format(name, path or dest_id, error or self.tr("no reason given")))
 
-    def add_model_parameters(self, default_model: str, kind: str, description: str = "") -> None:
-        """MODEL (its widget lists the presets of `kind`, see model_parameter), DEVICE and PRECISION."""
-        self.addParameter(self.model_parameter(self.MODEL, description or tr("Model"), default_model, kind))
+    def add_model_parameters(self, fallback_model: str, kind: str, description: str = "") -> None:
+        """MODEL (its widget lists the presets of `kind`, see model_parameter), DEVICE and
+        PRECISION, their defaults the user's settings (Settings › Options › GeoVL), else
+        `fallback_model` and auto."""
+        self.addParameter(self.model_parameter(self.MODEL, description or tr("Model"),
+                                               default_model(self.name(), fallback_model), kind))
         self._advanced(with_help(QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=DEVICES,
-                                                            defaultValue=0),
+                                                            defaultValue=DEVICES.index(default_device())),
                                  tr("auto: a CUDA GPU, else Apple MPS, else the CPU.")))
         self._advanced(with_help(QgsProcessingParameterEnum(self.PRECISION, tr("Precision"), options=PRECISIONS,
-                                                            defaultValue=0),
+                                                            defaultValue=PRECISIONS.index(default_precision())),
                                  tr("auto: bf16 where the device runs it natively (CUDA GPUs with bf16, CPUs with "
                                     "AVX512-BF16 or AMX), else fp32.")))
 

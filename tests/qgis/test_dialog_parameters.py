@@ -184,3 +184,31 @@ def test_a_run_says_where_its_model_loads_from_before_loading(plugin, tiny_clip_
                                           "OUTPUT": "memory:"}, feedback=said)
     assert any("is not in the local model cache" in line and "HF_HUB_OFFLINE" in line for line in said.lines), \
         said.lines
+
+
+def test_defaults_follow_the_settings(plugin):
+    """A new dialog (or a run that leaves them out) starts with the models, device and
+    precision chosen in Settings › Options › GeoVL; a secondary model takes the default
+    of the job it serves."""
+    from qgis.core import QgsSettings
+
+    from geovl.processing.settings import DEVICE_KEY, DEVICES, MODEL_KEY, PRECISION_KEY, PRECISIONS
+
+    settings = QgsSettings()
+    chosen = {MODEL_KEY.format("retrieve"): "git-rsclip", MODEL_KEY.format("ask"): "qwen2.5-vl-3b",
+              MODEL_KEY.format("segment"): "sam-vit-h", DEVICE_KEY: "cpu", PRECISION_KEY: "fp32"}
+    try:
+        for key, value in chosen.items():
+            settings.setValue(key, value)
+        ask = algorithm("ask")
+        assert ask.parameterDefinition("MODEL").defaultValue() == "qwen2.5-vl-3b"
+        assert ask.parameterDefinition("RETRIEVAL_MODEL").defaultValue() == "git-rsclip"
+        assert ask.parameterDefinition("SEGMENT_MODEL").defaultValue() == "sam-vit-h"
+        assert DEVICES[ask.parameterDefinition("DEVICE").defaultValue()] == "cpu"
+        assert PRECISIONS[ask.parameterDefinition("PRECISION").defaultValue()] == "fp32"
+    finally:
+        for key in chosen:
+            settings.remove(key)
+    retrieve = algorithm("retrieve")
+    assert retrieve.parameterDefinition("MODEL").defaultValue() == "clip-rsicd"
+    assert retrieve.parameterDefinition("DEVICE").defaultValue() == 0
