@@ -27,8 +27,10 @@ import time
 import processing
 from processing.gui.wrappers import WidgetWrapper
 from qgis.core import QgsProcessingContext, QgsProject, QgsRasterLayer
+from qgis.gui import QgsCollapsibleGroupBox
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import QComboBox
+from qgis.PyQt.QtWidgets import QComboBox, QGroupBox
 
 P = PATHS
 before = QgsRasterLayer(P["before"], "before")
@@ -71,6 +73,10 @@ for name in ("retrieve", "segment", "ask", "change"):
     model = [w for n, w in wrappers.items() if n == "MODEL"][0]
     combo = model.widget.findChild(QComboBox)
     listed = wait(lambda: any(combo.itemData(i) for i in range(combo.count())), 60)
+    # Advanced parameters are collapsed at first: opened, so their labels are measured too.
+    for box in dialog.findChildren(QGroupBox):  # PyQt knows them as QGroupBox
+        if box.metaObject().className() == "QgsCollapsibleGroupBox":
+            sip.cast(box, QgsCollapsibleGroupBox).setCollapsed(False)
     wait(lambda: False, 0.5)  # let the layout settle
     record = {"presets_listed": listed, "items": [combo.itemText(i) for i in range(combo.count())],
               "model_value": model.value(), "size": [dialog.width(), dialog.height()], "cut": [], "enabled": {},
@@ -162,6 +168,7 @@ def test_dialogs_in_the_desktop(tmp_path):
     for name in ("retrieve", "segment", "ask", "change"):
         record = results[name]
         assert record["cut"] == [], (name, record["cut"], record["size"])
+        assert "TILE_SIZE" in record["labels"], record["labels"]  # the advanced ones were measured too
         # The presets came from the runtime, each with its description and where it loads from.
         assert record["presets_listed"], (name, record["items"])
         assert all(" — " in item and ("local cache" in item or "Hugging Face hub" in item)
