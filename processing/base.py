@@ -26,6 +26,7 @@ from .runtime_link import missing_runtime_sentence, run_job
 from .settings import DEVICES, PRECISIONS, cache_folder, default_device, default_model, default_precision
 
 PLUGIN_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPORARY_OUTPUT = "TEMPORARY_OUTPUT"   # QgsProcessing.TEMPORARY_OUTPUT
 MAX_TILE_SIZE = 8192         # px a side; a larger tile cannot be read into memory, let alone a model
 
 
@@ -136,6 +137,18 @@ def ground_metres_per_unit(crs: QgsCoordinateReferenceSystem, point: QgsPointXY,
     return factor, factor
 
 
+def temporary_output(parameters, name: str, context) -> bool:
+    """Whether output `name` goes to a temporary file or a memory layer. Such an output is
+    resolved only by the code that writes it: each parameterAsOutputLayer call makes a new
+    temporary name and registers it to load when the run completes, and QGIS then reports
+    the names never written as "not correctly generated" (the dialog stops there)."""
+    value = parameters.get(name)
+    if hasattr(value, "sink"):   # a QgsProcessingOutputLayerDefinition (the dialog, runAndLoadResults)
+        value = value.sink.valueAsString(context.expressionContext(), "")[0]
+    value = str(value or "")
+    return value == TEMPORARY_OUTPUT or value.startswith("memory:")
+
+
 class GeoVLAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     EXTENT = "EXTENT"
@@ -190,6 +203,8 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
             name = definition.name()
             if parameters.get(name) in (None, ""):
                 continue  # an optional output that was not asked for
+            if temporary_output(parameters, name, context):
+                continue  # a new temporary file or a memory layer: nothing to check
             value = (self.parameterAsFileOutput(parameters, name, context)
                      if isinstance(definition, QgsProcessingParameterFileDestination)
                      else self.parameterAsOutputLayer(parameters, name, context))
@@ -217,7 +232,8 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
         addFeature and the final flush are checked, and a file output is read back once
         closed (on a full disk OGR reports success until the file is committed).
         Returns the sink's destination id (None for an optional output not asked for)."""
-        target = destination_file(self.parameterAsOutputLayer(parameters, name, context))
+        target = (None if temporary_output(parameters, name, context)
+                  else destination_file(self.parameterAsOutputLayer(parameters, name, context)))
         new_file = target is not None and not os.path.exists(target)
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, geometry_type, crs)
         if sink is None:

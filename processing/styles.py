@@ -9,7 +9,7 @@ import json
 import os
 
 from osgeo import gdal
-from qgis.core import (QgsCategorizedSymbolRenderer, QgsGraduatedSymbolRenderer, QgsMapLayer, QgsMapLayerType,
+from qgis.core import (QgsCategorizedSymbolRenderer, QgsGraduatedSymbolRenderer, QgsMapLayer,
                        QgsPalettedRasterRenderer, QgsProcessingLayerPostProcessorInterface, QgsProject,
                        QgsRasterBandStats, QgsRasterLayer, QgsRendererCategory, QgsSingleBandPseudoColorRenderer)
 from qgis.PyQt.QtGui import QColor
@@ -19,6 +19,9 @@ from .base import tr
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "styles")
 CLASSES_TAG = "GEOVL_CLASSES"   # geo.mask_raster.CLASSES_TAG; not imported: the QGIS process never imports geo
 SCORE_CLASSES = 5               # graduated classes of retrieval scores
+# Where a run's results stack, top first: outlines and polygons, then class rasters and
+# masks, then the continuous rasters they are read against.
+LAYER_RANKS = {"heatmap": 2, "magnitude": 2, "change_mask": 1, "segment_classes": 1}
 
 # Post-processors Processing will call: QGIS keeps only a pointer to a Python
 # post-processor, so each is held here until it has run (the algorithm instance may be
@@ -142,17 +145,17 @@ def _ramp_colour(ramp, position: int) -> QColor:
 
 
 class _Placement:
-    """Puts a run's results on top of the layer tree, vectors above rasters, in the
-    order they load."""
+    """Puts a run's results on top of the layer tree, in LAYER_RANKS order whatever order
+    they load in."""
 
     def __init__(self):
-        self.placed: list[int] = []   # ranks of the results placed so far (0 vector, 1 raster)
+        self.placed: list[int] = []   # ranks of the results placed so far
 
-    def place(self, layer: QgsMapLayer, project: QgsProject) -> None:
+    def place(self, layer: QgsMapLayer, kind: str, project: QgsProject) -> None:
         node = project.layerTreeRoot().findLayer(layer.id())
         if node is None:
             return
-        rank = 1 if layer.type() == QgsMapLayerType.RasterLayer else 0
+        rank = LAYER_RANKS.get(kind, 0)
         parent = node.parent()
         index = sum(1 for placed in self.placed if placed <= rank)
         moved = node.clone()
@@ -171,7 +174,7 @@ class StyleResult(QgsProcessingLayerPostProcessorInterface):
     def postProcessLayer(self, layer, context, feedback):
         try:
             apply_style(layer, self.kind, self.class_raster)
-            self.placement.place(layer, layer.project() or context.project() or QgsProject.instance())
+            self.placement.place(layer, self.kind, layer.project() or context.project() or QgsProject.instance())
         except Exception as exc:   # a style is never worth failing a run whose results are written
             feedback.pushWarning(tr("The result {} was loaded without its style: {}").format(layer.name(), exc))
         finally:

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from qgis.core import (QgsCategorizedSymbolRenderer, QgsGeometry, QgsGraduatedSymbolRenderer, QgsLayerTreeLayer,
                        QgsLayerTreeRegistryBridge, QgsMapRendererSequentialJob, QgsMapSettings, QgsPointXY,
-                       QgsProject, QgsRasterLayer)
+                       QgsProcessingFeedback, QgsProject, QgsRasterLayer)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
@@ -106,14 +106,18 @@ def test_change_outputs_are_styled_and_on_top(project, tmp_path, cache_dir):
     import processing
 
     before, after = write_pair(tmp_path, *pair_arrays())
+    feedback = QgsProcessingFeedback()
     result = processing.runAndLoadResults("geovl:change", {
         "BEFORE": before, "AFTER": after, "OUTPUT": TEMPORARY, "OUTPUT_MASK": TEMPORARY,
-        "OUTPUT_MAGNITUDE": TEMPORARY, "OUTPUT_REPORT": str(tmp_path / "report.html")})
+        "OUTPUT_MAGNITUDE": TEMPORARY, "OUTPUT_REPORT": str(tmp_path / "report.html")}, feedback=feedback)
+    # Each output loaded once; none registered under a name never written (the dialog
+    # stops at "The following layers were not correctly generated").
+    assert "not correctly generated" not in feedback.textLog(), feedback.textLog()
+    assert len(project.mapLayers()) == 4
     regions = loaded(project, result["OUTPUT"])
     mask = loaded(project, result["OUTPUT_MASK"])
     magnitude = loaded(project, result["OUTPUT_MAGNITUDE"])
-    assert top_layers(project, 3) == [regions, mask, magnitude] or top_layers(project, 3) == [regions, magnitude,
-                                                                                               mask]
+    assert top_layers(project, 3) == [regions, mask, magnitude]   # the mask over the magnitude it thresholds
     assert project.layerTreeRoot().children()[3].layer().name() == "input raster"
 
     # The mask: 1 in colour, 0 transparent, one legend entry (not 256).
@@ -148,13 +152,16 @@ def test_segment_classes_have_their_names_and_two_colours(project, tiny_sam_ckpt
     import processing
 
     raster = write_rgb(tmp_path / "one_tile.tif", scene(256, 256, seed=5))
+    feedback = QgsProcessingFeedback()
     prompts = prompt_layer("Point", [(QgsGeometry.fromPointXY(QgsPointXY(*to_map(100.5, 80.5))), 1, "road"),
                                      (QgsGeometry.fromPointXY(QgsPointXY(*to_map(200.5, 30.5))), 0, "road"),
                                      (QgsGeometry.fromPointXY(QgsPointXY(*to_map(40.5, 200.5))), 1, "sidewalk")])
     result = processing.runAndLoadResults("geovl:segment", {
         "INPUT": raster, "PROMPTS": prompts, "MODEL": tiny_sam_ckpt, "REFINE": False, "PRECISION": 1,
-        "LABEL_FIELD": "label", "CLASS_FIELD": "cls", "OUTPUT": TEMPORARY, "OUTPUT_MASK": TEMPORARY,
-        "OUTPUT_CENTERLINES": TEMPORARY})
+        "LABEL_FIELD": "label", "CLASS_FIELD": "cls", "OUTPUT": str(tmp_path / "segments.gpkg"),
+        "OUTPUT_MASK": TEMPORARY, "OUTPUT_CENTERLINES": TEMPORARY}, feedback=feedback)
+    assert "not correctly generated" not in feedback.textLog(), feedback.textLog()
+    assert len(project.mapLayers()) == 4   # the input and the three results, each once
     polygons = loaded(project, result["OUTPUT"])
     classes = loaded(project, result["OUTPUT_MASK"])
     lines = loaded(project, result["OUTPUT_CENTERLINES"])
