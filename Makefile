@@ -10,7 +10,7 @@ SOURCES := $(shell git ls-files '*.py' 2>/dev/null | grep -vE '^(tests|bench|scr
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test demo deploy package bench mutation transup transcompile clean
+.PHONY: setup test demo deploy package bench mutation transup transcompile clean screenshots
 
 setup:
 	@SYSTEM_PYTHON=$(SYSTEM_PYTHON) bash scripts/setup.sh
@@ -49,3 +49,11 @@ transcompile: setup
 
 clean:
 	rm -rf dist demo_out i18n/*.qm
+
+# The README's screenshots, as the last `make test` took them (test-artifacts/).
+SHOTS := dialogs/dialog-retrieve dialogs/dialog-retrieve-models dialogs/dialog-segment dialogs/dialog-ask \
+	dialogs/dialog-change desktop-styles/1-change-styled desktop-styles/2-segment-styled \
+	desktop-styles/3-retrieve-styled styles/ask desktop-menu/settings
+screenshots:
+	@mkdir -p docs/screenshots
+	@for shot in $(SHOTS); do cp "test-artifacts/$$shot.png" "docs/screenshots/$$(echo $$shot | tr / -).png" || exit 1; done

@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox,
 
 from ..folders import cache_root
 from ..processing import ask, change, retrieve, segment
+from ..runtime.install import folder_bytes
 from ..processing.settings import (CACHE_DIR_KEY, CACHE_KINDS, DEVICE_KEY, DEVICES, MODEL_KEY, PRECISION_KEY,
                                    PRECISIONS, default_device, default_precision)
 from .provider import ICON
@@ -32,19 +33,6 @@ JOB_MODELS = (("retrieve", retrieve.DEFAULT_MODEL), ("segment", segment.DEFAULT_
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("GeoVLOptionsPage", text)
-
-
-def folder_size(folder: str) -> int:
-    """Bytes in the files below `folder` (0 when it does not exist); files that vanish or
-    cannot be read while counting are skipped."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 class GeoVLOptionsFactory(QgsOptionsWidgetFactory):
@@ -145,10 +133,10 @@ class GeoVLOptionsPage(QgsOptionsPageWidget):
             "to use the folder above.").format(os.environ.get("GEOVL_CACHE_DIR", "")))
         root = self.shown_folder()
         for kind in CACHE_KINDS:
-            size = folder_size(os.path.join(root, kind))
+            size = folder_bytes(os.path.join(root, kind))
             self.sizes[kind].setText(human_bytes(size))
             self.clear_buttons[kind].setEnabled(size > 0)
-        self.total.setText(f"{human_bytes(folder_size(root))} — {root}")
+        self.total.setText(f"{human_bytes(folder_bytes(root))} — {root}")
 
     def clear(self, kind: str) -> None:
         shutil.rmtree(os.path.join(self.shown_folder(), kind), ignore_errors=True)

@@ -523,7 +523,9 @@ def _describe_device(device: dict) -> dict:
     return device
 
 
-def _disk_bytes(folder: str) -> int:
+def folder_bytes(folder: str) -> int:
+    """Bytes in the files below `folder` (0 when it does not exist); files that vanish or
+    cannot be read while counting are skipped."""
     total = 0
     for root, _, files in os.walk(folder):
         for name in files:
@@ -545,7 +547,7 @@ def report(folder: str) -> dict:
               "base_python": None, "packages": {}, "device": {"kind": "unknown", "text": "unknown"},
               "torch_build": status["torch_build"] if status else None,
               "installed_at": status["installed"] if status else None,
-              "disk_bytes": _disk_bytes(folder), "problems": []}
+              "disk_bytes": folder_bytes(folder), "problems": []}
     problems = result["problems"]
     size = f"about {download_estimate_gb():.1f} GB"
     if not os.path.isfile(python):

@@ -10,7 +10,7 @@ import sys
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXCLUDED_DIRS = ("tests/", "bench/", "scripts/", ".ci/", "demo_out/")
+EXCLUDED_DIRS = ("tests/", "bench/", "scripts/", ".ci/", "demo_out/", "docs/screenshots/")
 EXCLUDED_FILES = {"conftest.py", "pytest.ini", "Makefile", ".gitignore", "requirements.txt", "requirements-dev.txt"}
 REQUIRED = ("__init__.py", "metadata.txt", "runtime/install.py", "runtime/requirements.txt")
 

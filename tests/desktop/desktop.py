@@ -32,6 +32,7 @@ import glob
 import json
 import os
 import signal
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -289,3 +290,12 @@ def _read(path: str) -> str:
         return ""
     with open(path, errors="replace") as f:
         return f.read()
+
+
+def keep_artifacts(run: DesktopRun, folder: str) -> None:
+    """Replace `folder` with the run's screenshots, results and logs (CI keeps test-artifacts/)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    for name in os.listdir(run.out_dir):
+        if name.endswith((".png", ".json", ".log")):
+            shutil.copy(os.path.join(run.out_dir, name), folder)

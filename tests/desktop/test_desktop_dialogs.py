@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from .desktop import CHECKOUT, run_desktop
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
 
 pytestmark = pytest.mark.desktop
 
@@ -157,11 +157,7 @@ def test_dialogs_in_the_desktop(tmp_path):
     paths = {"before": write_tif(str(tmp_path / "before.tif"), 1), "after": write_tif(str(tmp_path / "after.tif"), 2)}
     run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
                       env={"GEOVL_CACHE_DIR": str(tmp_path / "cache")})
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    os.makedirs(ARTIFACTS)
-    for name in os.listdir(run.out_dir):
-        if name.endswith((".png", ".json", ".log")):
-            shutil.copy(os.path.join(run.out_dir, name), ARTIFACTS)
+    keep_artifacts(run, ARTIFACTS)
     results = run.results or {}
     assert run.returncode == 0 and not results.get("error"), run.describe()
 

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from .desktop import CHECKOUT, run_desktop
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
 
 pytestmark = pytest.mark.desktop
 
@@ -97,11 +97,7 @@ def test_plugins_menu_and_settings_page_in_the_desktop(tmp_path):
     (cache / "retrieval").mkdir(parents=True)
     (cache / "retrieval" / "index.gpkg").write_bytes(b"x" * 2000)
     run = run_desktop(SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S, env={"GEOVL_CACHE_DIR": str(cache)})
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    os.makedirs(ARTIFACTS)
-    for name in os.listdir(run.out_dir):
-        if name.endswith((".png", ".json", ".log")):
-            shutil.copy(os.path.join(run.out_dir, name), ARTIFACTS)
+    keep_artifacts(run, ARTIFACTS)
     results = run.results or {}
 
     assert run.returncode == 0 and not results.get("error"), run.describe()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from qgis.PyQt.QtGui import QImage
 
-from .desktop import CHECKOUT, run_desktop
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
 
 pytestmark = pytest.mark.desktop
 
@@ -90,15 +90,6 @@ def drawn(png: str, box) -> bool:
     return len(counts) > 50 and counts.max() < 0.9 * counts.sum()
 
 
-def keep_artifacts(run) -> None:
-    """Screenshots and results where CI keeps them, whatever the outcome."""
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    os.makedirs(ARTIFACTS)
-    for name in os.listdir(run.out_dir):
-        if name.endswith((".png", ".json", ".log")):
-            shutil.copy(os.path.join(run.out_dir, name), ARTIFACTS)
-
-
 def test_retrieve_and_segment_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt, rgb_raster, tmp_path):
     assert shutil.which("xvfb-run"), "xvfb-run is not installed: run make setup (it installs xvfb)."
     # rgb_raster covers x 500000-500300, y 4649800-4650000 (EPSG:32633, 1 m pixels).
@@ -109,7 +100,7 @@ def test_retrieve_and_segment_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt, rgb_r
              "mask": str(tmp_path / "classes.tif")}
     run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
                       env={"GEOVL_CACHE_DIR": str(tmp_path / "cache")})
-    keep_artifacts(run)
+    keep_artifacts(run, ARTIFACTS)  # whatever the outcome
     results = run.results or {}
 
     assert run.returncode == 0 and not results.get("error"), run.describe()

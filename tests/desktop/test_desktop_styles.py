@@ -14,7 +14,7 @@ import pytest
 
 from ..models.conftest import pair_arrays, scene, write_pair
 from ..qgis.conftest import to_map, write_rgb
-from .desktop import CHECKOUT, run_desktop
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
 from .test_desktop_runs_models import drawn
 
 pytestmark = pytest.mark.desktop
@@ -158,11 +158,7 @@ def test_styled_results_and_reports_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt,
              "prompts": prompts(str(tmp_path / "prompts.geojson"))}
     run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
                       env={"GEOVL_CACHE_DIR": str(tmp_path / "cache")})
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    os.makedirs(ARTIFACTS)
-    for name in os.listdir(run.out_dir):
-        if name.endswith((".png", ".json", ".log")):
-            shutil.copy(os.path.join(run.out_dir, name), ARTIFACTS)
+    keep_artifacts(run, ARTIFACTS)
     results = run.results or {}
     assert run.returncode == 0 and not results.get("error"), run.describe()
 

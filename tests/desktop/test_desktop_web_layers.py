@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from ..tile_server import TileServer
-from .desktop import CHECKOUT, run_desktop
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
 
 pytestmark = pytest.mark.desktop
 
@@ -83,11 +83,7 @@ def test_web_layers_in_a_background_task(tiny_clip_dir, tmp_path):
     finally:
         good.close()
         broken.close()
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    os.makedirs(ARTIFACTS)
-    for name in os.listdir(run.out_dir):
-        if name.endswith((".png", ".json", ".log")):
-            shutil.copy(os.path.join(run.out_dir, name), ARTIFACTS)
+    keep_artifacts(run, ARTIFACTS)
     results = run.results or {}
     assert run.returncode == 0 and not results.get("error"), run.describe()
 
