@@ -4,125 +4,400 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../processing/base.py" line="127"/>
-        <source>GeoVL needs Python packages that this QGIS cannot import: {}. Run `make setup deploy` in the GeoVL folder (it installs them and points the plugin at them), or set the QGIS setting geovl/site_packages to a site-packages folder that has them.</source>
-        <translation>GeoVL a besoin de paquets Python que ce QGIS ne peut pas importer : {}. Lancez `make setup deploy` dans le dossier de GeoVL (cela les installe et y fait pointer l'extension), ou réglez le paramètre QGIS geovl/site_packages sur un dossier site-packages qui les contient.</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="220"/>
-        <source>Model (preset, hub id or local path)</source>
-        <translation>Modèle (préréglage, identifiant du hub ou chemin local)</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="222"/>
+        <location filename="../processing/base.py" line="275"/>
         <source>Device</source>
         <translation>Périphérique de calcul</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="223"/>
+        <location filename="../processing/base.py" line="278"/>
         <source>Precision</source>
         <translation>Précision numérique</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="227"/>
-        <source>Extent (default: the whole raster)</source>
-        <translation>Emprise (par défaut : tout le raster)</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="229"/>
-        <source>Bands (1 for grey, or red, green, blue)</source>
-        <translation>Bandes (1 pour du gris, ou rouge, vert, bleu)</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="232"/>
-        <source>Tile size in pixels (0: the model&apos;s input)</source>
-        <translation>Taille des tuiles en pixels (0 : l'entrée du modèle)</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="234"/>
-        <source>Tile overlap in pixels</source>
-        <translation>Recouvrement des tuiles en pixels</translation>
-    </message>
-    <message>
-        <location filename="../processing/base.py" line="236"/>
-        <source>Resolution in metres per pixel (0: the raster&apos;s own)</source>
-        <translation>Résolution en mètres par pixel (0 : celle du raster)</translation>
-    </message>
-    <message>
-        <location filename="../processing/render.py" line="44"/>
+        <location filename="../processing/render.py" line="72"/>
         <source>The raster layer &apos;{}&apos; has no coordinate reference system. Assign one (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche raster « {} » n'a pas de système de coordonnées de référence. Attribuez-en un (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="53"/>
+        <location filename="../processing/render.py" line="170"/>
         <source>The extent does not overlap the layer &apos;{}&apos;.</source>
         <translation>L'emprise ne recouvre pas la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="57"/>
+        <location filename="../processing/render.py" line="82"/>
         <source>Rendering layer &apos;{}&apos; over this extent at this resolution would make a {} x {} px raster, more than {} Mpx. Choose a smaller extent or a coarser resolution (RESOLUTION, metres per pixel).</source>
         <translation>Le rendu de la couche « {} » sur cette emprise à cette résolution donnerait un raster de {} x {} px, plus de {} Mpx. Choisissez une emprise plus petite ou une résolution plus grossière (RESOLUTION, mètres par pixel).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="66"/>
+        <location filename="../processing/render.py" line="91"/>
         <source>Reusing the rendering of layer &apos;{}&apos; in {}.</source>
         <translation>Réutilisation du rendu de la couche « {} » dans {}.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="71"/>
+        <location filename="../processing/render.py" line="96"/>
         <source>Rendering layer &apos;{}&apos; to a {} x {} px GeoTIFF.</source>
         <translation>Rendu de la couche « {} » en un GeoTIFF de {} x {} px.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="139"/>
+        <location filename="../processing/render.py" line="173"/>
         <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
         <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="71"/>
+        <location filename="../processing/base.py" line="78"/>
         <source>the folder {} does not exist</source>
         <translation>le dossier {} n'existe pas</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="76"/>
+        <location filename="../processing/base.py" line="83"/>
         <source>GeoVL cannot write in {} ({})</source>
         <translation>GeoVL ne peut pas écrire dans {} ({})</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="68"/>
+        <location filename="../processing/render.py" line="93"/>
         <source>The cached rendering {} is damaged; rendering layer &apos;{}&apos; again.</source>
         <translation>Le rendu en cache {} est endommagé ; la couche « {} » est rendue à nouveau.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="76"/>
+        <location filename="../processing/render.py" line="101"/>
         <source>GeoVL cannot make the folder {} ({})</source>
         <translation>GeoVL ne peut pas créer le dossier {} ({})</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="78"/>
+        <location filename="../processing/render.py" line="103"/>
         <source>Cannot render layer &apos;{}&apos; into GeoVL&apos;s cache: {}. Set GEOVL_CACHE_DIR to a folder you can write to.</source>
         <translation>Impossible de rendre la couche « {} » dans le cache de GeoVL : {}. Faites pointer GEOVL_CACHE_DIR vers un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="102"/>
+        <location filename="../processing/render.py" line="134"/>
         <source>The run was cancelled; no output was written.</source>
         <translation>L'exécution a été annulée ; aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="103"/>
+        <location filename="../processing/render.py" line="141"/>
         <source>Rendering layer &apos;{}&apos; into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set GEOVL_CACHE_DIR to a folder on another disk.</source>
         <translation>Le rendu de la couche « {} » dans {} a échoué (erreur {} de l'écriture QGIS). Le disque est-il plein ? Libérez de la place, ou faites pointer GEOVL_CACHE_DIR vers un dossier sur un autre disque.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="51"/>
+        <source>Runtime…</source>
+        <translation>Environnement d'exécution…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="52"/>
+        <source>Settings…</source>
+        <translation>Paramètres…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="81"/>
+        <source>Install Example Model</source>
+        <translation>Installer le modèle d'exemple</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="54"/>
+        <source>Documentation</source>
+        <translation>Documentation</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="40"/>
+        <source>GeoVL</source>
+        <translation>GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="81"/>
+        <source>{} exists and differs from GeoVL&apos;s example model (you may have edited it). Replace it with the original?</source>
+        <translation>{} existe déjà et diffère du modèle d'exemple de GeoVL (vous l'avez peut-être modifié). Le remplacer par l'original ?</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="91"/>
+        <source>The example model could not be installed ({}). Check that the Processing models folder (Settings › Options › Processing › Models) exists and can be written to.</source>
+        <translation>Le modèle d'exemple n'a pas pu être installé ({}). Vérifiez que le dossier des modèles de traitement (Préférences › Options › Traitement › Modèles) existe et est accessible en écriture.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="97"/>
+        <source>The example model is installed as {}: find it in the Processing Toolbox under Models › GeoVL, or open it in the Model Designer.</source>
+        <translation>Le modèle d'exemple est installé sous {} : retrouvez-le dans la Boîte à outils de traitements sous Modèles › GeoVL, ou ouvrez-le dans le Modeleur graphique.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="59"/>
+        <source>GeoVL cache folder</source>
+        <translation>Dossier de cache de GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="68"/>
+        <source>Retrieval indexes (tile embeddings)</source>
+        <translation>Index de recherche (plongements des tuiles)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="69"/>
+        <source>Segment Anything image embeddings</source>
+        <translation>Plongements d'images de Segment Anything</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="70"/>
+        <source>Rendered web and virtual layers</source>
+        <translation>Rendus des couches web et virtuelles</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="74"/>
+        <source>Clear</source>
+        <translation>Vider</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="76"/>
+        <source>Delete the {} subfolder of the cache folder. Runs rebuild what they need.</source>
+        <translation>Supprime le sous-dossier {} du dossier de cache. Les exécutions reconstruisent ce dont elles ont besoin.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="83"/>
+        <source>All of the cache folder</source>
+        <translation>Tout le dossier de cache</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="86"/>
+        <source>Cache</source>
+        <translation>Cache</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="89"/>
+        <source>Folder (empty: the default)</source>
+        <translation>Dossier (vide : celui par défaut)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="100"/>
+        <source>New runs start with</source>
+        <translation>Valeurs initiales des nouvelles exécutions</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="104"/>
+        <source>Default models (empty: the built-in default)</source>
+        <translation>Modèles par défaut (vide : le modèle intégré par défaut)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="107"/>
+        <source>Text-to-image retrieval</source>
+        <translation>Recherche d'images par texte</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="107"/>
+        <source>Prompted segmentation</source>
+        <translation>Segmentation guidée par invites</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="108"/>
+        <source>Grounded question</source>
+        <translation>Question localisée</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="108"/>
+        <source>Change detection backbone</source>
+        <translation>Réseau de base de la détection des changements</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="112"/>
+        <source>A preset, a hub id (org/name) or a local path; empty: {}</source>
+        <translation>Un préréglage, un identifiant du hub (org/nom) ou un chemin local ; vide : {}</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/settings_page.py" line="131"/>
+        <source>The environment variable GEOVL_CACHE_DIR is set: runs use {} whatever this setting says. Unset it to use the folder above.</source>
+        <translation>La variable d'environnement GEOVL_CACHE_DIR est définie : les exécutions utilisent {} quel que soit ce paramètre. Supprimez-la pour utiliser le dossier ci-dessus.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="273"/>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="275"/>
+        <source>auto: a CUDA GPU, else Apple MPS, else the CPU.</source>
+        <translation>auto : un GPU CUDA, sinon Apple MPS, sinon le CPU.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="278"/>
+        <source>auto: bf16 where the device runs it natively (CUDA GPUs with bf16, CPUs with AVX512-BF16 or AMX), else fp32.</source>
+        <translation>auto : bf16 là où le périphérique le prend en charge nativement (GPU CUDA avec bf16, CPU avec AVX512-BF16 ou AMX), sinon fp32.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="291"/>
+        <source>A preset (the list shows which are already in the local model cache; the others download from the Hugging Face hub on first use), a hub id (org/name), or a local checkpoint file or model folder (the … button).</source>
+        <translation>Un préréglage (la liste indique ceux déjà présents dans le cache local des modèles ; les autres sont téléchargés depuis le hub Hugging Face à la première utilisation), un identifiant du hub (org/nom), ou un fichier de poids ou un dossier de modèle local (le bouton …).</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="297"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="297"/>
+        <source>The part of the raster to work on; default: the whole raster.</source>
+        <translation>La partie du raster à traiter ; par défaut : tout le raster.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="299"/>
+        <source>Bands</source>
+        <translation>Bandes</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="299"/>
+        <source>1 band for grey, or 3 for red, green, blue; default: the raster&apos;s RGB colour interpretation, else its first three bands.</source>
+        <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu ; par défaut : l'interprétation des couleurs RVB du raster, sinon ses trois premières bandes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="304"/>
+        <source>Tile size (px)</source>
+        <translation>Taille des tuiles (px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="304"/>
+        <source>Pixels a side of the tiles the model sees; 0: the model&apos;s input size.</source>
+        <translation>Côté en pixels des tuiles que voit le modèle ; 0 : la taille d'entrée du modèle.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="307"/>
+        <source>Tile overlap (px)</source>
+        <translation>Recouvrement des tuiles (px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="307"/>
+        <source>Pixels neighbouring tiles share, for objects on tile borders.</source>
+        <translation>Pixels partagés par les tuiles voisines, pour les objets situés en bordure de tuile.</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="310"/>
+        <source>Resolution (m/px)</source>
+        <translation>Résolution (m/px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="310"/>
+        <source>Ground metres per pixel the raster is resampled to before tiling; 0: the raster&apos;s own.</source>
+        <translation>Mètres au sol par pixel auxquels le raster est rééchantillonné avant le découpage en tuiles ; 0 : sa propre résolution.</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="41"/>
+        <source>in the local cache</source>
+        <translation>dans le cache local</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="43"/>
+        <source>downloads from the Hugging Face hub</source>
+        <translation>à télécharger depuis le hub Hugging Face</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="77"/>
+        <source>A preset from the list, a Hugging Face hub id (org/name), or a local checkpoint file or model folder (…)</source>
+        <translation>Un préréglage de la liste, un identifiant du hub Hugging Face (org/nom), ou un fichier de poids ou un dossier de modèle local (…)</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="85"/>
+        <source>Browse for a checkpoint file or a model folder</source>
+        <translation>Parcourir pour choisir un fichier de poids ou un dossier de modèle</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="88"/>
+        <source>Checkpoint file…</source>
+        <translation>Fichier de poids…</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="89"/>
+        <source>Model folder…</source>
+        <translation>Dossier de modèle…</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="112"/>
+        <source>Model checkpoint file</source>
+        <translation>Fichier de poids du modèle</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="112"/>
+        <source>Checkpoints ({})</source>
+        <translation>Fichiers de poids ({})</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="112"/>
+        <source>All files (*)</source>
+        <translation>Tous les fichiers (*)</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="119"/>
+        <source>Model folder (written by save_pretrained)</source>
+        <translation>Dossier de modèle (écrit par save_pretrained)</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="128"/>
+        <source>Asking the GeoVL runtime for the presets and the local model cache…</source>
+        <translation>Interrogation de l'environnement d'exécution de GeoVL sur les préréglages et le cache local des modèles…</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="134"/>
+        <source>listing the models</source>
+        <translation>récupération de la liste des modèles</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="137"/>
+        <source>GeoVL: listing models</source>
+        <translation>GeoVL : récupération de la liste des modèles</translation>
+    </message>
+    <message>
+        <location filename="../processing/model_widget.py" line="145"/>
+        <source>The GeoVL runtime could not list the presets ({}); type a model.</source>
+        <translation>L'environnement d'exécution de GeoVL n'a pas pu lister les préréglages ({}) ; saisissez un modèle.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="136"/>
+        <source>Rendering layer &apos;{}&apos; failed: its data could not be fetched ({} error(s); the first: {}). The rendering would have blank areas, so nothing was kept. Check the network connection and that the service answers (open the layer on the map), then run again.</source>
+        <translation>Le rendu de la couche « {} » a échoué : ses données n'ont pas pu être récupérées ({} erreur(s) ; la première : {}). Le rendu aurait eu des zones vides, rien n'a donc été conservé. Vérifiez la connexion réseau et que le service répond (affichez la couche sur la carte), puis relancez.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="161"/>
+        <source>Layer &apos;{}&apos; has no extent of its own: using the map view ({}).</source>
+        <translation>La couche « {} » n'a pas d'emprise propre : utilisation de l'emprise du canevas de carte ({}).</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="164"/>
+        <source>Layer &apos;{}&apos; is a web map or tile layer with no extent of its own: set the extent to work on (EXTENT, e.g. xmin,xmax,ymin,ymax [EPSG:code]).</source>
+        <translation>La couche « {} » est une couche web ou de tuiles sans emprise propre : indiquez l'emprise à traiter (EXTENT, par ex. xmin,xmax,ymin,ymax [EPSG:code]).</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="177"/>
+        <source>Layer &apos;{}&apos; has no resolution of its own: using the map view&apos;s, {:.3g} m per pixel.</source>
+        <translation>La couche « {} » n'a pas de résolution propre : utilisation de celle du canevas de carte, {:.3g} m par pixel.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="207"/>
+        <source>{}: no answer in time</source>
+        <translation>{} : pas de réponse dans le délai imparti</translation>
+    </message>
+    <message>
+        <location filename="../processing/reports.py" line="22"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../processing/runtime_link.py" line="38"/>
+        <source>GeoVL's runtime is not installed: open Plugins › GeoVL › Runtime… and press Install (about {:.0f} GB).</source>
+        <translation>L'environnement d'exécution de GeoVL n'est pas installé : ouvrez Extensions › GeoVL › Environnement d'exécution… et cliquez sur Installer (environ {:.0f} Go).</translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="54"/>
+        <source>The style {} cannot be read ({}).</source>
+        <translation>Le style {} ne peut pas être lu ({}).</translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="179"/>
+        <source>The result {} was loaded without its style: {}</source>
+        <translation>Le résultat {} a été chargé sans son style : {}</translation>
     </message>
 </context>
 <context>
     <name>AskAlgorithm</name>
     <message>
-        <location filename="../processing/ask.py" line="40"/>
+        <location filename="../processing/ask.py" line="42"/>
         <source>Ask a grounded question</source>
         <translation>Poser une question localisée</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="43"/>
+        <location filename="../processing/ask.py" line="55"/>
         <source>Asks a vision-language model a question about a raster layer (&quot;Where are the airplanes parked?&quot;, &quot;How many storage tanks are in this port?&quot;) and puts every object it names on the map.
 
 The raster is cut into tiles of the model&apos;s input size and each tile is asked. For a large raster, select the top-k tiles: a retrieval model ranks all tiles against the question first (its tile index is cached, as in Text-to-image retrieval) and only the k best are asked, which is much faster.
@@ -143,120 +418,155 @@ Modèles : florence-2-base (par défaut, fonctionne sur un CPU), florence-2-larg
 Sorties : les objets (libellé, score quand le modèle en donne un, tuile, question, modèle, source) ; les tuiles interrogées avec leurs réponses ; la réponse combinée, en chaîne pour l'étape suivante d'un modèle (les nombres sont additionnés pour les questions « combien », sinon une ligne par tuile avec sa position) ; un rapport HTML avec une vignette de chaque tuile interrogée et ses boîtes.</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="61"/>
+        <location filename="../processing/ask.py" line="73"/>
         <source>Raster layer</source>
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="62"/>
+        <location filename="../processing/ask.py" line="74"/>
         <source>Question</source>
         <translation>Question</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="64"/>
+        <location filename="../processing/ask.py" line="78"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="64"/>
+        <location filename="../processing/ask.py" line="78"/>
         <source>Answer only</source>
         <translation>Réponse seule</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="64"/>
+        <location filename="../processing/ask.py" line="78"/>
         <source>Boxes</source>
         <translation>Boîtes</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="64"/>
-        <source>Masks (Segment Anything from the boxes)</source>
-        <translation>Masques (Segment Anything à partir des boîtes)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="68"/>
+        <location filename="../processing/ask.py" line="83"/>
         <source>Tiles to ask</source>
         <translation>Tuiles à interroger</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="68"/>
+        <location filename="../processing/ask.py" line="83"/>
         <source>All tiles</source>
         <translation>Toutes les tuiles</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="68"/>
-        <source>Top-k tiles by retrieval</source>
-        <translation>Les k meilleures tuiles par recherche</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="71"/>
-        <source>Retrieval model (for top-k)</source>
-        <translation>Modèle de recherche (pour les k meilleures)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="74"/>
-        <source>Number of tiles to ask (top k)</source>
-        <translation>Nombre de tuiles à interroger (k)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="76"/>
-        <source>Segmentation model (for masks)</source>
-        <translation>Modèle de segmentation (pour les masques)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="80"/>
-        <source>Longest answer per tile (tokens)</source>
-        <translation>Réponse la plus longue par tuile (jetons)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="82"/>
+        <location filename="../processing/ask.py" line="109"/>
         <source>Grounded objects</source>
         <translation>Objets localisés</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="84"/>
+        <location filename="../processing/ask.py" line="111"/>
         <source>Tiles asked</source>
         <translation>Tuiles interrogées</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="87"/>
+        <location filename="../processing/ask.py" line="114"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="87"/>
-        <source>HTML files (*.html)</source>
-        <translation>Fichiers HTML (*.html)</translation>
-    </message>
-    <message>
-        <location filename="../processing/ask.py" line="90"/>
+        <location filename="../processing/ask.py" line="163"/>
         <source>Answer</source>
         <translation>Réponse</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="101"/>
+        <location filename="../processing/ask.py" line="122"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="104"/>
+        <location filename="../processing/ask.py" line="125"/>
         <source>The question is empty. Type a question about the raster, e.g. &quot;Where are the airplanes parked?&quot;.</source>
         <translation>La question est vide. Tapez une question sur le raster, par exemple « Où sont garés les avions ? ».</translation>
     </message>
     <message>
-        <location filename="../processing/ask.py" line="126"/>
+        <location filename="../processing/ask.py" line="142"/>
         <source>Answer:</source>
         <translation>Réponse :</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="45"/>
+        <source>Search and ask</source>
+        <translation>Recherche et interrogation</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="51"/>
+        <source>ask,question,answer,vlm,vision-language,grounding,detection,boxes,florence,qwen,kosmos,geochat,geopixel,count</source>
+        <translation>interroger,question,réponse,vlm,vision-langage,localisation,détection,boîtes,florence,qwen,kosmos,geochat,geopixel,compter,ask,answer,grounding</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="74"/>
+        <source>A question about the raster, e.g. &quot;Where are the airplanes parked?&quot; or &quot;How many storage tanks are there?&quot;.</source>
+        <translation>Une question sur le raster, par exemple « Où sont garés les avions ? » ou « Combien y a-t-il de réservoirs ? ».</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="78"/>
+        <source>Masks (SAM from the boxes)</source>
+        <translation>Masques (SAM à partir des boîtes)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="78"/>
+        <source>Answer only: text; boxes: each object the model names as a polygon; masks: the boxes prompt a Segment Anything model.</source>
+        <translation>Réponse seule : du texte ; boîtes : chaque objet nommé par le modèle, en polygone ; masques : les boîtes guident un modèle Segment Anything.</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="83"/>
+        <source>Top tiles by retrieval</source>
+        <translation>Meilleures tuiles par recherche</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="83"/>
+        <source>All tiles, or only the best-ranked tiles: a retrieval model ranks every tile against the question first (much faster on a large raster).</source>
+        <translation>Toutes les tuiles, ou seulement les mieux classées : un modèle de recherche classe d'abord chaque tuile selon la question (bien plus rapide sur un grand raster).</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="90"/>
+        <source>Retrieval model</source>
+        <translation>Modèle de recherche</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="95"/>
+        <source>Number of tiles to ask</source>
+        <translation>Nombre de tuiles à interroger</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="95"/>
+        <source>How many of the best-ranked tiles are asked.</source>
+        <translation>Le nombre de tuiles interrogées parmi les mieux classées.</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="100"/>
+        <source>Segmentation model</source>
+        <translation>Modèle de segmentation</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="106"/>
+        <source>Longest answer (tokens)</source>
+        <translation>Réponse la plus longue (jetons)</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="106"/>
+        <source>The most tokens the model writes per tile.</source>
+        <translation>Le nombre maximal de jetons que le modèle écrit par tuile.</translation>
+    </message>
+    <message>
+        <location filename="../processing/ask.py" line="135"/>
+        <source>asking the model</source>
+        <translation>interrogation du modèle</translation>
     </message>
 </context>
 <context>
     <name>ChangeAlgorithm</name>
     <message>
-        <location filename="../processing/change.py" line="38"/>
+        <location filename="../processing/change.py" line="39"/>
         <source>Detect and caption changes</source>
         <translation>Détecter et décrire les changements</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="41"/>
+        <location filename="../processing/change.py" line="52"/>
         <source>Compares two acquisitions of the same place (BEFORE, AFTER) and maps where they changed, how much, and in words what changed, per change region and overall.
 
 AFTER is warped onto BEFORE's grid when their CRS or resolution differ; only their overlap is compared. Both rasters are compared band by band (all bands, or the BANDS chosen, read from both).
@@ -277,137 +587,212 @@ Chaque zone reçoit une légende factuelle (surface, position, plus claire ou pl
 Sorties : les polygones de changement (surface en m², amplitude moyenne, légendes), le raster d'amplitude, le masque de changement (1 changement, 0 aucun), la légende d'ensemble sous forme de chaîne, et un rapport HTML avec des images avant/après des plus grandes zones.</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="59"/>
-        <source>Before (earlier raster)</source>
-        <translation>Avant (raster le plus ancien)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="60"/>
-        <source>After (later raster)</source>
-        <translation>Après (raster le plus récent)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="61"/>
+        <location filename="../processing/change.py" line="77"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="61"/>
+        <location filename="../processing/change.py" line="77"/>
         <source>Change vector analysis (no model)</source>
         <translation>Analyse du vecteur de changement (sans modèle)</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="61"/>
+        <location filename="../processing/change.py" line="77"/>
         <source>IR-MAD (no model)</source>
         <translation>IR-MAD (sans modèle)</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="61"/>
-        <source>Deep-feature difference (backbone model)</source>
-        <translation>Différence de caractéristiques profondes (réseau de base)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="65"/>
-        <source>Backbone for the feature method (preset, hub id or local path)</source>
-        <translation>Réseau de base de la méthode par caractéristiques (préréglage, identifiant du hub ou chemin local)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="67"/>
-        <source>Caption model (empty: factual captions only)</source>
-        <translation>Modèle de légendes (vide : légendes factuelles seulement)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="70"/>
-        <source>Threshold on the change magnitude (empty: automatic)</source>
-        <translation>Seuil sur l'amplitude du changement (vide : automatique)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="73"/>
-        <source>Smallest change region in m² (specks thinner than 3 pixels are always removed)</source>
-        <translation>Plus petite zone de changement en m² (les taches de moins de 3 pixels d'épaisseur sont toujours supprimées)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="79"/>
-        <source>Bands to compare (read from both rasters; default: all)</source>
-        <translation>Bandes à comparer (lues dans les deux rasters ; par défaut : toutes)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="81"/>
-        <source>Regions the caption model describes (largest first)</source>
-        <translation>Zones décrites par le modèle de légendes (les plus grandes d'abord)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="84"/>
+        <location filename="../processing/change.py" line="116"/>
         <source>Longest caption (tokens)</source>
         <translation>Légende la plus longue (jetons)</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="86"/>
+        <location filename="../processing/change.py" line="121"/>
         <source>Change regions</source>
         <translation>Zones de changement</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="88"/>
+        <location filename="../processing/change.py" line="123"/>
         <source>Change magnitude</source>
         <translation>Amplitude du changement</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="90"/>
+        <location filename="../processing/change.py" line="125"/>
         <source>Change mask</source>
         <translation>Masque de changement</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="92"/>
+        <location filename="../processing/change.py" line="127"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="92"/>
-        <source>HTML files (*.html)</source>
-        <translation>Fichiers HTML (*.html)</translation>
-    </message>
-    <message>
-        <location filename="../processing/change.py" line="95"/>
+        <location filename="../processing/change.py" line="177"/>
         <source>Overall caption</source>
         <translation>Légende d'ensemble</translation>
     </message>
     <message>
-        <location filename="../processing/change.py" line="107"/>
+        <location filename="../processing/change.py" line="136"/>
         <source>Choose two raster layers: BEFORE and AFTER.</source>
         <translation>Choisissez deux couches raster : BEFORE et AFTER.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="42"/>
+        <source>Map objects and changes</source>
+        <translation>Cartographie des objets et des changements</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="48"/>
+        <source>change,change detection,bi-temporal,before,after,difference,cva,ir-mad,mad,caption,monitoring</source>
+        <translation>changement,détection des changements,bitemporel,avant,après,différence,cva,ir-mad,mad,légende,suivi,change,change detection</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="70"/>
+        <source>Before</source>
+        <translation>Avant</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="70"/>
+        <source>The earlier raster.</source>
+        <translation>Le raster le plus ancien.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="73"/>
+        <source>After</source>
+        <translation>Après</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="73"/>
+        <source>The later raster of the same place; warped onto BEFORE&apos;s grid if needed.</source>
+        <translation>Le raster le plus récent du même lieu ; reprojeté sur la grille de BEFORE si nécessaire.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="77"/>
+        <source>Deep-feature difference</source>
+        <translation>Différence de caractéristiques profondes</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="77"/>
+        <source>CVA and IR-MAD need no model; the deep-feature difference compares a backbone model&apos;s patch features.</source>
+        <translation>CVA et IR-MAD ne nécessitent aucun modèle ; la différence de caractéristiques profondes compare les caractéristiques des imagettes d'un réseau de base.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="83"/>
+        <source>Backbone</source>
+        <translation>Réseau de base</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="87"/>
+        <source>The model of the deep-feature method (clip-rsicd, git-rsclip, sam-vit-b, …): </source>
+        <translation>Le modèle de la méthode des caractéristiques profondes (clip-rsicd, git-rsclip, sam-vit-b, …) : </translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="89"/>
+        <source>Caption model</source>
+        <translation>Modèle de légendes</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="91"/>
+        <source>A vision-language model that describes the largest regions and the whole pair; empty: factual captions only. </source>
+        <translation>Un modèle vision-langage qui décrit les plus grandes zones et la paire entière ; vide : légendes factuelles seulement. </translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="94"/>
+        <source>Threshold</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="94"/>
+        <source>Threshold on the change magnitude; not set: automatic (Otsu for CVA, the 99 % chi-square quantile for IR-MAD).</source>
+        <translation>Seuil sur l'amplitude du changement ; non défini : automatique (Otsu pour CVA, le quantile à 99 % du khi-deux pour IR-MAD).</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="99"/>
+        <source>Smallest region (m²)</source>
+        <translation>Plus petite zone (m²)</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="99"/>
+        <source>Change regions smaller than this are dropped; specks thinner than 3 pixels are always removed.</source>
+        <translation>Les zones de changement plus petites sont écartées ; les taches de moins de 3 pixels d'épaisseur sont toujours supprimées.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="107"/>
+        <source>Bands to compare</source>
+        <translation>Bandes à comparer</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="108"/>
+        <source>Read from both rasters; default: all bands.</source>
+        <translation>Lues dans les deux rasters ; par défaut : toutes les bandes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="111"/>
+        <source>Regions to caption</source>
+        <translation>Zones à décrire</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="111"/>
+        <source>How many regions the caption model describes, largest first.</source>
+        <translation>Le nombre de zones que décrit le modèle de légendes, les plus grandes d'abord.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="116"/>
+        <source>The most tokens the caption model writes per caption.</source>
+        <translation>Le nombre maximal de jetons que le modèle de légendes écrit par légende.</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="151"/>
+        <source>detecting changes</source>
+        <translation>détection des changements</translation>
+    </message>
+    <message>
+        <location filename="../processing/change.py" line="176"/>
+        <source>Overall caption:</source>
+        <translation>Légende d'ensemble :</translation>
     </message>
 </context>
 <context>
     <name>GeoVLAlgorithm</name>
     <message>
-        <location filename="../processing/base.py" line="166"/>
+        <location filename="../processing/base.py" line="215"/>
         <source>{} would overwrite the input {} ({}). Choose another file name for the output.</source>
         <translation>{} écraserait l'entrée {} ({}). Choisissez un autre nom de fichier pour la sortie.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="170"/>
+        <location filename="../processing/base.py" line="219"/>
         <source>{} and {} are the same file ({}). Give each output its own file name.</source>
         <translation>{} et {} sont le même fichier ({}). Donnez à chaque sortie son propre nom de fichier.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="176"/>
+        <location filename="../processing/base.py" line="225"/>
         <source>Cannot write {} to {}: {}. Choose a folder that exists and that you can write to.</source>
         <translation>Impossible d'écrire {} dans {} : {}. Choisissez un dossier qui existe et où vous pouvez écrire.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="206"/>
+        <location filename="../processing/base.py" line="256"/>
         <source>the file cannot be read back</source>
         <translation>le fichier ne peut pas être relu</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="215"/>
+        <location filename="../processing/base.py" line="265"/>
         <source>Writing {} to {} failed ({}). Is the disk full? Free some space or choose another folder, and run again.</source>
         <translation>L'écriture de {} dans {} a échoué ({}). Le disque est-il plein ? Libérez de la place ou choisissez un autre dossier, puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="215"/>
+        <location filename="../processing/base.py" line="265"/>
         <source>no reason given</source>
         <translation>sans raison donnée</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="356"/>
+        <source>BANDS must be band numbers, such as 1 for grey or 1,2,3 for red, green, blue; not &apos;{}&apos;.</source>
+        <translation>BANDS doit contenir des numéros de bandes, comme 1 pour du gris ou 1,2,3 pour rouge, vert, bleu ; pas « {} ».</translation>
+    </message>
+    <message>
+        <location filename="../processing/base.py" line="373"/>
+        <source>The GeoVL runtime&apos;s result {} cannot be read ({}).</source>
+        <translation>Le résultat {} de l'environnement d'exécution de GeoVL ne peut pas être lu ({}).</translation>
     </message>
 </context>
 <context>
@@ -424,89 +809,82 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
     </message>
 </context>
 <context>
+    <name>InstallerTask</name>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="43"/>
+        <source>The installer failed unexpectedly: {0}: {1}</source>
+        <translation>L'installateur a échoué de manière inattendue : {0} : {1}</translation>
+    </message>
+</context>
+<context>
     <name>RetrieveAlgorithm</name>
     <message>
-        <location filename="../processing/retrieve.py" line="33"/>
+        <location filename="../processing/retrieve.py" line="32"/>
         <source>Text-to-image retrieval</source>
         <translation>Recherche d'images par texte</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="50"/>
+        <location filename="../processing/retrieve.py" line="59"/>
         <source>Raster layer</source>
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="51"/>
+        <location filename="../processing/retrieve.py" line="63"/>
         <source>Query text</source>
         <translation>Texte de la requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="52"/>
-        <source>Negative text (what not to find)</source>
-        <translation>Texte négatif (ce qu'il ne faut pas trouver)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="54"/>
-        <source>Query layer (find areas like these features)</source>
-        <translation>Couche requête (trouver des zones semblables à ces entités)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="57"/>
-        <source>Number of results (top k)</source>
-        <translation>Nombre de résultats (top k)</translation>
-    </message>
-    <message>
-        <location filename="../processing/retrieve.py" line="60"/>
+        <location filename="../processing/retrieve.py" line="79"/>
         <source>Batch size</source>
         <translation>Taille des lots</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="62"/>
+        <location filename="../processing/retrieve.py" line="81"/>
         <source>Matching tiles</source>
         <translation>Tuiles correspondantes</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="64"/>
+        <location filename="../processing/retrieve.py" line="83"/>
         <source>Similarity heatmap</source>
         <translation>Carte de chaleur de similarité</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="66"/>
+        <location filename="../processing/retrieve.py" line="85"/>
         <source>Tile index (default: kept in the GeoVL cache)</source>
         <translation>Index des tuiles (par défaut : conservé dans le cache GeoVL)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="66"/>
+        <location filename="../processing/retrieve.py" line="85"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="78"/>
+        <location filename="../processing/retrieve.py" line="101"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="84"/>
+        <location filename="../processing/retrieve.py" line="92"/>
         <source>Give a query text (QUERY), or a query layer (QUERY_LAYER) with features showing what to find.</source>
         <translation>Donnez un texte de requête (QUERY), ou une couche requête (QUERY_LAYER) dont les entités montrent ce qu'il faut trouver.</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="98"/>
+        <location filename="../processing/retrieve.py" line="117"/>
         <source>{} tiles in the index ({} embedded in this run).</source>
         <translation>{} tuiles dans l'index ({} encodées lors de cette exécution).</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="101"/>
+        <location filename="../processing/retrieve.py" line="120"/>
         <source>like {} feature(s) of the query layer</source>
         <translation>semblable à {} entité(s) de la couche requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="132"/>
+        <location filename="../processing/retrieve.py" line="146"/>
         <source>The query layer has no features with a geometry.</source>
         <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="36"/>
+        <location filename="../processing/retrieve.py" line="45"/>
         <source>Finds the tiles of a raster layer that best match a text query (&quot;storage tanks next to a harbour&quot;), or that look like the features of a query layer.
 
 The raster is cut into tiles that are embedded once by an image-text model into a tile index (a GeoPackage); later queries on the same raster, model and tiling reuse it and only embed the text.
@@ -522,16 +900,229 @@ Préréglages de modèles : clip-rsicd (par défaut, CLIP affiné sur RSICD, rap
 
 Sorties : les emprises des k meilleures tuiles classées par score (similarité cosinus ; moins la similarité au texte négatif s'il est donné), une carte de chaleur facultative avec un score par tuile, et l'index des tuiles.</translation>
     </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="35"/>
+        <source>Search and ask</source>
+        <translation>Recherche et interrogation</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="41"/>
+        <source>search,find,retrieval,query,text,image,clip,siglip,remoteclip,embedding,similarity,tiles</source>
+        <translation>recherche,trouver,requête,texte,image,clip,siglip,remoteclip,plongement,similarité,tuiles,search,retrieval</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="63"/>
+        <source>What to find, in a few words (&quot;storage tanks&quot;) or a sentence. Required unless a query layer is given.</source>
+        <translation>Ce qu'il faut trouver, en quelques mots (« réservoirs ») ou en une phrase. Obligatoire sauf si une couche requête est donnée.</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="68"/>
+        <source>Negative text</source>
+        <translation>Texte négatif</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="68"/>
+        <source>What not to find: its similarity is subtracted from the score.</source>
+        <translation>Ce qu'il ne faut pas trouver : sa similarité est soustraite du score.</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="71"/>
+        <source>Or a query layer</source>
+        <translation>Ou une couche requête</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="71"/>
+        <source>Features showing examples of what to find: the tiles that look like them are found, instead of (or together with) the query text.</source>
+        <translation>Des entités montrant des exemples de ce qu'il faut trouver : les tuiles qui leur ressemblent sont trouvées, à la place du texte de la requête (ou en plus de celui-ci).</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="76"/>
+        <source>Number of results</source>
+        <translation>Nombre de résultats</translation>
+    </message>
+    <message>
+        <location filename="../processing/retrieve.py" line="112"/>
+        <source>indexing and searching the tiles</source>
+        <translation>indexation et recherche des tuiles</translation>
+    </message>
+</context>
+<context>
+    <name>RuntimeDialog</name>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="63"/>
+        <source>GeoVL runtime</source>
+        <translation>Environnement d'exécution de GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Folder:</source>
+        <translation>Dossier :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Status:</source>
+        <translation>État :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Python:</source>
+        <translation>Python :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Device:</source>
+        <translation>Périphérique de calcul :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Install chooses:</source>
+        <translation>L'installation choisit :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Disk used:</source>
+        <translation>Espace disque utilisé :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <source>Problems:</source>
+        <translation>Problèmes :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="85"/>
+        <source>Package</source>
+        <translation>Paquet</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="85"/>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="101"/>
+        <source>Install</source>
+        <translation>Installer</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="102"/>
+        <source>Repair</source>
+        <translation>Réparer</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="103"/>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="124"/>
+        <source>Packages:</source>
+        <translation>Paquets :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="127"/>
+        <source>Installer log:</source>
+        <translation>Journal de l'installateur :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="194"/>
+        <source>Checking…</source>
+        <translation>Vérification…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="197"/>
+        <source>GeoVL: checking the runtime</source>
+        <translation>GeoVL : vérification de l'environnement d'exécution</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="203"/>
+        <source>Unknown</source>
+        <translation>Inconnu</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="204"/>
+        <source>The check was cancelled.</source>
+        <translation>La vérification a été annulée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="211"/>
+        <source>Installed</source>
+        <translation>Installé</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="211"/>
+        <source>Not installed</source>
+        <translation>Non installé</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="216"/>
+        <source>None yet</source>
+        <translation>Aucun pour l'instant</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="217"/>
+        <source>Found once the runtime is installed</source>
+        <translation>Détecté une fois l'environnement d'exécution installé</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="219"/>
+        <source>Downloads about {0:.1f} GB.</source>
+        <translation>Téléchargement d'environ {0:.1f} Go.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="223"/>
+        <source>None</source>
+        <translation>Aucun</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="245"/>
+        <source>GeoVL: repairing the runtime</source>
+        <translation>GeoVL : réparation de l'environnement d'exécution</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="245"/>
+        <source>GeoVL: installing the runtime</source>
+        <translation>GeoVL : installation de l'environnement d'exécution</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="250"/>
+        <source>Repair cancelled.</source>
+        <translation>Réparation annulée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="250"/>
+        <source>Install cancelled.</source>
+        <translation>Installation annulée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="253"/>
+        <source>Repair failed: {0}</source>
+        <translation>La réparation a échoué : {0}</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="253"/>
+        <source>Install failed: {0}</source>
+        <translation>L'installation a échoué : {0}</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="257"/>
+        <source>Repair finished.</source>
+        <translation>Réparation terminée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="257"/>
+        <source>Install finished.</source>
+        <translation>Installation terminée.</translation>
+    </message>
 </context>
 <context>
     <name>SegmentAlgorithm</name>
     <message>
-        <location filename="../processing/segment.py" line="40"/>
+        <location filename="../processing/segment.py" line="44"/>
         <source>Prompted segmentation (SAM)</source>
         <translation>Segmentation guidée par invites (SAM)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="43"/>
+        <location filename="../processing/segment.py" line="57"/>
         <source>Segments objects such as roads and sidewalks with Segment Anything, over a whole raster layer.
 
 Prompts: a vector layer of points (click on the object; a label field with 0 marks background points), polygons (their bounding boxes) or lines (points sampled along them, e.g. road centrelines from OpenStreetMap); a class field names the class of each prompt (road, sidewalk). A prior class raster gives sparse points per class and tile, as GeoSAM does. Text concepts (&quot;road; sidewalk&quot;) need a SAM 3 model.
@@ -552,129 +1143,194 @@ Modèles : sam-vit-b (par défaut), sam-vit-l, sam-vit-h, sam2.1-hiera-tiny, sam
 Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le modèle), leur surface en m² et l'invite qui les a produits ; un raster de classes (0 = rien) ; en option, les axes de la classe des routes.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="60"/>
+        <location filename="../processing/segment.py" line="74"/>
         <source>Raster layer</source>
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="61"/>
-        <source>Prompts (points, boxes from polygons, lines)</source>
-        <translation>Invites (points, rectangles englobants des polygones, lignes)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="64"/>
-        <source>Label field (1 object, 0 background)</source>
-        <translation>Champ d'étiquette (1 objet, 0 fond)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="67"/>
-        <source>Class field (e.g. road, sidewalk)</source>
-        <translation>Champ de classe (par ex. road, sidewalk)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="70"/>
-        <source>Prior class raster (sparse prompts sampled per class)</source>
-        <translation>Raster de classes a priori (invites éparses échantillonnées par classe)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="72"/>
-        <source>Text concepts, separated by ; (SAM 3 models)</source>
-        <translation>Concepts textuels, séparés par ; (modèles SAM 3)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="75"/>
+        <location filename="../processing/segment.py" line="95"/>
         <source>SAM checkpoint type</source>
         <translation>Type du fichier de poids SAM</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="77"/>
-        <source>Refine each mask with a second, dense-prompt pass</source>
-        <translation>Affiner chaque masque par une seconde passe avec une invite dense</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="79"/>
-        <source>Minimum polygon area (m²)</source>
-        <translation>Surface minimale des polygones (m²)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="82"/>
-        <source>Simplification tolerance (map units, 0: none)</source>
-        <translation>Tolérance de simplification (unités de la carte, 0 : aucune)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="86"/>
-        <source>Spacing of points along line prompts (m, 0: every 32 pixels)</source>
-        <translation>Espacement des points le long des invites linéaires (m, 0 : tous les 32 pixels)</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="91"/>
+        <location filename="../processing/segment.py" line="117"/>
         <source>Segments</source>
         <translation>Objets segmentés</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="93"/>
+        <location filename="../processing/segment.py" line="119"/>
         <source>Class raster</source>
         <translation>Raster de classes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="95"/>
+        <location filename="../processing/segment.py" line="121"/>
         <source>Road centre lines</source>
         <translation>Axes des routes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="107"/>
+        <location filename="../processing/segment.py" line="130"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="116"/>
+        <location filename="../processing/segment.py" line="139"/>
         <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
         <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="183"/>
+        <location filename="../processing/segment.py" line="204"/>
         <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="190"/>
+        <location filename="../processing/segment.py" line="211"/>
         <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
         <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="208"/>
+        <location filename="../processing/segment.py" line="229"/>
         <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
         <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="226"/>
+        <location filename="../processing/segment.py" line="248"/>
         <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
         <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="231"/>
+        <location filename="../processing/segment.py" line="253"/>
         <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
         <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="235"/>
+        <location filename="../processing/segment.py" line="257"/>
         <source>The prompt layer has no features with a geometry.</source>
         <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="89"/>
-        <source>Class to draw centre lines of</source>
-        <translation>Classe dont tracer les axes</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="113"/>
+        <location filename="../processing/segment.py" line="136"/>
         <source>The prompt layer (PROMPTS) has no features with a geometry: add points, polygons or lines on what to segment, or give a prior class raster (PRIOR) or text concepts (TEXT).</source>
         <translation>La couche d'invites (PROMPTS) n'a aucune entité avec une géométrie : ajoutez des points, polygones ou lignes sur ce qu'il faut segmenter, ou donnez un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="180"/>
+        <location filename="../processing/segment.py" line="201"/>
         <source>The prompt layer has no features.</source>
         <translation>La couche d'invites n'a aucune entité.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="47"/>
+        <source>Map objects and changes</source>
+        <translation>Cartographie des objets et des changements</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="53"/>
+        <source>segment,segmentation,sam,segment anything,geosam,mask,roads,sidewalks,prompts,points,boxes,polygons,extraction</source>
+        <translation>segmenter,segmentation,sam,segment anything,geosam,masque,routes,trottoirs,invites,points,boîtes,polygones,extraction,roads,sidewalks,prompts</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="75"/>
+        <source>Prompts</source>
+        <translation>Invites</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="75"/>
+        <source>A vector layer: points on the objects, polygons (their bounding boxes) or lines (points along them, e.g. road centre lines).</source>
+        <translation>Une couche vecteur : des points sur les objets, des polygones (leurs rectangles englobants) ou des lignes (des points le long de celles-ci, par ex. des axes de routes).</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="79"/>
+        <source>Label field</source>
+        <translation>Champ d'étiquette</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="79"/>
+        <source>1 for a point on an object, 0 for a background point; default: every prompt is an object.</source>
+        <translation>1 pour un point sur un objet, 0 pour un point de fond ; par défaut : chaque invite est un objet.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="82"/>
+        <source>Class field</source>
+        <translation>Champ de classe</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="82"/>
+        <source>The class of each prompt (road, sidewalk); default: one class.</source>
+        <translation>La classe de chaque invite (road, sidewalk) ; par défaut : une seule classe.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="85"/>
+        <source>Prior class raster</source>
+        <translation>Raster de classes a priori</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="85"/>
+        <source>A class raster (an earlier GeoVL result): sparse point prompts are sampled from it per class and tile, as GeoSAM does.</source>
+        <translation>Un raster de classes (un résultat GeoVL antérieur) : des invites ponctuelles éparses y sont échantillonnées par classe et par tuile, comme le fait GeoSAM.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="90"/>
+        <source>Text concepts (SAM 3)</source>
+        <translation>Concepts textuels (SAM 3)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="90"/>
+        <source>Concepts to segment, separated by ; (&quot;road; sidewalk&quot;); a SAM 3 model only.</source>
+        <translation>Concepts à segmenter, séparés par ; (« road; sidewalk ») ; avec un modèle SAM 3 uniquement.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="97"/>
+        <source>Refine masks (second pass)</source>
+        <translation>Affiner les masques (seconde passe)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="97"/>
+        <source>Decode each mask a second time with the first pass&apos;s result as a dense prompt.</source>
+        <translation>Décode chaque masque une seconde fois, avec le résultat de la première passe comme invite dense.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="100"/>
+        <source>Smallest polygon (m²)</source>
+        <translation>Plus petit polygone (m²)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="100"/>
+        <source>Polygons smaller than this are dropped; not set: the area of {} pixels at the raster&apos;s resolution; 0 keeps them all.</source>
+        <translation>Les polygones plus petits sont écartés ; non défini : la surface de {} pixels à la résolution du raster ; 0 les garde tous.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="105"/>
+        <source>Simplify (map units)</source>
+        <translation>Simplification (unités de carte)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="105"/>
+        <source>Simplification tolerance of the polygons, in the raster&apos;s map units; 0: none.</source>
+        <translation>Tolérance de simplification des polygones, dans les unités de carte du raster ; 0 : aucune.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="110"/>
+        <source>Line prompt spacing (m)</source>
+        <translation>Espacement sur les invites linéaires (m)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="110"/>
+        <source>Metres between the points sampled along line prompts; 0: every 32 pixels.</source>
+        <translation>Mètres entre les points échantillonnés le long des invites linéaires ; 0 : tous les 32 pixels.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="114"/>
+        <source>Centre-line class</source>
+        <translation>Classe des axes</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="114"/>
+        <source>The class whose centre lines the optional centre-line output draws.</source>
+        <translation>La classe dont la sortie facultative des axes trace les axes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="150"/>
+        <source>segmenting</source>
+        <translation>segmentation</translation>
     </message>
 </context>
 </TS>
