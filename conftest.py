@@ -17,6 +17,13 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # The algorithms run their jobs in the runtime `make setup` installs in the checkout.
 os.environ.setdefault("GEOVL_RUNTIME", os.path.join(ROOT, ".runtime"))
 
+# No timing in tests: Hypothesis's deadline and its "input generation is slow" check fail
+# a property test when a loaded CI machine stalls for a second, whatever the code does.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("geovl", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("geovl")
+
 # `python -m pytest` run from the checkout puts the current folder on sys.path; drop it.
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != ROOT]
 _link_dir = os.path.join(tempfile.gettempdir(), f"geovl-test-path-{os.getuid()}-{hashlib.sha1(ROOT.encode()).hexdigest()[:8]}")
