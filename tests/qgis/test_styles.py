@@ -102,6 +102,16 @@ def check_labels(layer, field_text: str) -> None:
     assert field_text in layer.labeling().settings().fieldName
 
 
+def check_ramp_low_end_clear(layer, path: str, name: str) -> None:
+    """The layer's lowest cell renders transparent and its highest nearly opaque."""
+    values = read_band(path)
+    low = np.unravel_index(np.ma.argmin(values), values.shape)
+    high = np.unravel_index(np.ma.argmax(values), values.shape)
+    image, settings = render([layer], layer.extent(), name)
+    assert pixel_at(image, settings, *cell_centre(path, *low)).alpha() == 0
+    assert pixel_at(image, settings, *cell_centre(path, *high)).alpha() > 150
+
+
 def test_change_outputs_are_styled_and_on_top(project, tmp_path, cache_dir):
     import processing
 
@@ -129,12 +139,7 @@ def test_change_outputs_are_styled_and_on_top(project, tmp_path, cache_dir):
     assert [label for label, _ in mask.legendSymbologyItems()] == ["change"]
 
     # The magnitude: a ramp whose low end is transparent.
-    magnitudes = read_band(result["OUTPUT_MAGNITUDE"])
-    low = np.unravel_index(np.ma.argmin(magnitudes), magnitudes.shape)
-    high = np.unravel_index(np.ma.argmax(magnitudes), magnitudes.shape)
-    image, settings = render([magnitude], magnitude.extent(), "change_magnitude")
-    assert pixel_at(image, settings, *cell_centre(result["OUTPUT_MAGNITUDE"], *low)).alpha() == 0
-    assert pixel_at(image, settings, *cell_centre(result["OUTPUT_MAGNITUDE"], *high)).alpha() > 150
+    check_ramp_low_end_clear(magnitude, result["OUTPUT_MAGNITUDE"], "change_magnitude")
 
     # The regions: outlines (inside is transparent), labelled by area.
     check_labels(regions, "area_m2")
@@ -206,12 +211,7 @@ def test_retrieved_tiles_are_graduated_with_rank_labels_and_the_heatmap_low_end_
     assert renderer.ranges()[0].lowerValue() <= min(scores) and renderer.ranges()[-1].upperValue() >= max(scores)
     check_labels(tiles, "rank")
 
-    cells = read_band(result["OUTPUT_HEATMAP"])
-    low = np.unravel_index(np.ma.argmin(cells), cells.shape)
-    high = np.unravel_index(np.ma.argmax(cells), cells.shape)
-    image, settings = render([heatmap], heatmap.extent(), "retrieve_heatmap")
-    assert pixel_at(image, settings, *cell_centre(result["OUTPUT_HEATMAP"], *low)).alpha() == 0
-    assert pixel_at(image, settings, *cell_centre(result["OUTPUT_HEATMAP"], *high)).alpha() > 150
+    check_ramp_low_end_clear(heatmap, result["OUTPUT_HEATMAP"], "retrieve_heatmap")
     render([tiles, heatmap, QgsRasterLayer(raster, "input")], heatmap.extent(), "retrieve")
 
 
