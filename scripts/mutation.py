@@ -85,9 +85,9 @@ def copy_tree(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def test_command(tests: list[str]) -> str:
+def pytest_options(tests: list[str]) -> list[str]:
     plugins = [] if any(t.startswith("tests/qgis/") for t in tests) else ["-p", "no:pytest_qgis"]
-    return " ".join([sys.executable, "-m", "pytest", "-x", "-q", *plugins, *tests])
+    return ["-x", "-q", *plugins]
 
 
 def write_config(path: Path, module: str, command: str, timeout: float) -> None:
@@ -131,14 +131,22 @@ def run_module(folder: Path, module: str, tests: list[str], sample: int = 0) -> 
     (or against `sample` of them, drawn with the module's name as the seed)."""
     tree = folder / module.replace("/", "_").removesuffix(".py")
     copy_tree(tree)
-    command = test_command(tests)
     started = time.monotonic()
     try:
-        run(command.split(), tree, capture=True)
+        run([sys.executable, "-m", "pytest", *pytest_options(tests), *tests], tree, capture=True)
     except subprocess.CalledProcessError as exc:
         raise SystemExit(f"The tests of {module} fail without any mutation:\n{exc.output[-3000:]}") from exc
+    unmutated_seconds = time.monotonic() - started
+    # Which tests run which lines, so that each mutant runs only the tests that reach it.
+    (tree / "mutation-plan.json").write_text(json.dumps(
+        {"module": module, "pristine": (tree / module).read_text(), "options": pytest_options(tests), "tests": tests}))
+    try:
+        run([sys.executable, "scripts/mutation_tests.py", "record"], tree, capture=True)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"Recording which tests of {module} run which lines failed:\n{exc.output[-3000:]}") from exc
+    command = f"{sys.executable} scripts/mutation_tests.py run"
     config, session = tree / "mutation.toml", tree / "mutation.sqlite"
-    write_config(config, module, command, max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * (time.monotonic() - started)))
+    write_config(config, module, command, max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * unmutated_seconds))
     run([BIN / "cosmic-ray", "init", config, session], tree)
     run([BIN / "cr-filter-operators", session, config], tree)
     skip_annotations(session, tree / module)

@@ -1,0 +1,185 @@
+"""The tests to run against one mutant: those that ran the mutated lines (scripts/mutation.py).
+
+    python scripts/mutation_tests.py record   # in a copy of the tree: PLAN's tests under coverage
+    python scripts/mutation_tests.py run      # cosmic-ray's test command: the covering tests
+
+Both read PLAN (written by scripts/mutation.py in the tree copy): the module, its
+unmutated source and the pytest arguments of its whole test list. `record` runs that list
+once under coverage, one context per test, and adds to PLAN which tests ran each line of
+the module. `run` compares the module (mutated in place by cosmic-ray) with the unmutated
+source and runs pytest on the tests that ran the changed lines, in their recorded order,
+or on the whole list where a selection could leave out a test that the mutant fails:
+  - a changed line outside a function body (runs at import: every test depends on it);
+  - a changed line that no test ran in-process (it may run in a subprocess), or that ran
+    outside any test (collection, conftest hooks);
+  - a changed line in a cached function (a later test may use the cached result without
+    running the line);
+  - a diff that is not a plain change of lines.
+  - a changed line run by a fixture's tear-down.
+A line run by a fixture's set-up adds that test and every later one: a
+module or session fixture's result is used by later tests that do not run the line.
+The exit status is pytest's (0: the mutant survived, else killed).
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pluggy import HookimplMarker
+
+hookimpl = HookimplMarker("pytest")     # pytest.hookimpl, without importing pytest here
+PLAN = Path("mutation-plan.json")
+CACHE_DECORATORS = {"lru_cache", "cache", "cached_property"}
+NO_TESTS_COLLECTED = 5      # pytest's exit status
+
+
+def changed_lines(pristine: str, mutated: str) -> set[int] | None:
+    """Line numbers (in `pristine`) of the lines the mutant changed; None when the diff is
+    not a change of existing lines (no change, or lines only inserted)."""
+    matcher = difflib.SequenceMatcher(None, pristine.splitlines(), mutated.splitlines(), autojunk=False)
+    changed = set()
+    for tag, first, last, _, _ in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if first == last:       # an insertion: no pristine line to look up
+            return None
+        changed.update(range(first + 1, last + 1))
+    return changed or None
+
+
+def _decorator_name(node: ast.expr) -> str:
+    node = node.func if isinstance(node, ast.Call) else node
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def function_body_lines(source: str) -> set[int]:
+    """Lines that run only when a function is called, not at import: a function's body
+    after its `def` header (decorators, defaults and annotations run at import). Bodies of
+    cached functions are left out."""
+    body = set()
+    cached = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        header = [*node.decorator_list, *ast.walk(node.args)] + ([node.returns] if node.returns else [])
+        header_end = max([node.lineno] + [n.end_lineno for n in header if hasattr(n, "end_lineno")])
+        lines = set(range(header_end + 1, node.end_lineno + 1))
+        if any(_decorator_name(d) in CACHE_DECORATORS for d in node.decorator_list):
+            cached.update(lines)
+        body.update(lines)
+    return body - cached
+
+
+def select_tests(changed: set[int] | None, body: set[int], plan: dict) -> list[str] | None:
+    """The node ids to run, in their recorded order; None for the whole test list."""
+    if not changed or not changed <= body:
+        return None
+    order = plan["order"]
+    selected = set()
+    for line in map(str, changed):
+        if line in plan["outside_tests"]:
+            return None
+        if line not in plan["in_tests"] and line not in plan["in_fixtures"]:
+            return None
+        selected.update(plan["in_tests"].get(line, []))
+        if line in plan["in_fixtures"]:
+            selected.update(order[plan["in_fixtures"][line]:])
+    return [test for test in order if test in selected]
+
+
+def pytest_status(arguments: list[str]) -> int:
+    return subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode
+
+
+def run() -> int:
+    plan = json.loads(PLAN.read_text())
+    selected = select_tests(changed_lines(plan["pristine"], Path(plan["module"]).read_text()),
+                            function_body_lines(plan["pristine"]), plan)
+    if selected is None:
+        return pytest_status(plan["options"] + plan["tests"])
+    print(f"mutation_tests: {len(selected)} of {len(plan['order'])} tests ran the changed lines", flush=True)
+    status = pytest_status(plan["options"] + selected)
+    # Every selected node id was collected in the recorded run: none can go missing.
+    assert status != NO_TESTS_COLLECTED, f"no tests collected of {selected}"
+    return status
+
+
+class TestContexts:
+    """A pytest plugin naming coverage's context after the test and phase running, and
+    keeping the order the tests ran in."""
+
+    def __init__(self, coverage) -> None:
+        self.coverage = coverage
+        self.order: list[str] = []
+
+    def _phase(self, item, phase: str):
+        self.coverage.switch_context(f"{item.nodeid}|{phase}")
+        try:
+            return (yield)
+        finally:
+            self.coverage.switch_context("")
+
+    @hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item):
+        self.order.append(item.nodeid)
+        return (yield from self._phase(item, "setup"))
+
+    @hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        return (yield from self._phase(item, "call"))
+
+    @hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item):
+        return (yield from self._phase(item, "teardown"))
+
+
+def record() -> int:
+    """Run the whole test list under coverage and add to PLAN which tests ran each line."""
+    import coverage
+    import pytest
+
+    plan = json.loads(PLAN.read_text())
+    module = os.path.realpath(plan["module"])
+    sys.path[0] = os.getcwd()       # as `python -m pytest` has it
+    measure = coverage.Coverage(data_file=None, include=[module], config_file=False)
+    contexts = TestContexts(measure)
+    measure.start()
+    try:
+        status = pytest.main([*plan["options"], *plan["tests"]], plugins=[contexts])
+    finally:
+        measure.stop()
+    if status != 0:
+        return int(status)
+    in_tests: dict[str, list[str]] = {}
+    in_fixtures: dict[str, int] = {}
+    outside_tests = []      # and in tear-downs: a session fixture's runs after the last test
+    position = {test: i for i, test in enumerate(contexts.order)}
+    for line, names in measure.get_data().contexts_by_lineno(module).items():
+        for name in names:
+            test, _, phase = name.rpartition("|")
+            if not test or phase == "teardown":
+                outside_tests.append(str(line))
+            elif phase == "call":
+                in_tests.setdefault(str(line), []).append(test)
+            else:
+                in_fixtures[str(line)] = min(position[test], in_fixtures.get(str(line), len(position)))
+    plan.update(order=contexts.order, in_tests=in_tests, in_fixtures=in_fixtures, outside_tests=outside_tests)
+    PLAN.write_text(json.dumps(plan, indent=1))
+    # Every node id must be selectable on its own: one that pytest cannot find would read
+    # as a kill.
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *plan["options"],
+                                *contexts.order], capture_output=True, text=True)
+    found = [line for line in collected.stdout.splitlines() if "::" in line]
+    if collected.returncode != 0 or found != contexts.order:
+        print(f"mutation_tests: the recorded node ids do not collect as they ran:\n{collected.stdout[-3000:]}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit({"record": record, "run": run}[sys.argv[1]]())
