@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import random
@@ -126,9 +127,26 @@ def run(command: list, cwd: Path, capture: bool = False) -> str:
     return output or ""
 
 
-def run_module(folder: Path, module: str, tests: list[str], sample: int = 0) -> dict:
+@contextlib.contextmanager
+def warm_server(tree: Path):
+    """scripts/mutation_tests.py's server in the tree copy, once it has imported the
+    tests' third-party packages (the mutants' runs go cold if it is not there)."""
+    with subprocess.Popen([sys.executable, "scripts/mutation_tests.py", "serve"], cwd=tree, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
+        RUNNING.add(server)
+        try:
+            server.stdout.readline()        # "ready", or nothing if it failed
+            yield
+        finally:
+            server.terminate()
+            RUNNING.discard(server)
+
+
+def run_module(folder: Path, module: str, tests: list[str], sample: int = 0, warm_start: bool = True) -> dict:
     """Mutate one module in a fresh copy of the tree and run its tests against every mutant
-    (or against `sample` of them, drawn with the module's name as the seed)."""
+    (or against `sample` of them, drawn with the module's name as the seed); each mutant
+    runs only the tests that reach its change (scripts/mutation_tests.py), started from a
+    warm server unless `warm_start` is off."""
     tree = folder / module.replace("/", "_").removesuffix(".py")
     copy_tree(tree)
     started = time.monotonic()
@@ -151,7 +169,8 @@ def run_module(folder: Path, module: str, tests: list[str], sample: int = 0) -> 
     run([BIN / "cr-filter-operators", session, config], tree)
     skip_annotations(session, tree / module)
     population = keep_sample(session, module, sample) if sample else None
-    run([BIN / "cosmic-ray", "exec", config, session], tree)
+    with warm_server(tree) if warm_start else contextlib.nullcontext():
+        run([BIN / "cosmic-ray", "exec", config, session], tree)
     dump = run([BIN / "cosmic-ray", "dump", session], tree, capture=True)
     summary = summarise(module, tests, [json.loads(line) for line in dump.splitlines() if line.strip()],
                         time.monotonic() - started)
@@ -253,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="modules mutated at the same time (default 1)")
     parser.add_argument("--sample", type=int, default=0,
                         help="run this many mutants of each module, drawn with a fixed seed (default: all)")
+    parser.add_argument("--cold", action="store_true",
+                        help="start each mutant's tests in a new Python, not from the warm server")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULE_TESTS]
     if unknown:
@@ -264,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="geovl-mutation-") as folder:
         pool = ThreadPoolExecutor(max(1, args.jobs))
         try:
-            running = {pool.submit(run_module, Path(folder), m, MODULE_TESTS[m], args.sample): m for m in modules}
+            running = {pool.submit(run_module, Path(folder), m, MODULE_TESTS[m], args.sample, not args.cold): m for m in modules}
             print(f"mutating {len(modules)} module(s), {args.jobs} at a time, in copies under {folder}", flush=True)
             for done in as_completed(running):
                 module = running[done]

@@ -11,31 +11,40 @@ source and runs pytest on the tests that ran the changed lines, in their recorde
 or on the whole list where a selection could leave out a test that the mutant fails:
   - a changed line outside a function body (runs at import: every test depends on it);
   - a changed line that no test ran in-process (it may run in a subprocess), or that ran
-    outside any test (collection, conftest hooks);
+    outside any test (collection, conftest hooks) or in a fixture's tear-down (a session
+    fixture's runs after the last test, whichever set it up);
   - a changed line in a cached function (a later test may use the cached result without
     running the line);
   - a diff that is not a plain change of lines.
-  - a changed line run by a fixture's tear-down.
-A line run by a fixture's set-up adds that test and every later one: a
-module or session fixture's result is used by later tests that do not run the line.
+A line run by a fixture's set-up adds that test and every later one: a module or
+session fixture's result is used by later tests that do not run the line.
 The exit status is pytest's (0: the mutant survived, else killed).
 """
 from __future__ import annotations
 
 import ast
 import difflib
+import importlib
+import importlib.metadata
 import json
 import os
+import random
+import signal
+import socket
 import subprocess
 import sys
+import sysconfig
+import threading
 from pathlib import Path
 
 from pluggy import HookimplMarker
 
 hookimpl = HookimplMarker("pytest")     # pytest.hookimpl, without importing pytest here
 PLAN = Path("mutation-plan.json")
+SOCKET = Path("mutation.sock")      # the warm server's (`serve`)
 CACHE_DECORATORS = {"lru_cache", "cache", "cached_property"}
 NO_TESTS_COLLECTED = 5      # pytest's exit status
+NOT_PRELOADED = {"qgis", "PyQt5", "pytest_qgis", "coverage"}
 
 
 def changed_lines(pristine: str, mutated: str) -> set[int] | None:
@@ -93,7 +102,28 @@ def select_tests(changed: set[int] | None, body: set[int], plan: dict) -> list[s
 
 
 def pytest_status(arguments: list[str]) -> int:
-    return subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode
+    """pytest's exit status on `arguments`: in a child of the warm server where one
+    answers, else in a new Python."""
+    status = warm_pytest_status(arguments) if SOCKET.exists() else None
+    if status is None:
+        status = subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode
+    return status
+
+
+def warm_pytest_status(arguments: list[str]) -> int | None:
+    """Ask the server (`serve`) to run pytest in a forked child that writes to this
+    process's stdout and stderr; None if it could not (then the caller runs it cold).
+    If this process is killed (a timeout), the connection closes and the child's whole
+    process group is killed."""
+    message = json.dumps({"arguments": arguments, "environ": dict(os.environ)}).encode() + b"\n"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(SOCKET))
+            socket.send_fds(connection, [message], [sys.stdout.fileno(), sys.stderr.fileno()])
+            answer = connection.makefile("rb").readline()
+    except OSError:
+        return None
+    return int(answer) if answer.strip().isdigit() else None
 
 
 def run() -> int:
@@ -107,6 +137,24 @@ def run() -> int:
     # Every selected node id was collected in the recorded run: none can go missing.
     assert status != NO_TESTS_COLLECTED, f"no tests collected of {selected}"
     return status
+
+
+def third_party_packages() -> list[str]:
+    """The top-level packages imported so far from the environment's site-packages, in
+    the order they were first imported, less QGIS and Qt (no QGIS application may start
+    before the fork), coverage (the recording's own) and pytest plugins (pytest rewrites
+    their asserts when it loads them)."""
+    site_packages = tuple(sysconfig.get_path(key) + os.sep for key in ("purelib", "platlib"))
+    plugins = {package for package, names in importlib.metadata.packages_distributions().items()
+               if any(entry.group == "pytest11" for name in names
+                      for entry in importlib.metadata.distribution(name).entry_points)}
+    kept = {}
+    for name in list(sys.modules):
+        package = name.partition(".")[0]
+        origin = getattr(sys.modules.get(package), "__file__", None) or ""
+        if package not in NOT_PRELOADED | plugins and origin.startswith(site_packages):
+            kept[package] = None
+    return list(kept)
 
 
 class TestContexts:
@@ -168,11 +216,12 @@ def record() -> int:
                 in_tests.setdefault(str(line), []).append(test)
             else:
                 in_fixtures[str(line)] = min(position[test], in_fixtures.get(str(line), len(position)))
-    plan.update(order=contexts.order, in_tests=in_tests, in_fixtures=in_fixtures, outside_tests=outside_tests)
+    plan.update(order=contexts.order, in_tests=in_tests, in_fixtures=in_fixtures, outside_tests=outside_tests,
+                preload=third_party_packages())
     PLAN.write_text(json.dumps(plan, indent=1))
     # Every node id must be selectable on its own: one that pytest cannot find would read
     # as a kill.
-    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *plan["options"],
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", *plan["options"],
                                 *contexts.order], capture_output=True, text=True)
     found = [line for line in collected.stdout.splitlines() if "::" in line]
     if collected.returncode != 0 or found != contexts.order:
@@ -181,5 +230,67 @@ def record() -> int:
     return 0
 
 
+def serve() -> int:
+    """Import the third-party packages the unmutated tests imported (recorded in PLAN),
+    then fork a child for each connection on SOCKET to run pytest: a mutant's run starts
+    without paying for importing torch and the like. The module under test and the
+    tests themselves are imported in the child, as in a new Python."""
+    plan = json.loads(PLAN.read_text())
+    sys.path[0] = os.getcwd()       # as `python -m pytest` has it
+    for name in plan["preload"]:
+        try:
+            importlib.import_module(name)
+        except Exception:       # noqa: BLE001 - then the child imports it, as a new Python would
+            pass
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(SOCKET))
+        server.listen()
+        print("ready", flush=True)
+        while True:
+            connection, _ = server.accept()
+            if os.fork() == 0:
+                server.close()
+                _run_child(connection)
+            connection.close()
+            while True:         # reap the children that have ended
+                try:
+                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                        break
+                except ChildProcessError:
+                    break
+
+
+def _run_child(connection: socket.socket) -> None:
+    message, descriptors, _, _ = socket.recv_fds(connection, 1 << 16, 2)
+    while not message.endswith(b"\n"):
+        message += connection.recv(1 << 16)
+    request = json.loads(message)
+    os.dup2(descriptors[0], 1)
+    os.dup2(descriptors[1], 2)
+    os.setpgid(0, 0)
+    os.environ.clear()
+    os.environ.update(request["environ"])
+    sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    sys.argv = ["pytest", *request["arguments"]]
+    random.seed()               # a new Python's seed, not the server's shared by every child
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+
+    def kill_when_client_goes() -> None:
+        connection.recv(1)      # returns when the client closed the connection or died
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=kill_when_client_goes, daemon=True).start()
+    try:
+        import pytest
+
+        status = int(pytest.main(request["arguments"]))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        connection.sendall(f"{status}\n".encode())
+    finally:
+        os._exit(0)         # never back into the server's loop; no status sent: the client runs it cold
+
+
 if __name__ == "__main__":
-    sys.exit({"record": record, "run": run}[sys.argv[1]]())
+    sys.exit({"record": record, "run": run, "serve": serve}[sys.argv[1]]())
