@@ -10,6 +10,17 @@ def _disk_offsets(radius: int) -> list[tuple[int, int]]:
     return [(dr, dc) for dr in span for dc in span if dr * dr + dc * dc <= radius * radius]
 
 
+def mask_window(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The rows and columns that hold a bool mask's pixels, widened by `margin` (within
+    the array); None for an empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (slice(max(0, rows[0] - margin), rows[-1] + margin + 1),
+            slice(max(0, cols[0] - margin), cols[-1] + margin + 1))
+
+
 def close_mask(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary closing (dilate, then erode) of a bool mask with a disk of `radius` pixels.
 
@@ -18,15 +29,24 @@ def close_mask(mask: np.ndarray, radius: int) -> np.ndarray:
     """
     if radius < 0:
         raise ValueError(f"radius must be >= 0, not {radius}")
+    mask = mask.astype(bool)
+    closed = np.zeros(mask.shape, bool)
+    # A closing reaches at most `radius` beyond the mask; around the mask's window the
+    # image is background, which edge replication of the window's border reproduces.
+    window = mask_window(mask, radius + 1)
+    if window is None:
+        return closed
     if radius == 0:
-        return mask.astype(bool, copy=True)
+        closed[window] = mask[window]
+        return closed
     offsets = _disk_offsets(radius)
     # Each pass shrinks the array by `radius` on every side, so padding by twice the
     # radius gives every output pixel the neighbourhood it would have in an infinite,
     # edge-replicated image, with no special cases at the borders.
-    padded = np.pad(mask.astype(bool), 2 * radius, mode="edge")
+    padded = np.pad(mask[window], 2 * radius, mode="edge")
     dilated = _combine_shifted(padded, offsets, radius, np.logical_or)
-    return _combine_shifted(dilated, offsets, radius, np.logical_and)
+    closed[window] = _combine_shifted(dilated, offsets, radius, np.logical_and)
+    return closed
 
 
 def _combine_shifted(array: np.ndarray, offsets: list[tuple[int, int]], radius: int, combine) -> np.ndarray:

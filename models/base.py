@@ -102,7 +102,7 @@ class SegmentPrompt:
 
 @dataclass
 class Segmentation:
-    mask: np.ndarray     # (H, W) bool at the tile's size
+    mask: np.ndarray | None   # (H, W) bool at the tile's size (None: not asked for)
     score: float         # the model's own quality estimate (predicted IoU), 0..1
     logits: np.ndarray   # low-res logits, usable as the next decode's dense prompt
 
@@ -133,9 +133,10 @@ class PromptSegmenter(ABC):
         recommends for a single ambiguous point)."""
 
     def decode_batch(self, embedding: Embedding, image_size: tuple[int, int], prompts: Sequence[SegmentPrompt],
-                     multimask: bool = False) -> list[Segmentation]:
+                     multimask: bool = False, with_masks: bool = True) -> list[Segmentation]:
         """decode for several objects of one prompt shape; families whose decoder takes a
-        batch of objects decode them in one pass."""
+        batch of objects decode them in one pass. `with_masks=False` asks only for scores
+        and logits (the input of a refinement pass): a family may then leave mask None."""
         return [self.decode(embedding, image_size, prompt, multimask) for prompt in prompts]
 
     def decode_text(self, embedding: Embedding, image_size: tuple[int, int], text: str) -> list[Segmentation]:

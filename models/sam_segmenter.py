@@ -3,8 +3,9 @@ such as GeoSAM's, and other sizes) as a PromptSegmenter.
 
 The architecture is read off the checkpoint's tensor shapes, so any SAM-layout state
 dict loads without being told its type. Encode and decode follow segment-anything's
-SamPredictor step for step (same resize, normalisation and coordinate transforms), so
-masks equal the reference predictor's.
+SamPredictor step for step (same resize, normalisation and coordinate transforms); the
+mask decoder's arithmetic is taken in another order (models/sam_decoder.py), so masks
+equal the reference predictor's up to float rounding.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import torch
 from ..errors import ModelError
 from .base import Embedding, PromptSegmenter, SegmentPrompt, Segmentation
 from .checkpoints import read_state_dict
+from .sam_decoder import LeanMaskDecoder
 
 
 @dataclass(frozen=True)
@@ -168,10 +170,10 @@ class SamSegmenter(PromptSegmenter):
     """segment-anything's Sam, used the way SamPredictor uses it.
 
     The image encoder and the mask decoder run in `dtype`: the decoder is most of the cost
-    of many prompts (about 55 ms an object in fp32 and 25 in bf16 on a 2-core CPU with
-    native bf16), and so do the convolutions that embed a dense (mask) prompt. Points are
-    encoded in fp32, as their coordinates lose whole pixels in bf16, and masks are upscaled
-    and thresholded in fp32."""
+    of many prompts, and so do the convolutions that embed a dense (mask) prompt. Points
+    are encoded in fp32, as their coordinates lose whole pixels in bf16, and masks are
+    upscaled and thresholded in fp32. The decoder is SAM's own, computed without
+    repeating the image per object (LeanMaskDecoder)."""
 
     def __init__(self, name: str, sam, device: torch.device, dtype: torch.dtype):
         from segment_anything.utils.transforms import ResizeLongestSide
@@ -181,6 +183,7 @@ class SamSegmenter(PromptSegmenter):
         self.sam.image_encoder.to(dtype)
         self.sam.mask_decoder.to(dtype)
         self.sam.prompt_encoder.mask_downscaling.to(dtype)
+        self.mask_decoder = LeanMaskDecoder(self.sam.mask_decoder)
         with torch.inference_mode():
             # The same for every prompt; SamPredictor computes it again each time (about 8 ms).
             self.dense_pe = self.sam.prompt_encoder.get_dense_pe().to(dtype)
@@ -200,7 +203,7 @@ class SamSegmenter(PromptSegmenter):
 
     @torch.inference_mode()
     def decode_batch(self, embedding: Embedding, image_size: tuple[int, int], prompts: Sequence[SegmentPrompt],
-                     multimask: bool = False) -> list[Segmentation]:
+                     multimask: bool = False, with_masks: bool = True) -> list[Segmentation]:
         """decode for several objects in one pass of the mask decoder, the way
         SamPredictor.predict_torch takes them (B x N points, B boxes, B dense prompts): the
         prompts must have one shape (as many points, all or none with a box, all or none
@@ -218,16 +221,24 @@ class SamSegmenter(PromptSegmenter):
             logits = np.stack([p.mask_logits for p in prompts])
             masks = torch.as_tensor(logits, dtype=self.dtype, device=self.device)[:, None]
         sparse, dense = self.sam.prompt_encoder(points=points, boxes=boxes, masks=masks)
-        low_res, iou = self.sam.mask_decoder(
-            image_embeddings=embedding["image_embeddings"].to(self.device, self.dtype),
-            image_pe=self.dense_pe,
-            sparse_prompt_embeddings=sparse.to(self.dtype), dense_prompt_embeddings=dense.to(self.dtype),
-            multimask_output=multimask)
+        if masks is None:
+            dense = dense[:1]   # the no-mask embedding, the same for every object
+        low_res, iou = self.mask_decoder(embedding["image_embeddings"].to(self.device, self.dtype), self.dense_pe,
+                                         sparse.to(self.dtype), dense.to(self.dtype), multimask)
         low_res, iou = low_res.float(), iou.float()
         objects = torch.arange(len(prompts), device=self.device)
         best = iou.argmax(dim=1)
         low_res, scores = low_res[objects, best][:, None], iou[objects, best]
-        input_size = self.transform.get_preprocess_shape(*image_size, self.input_size)
-        masks = self.sam.postprocess_masks(low_res, input_size, image_size) > self.sam.mask_threshold
-        return [Segmentation(mask[0].cpu().numpy(), float(score), logits[0].cpu().numpy())
+        masks = self._masks(low_res, image_size) if with_masks else [None] * len(prompts)
+        return [Segmentation(mask, float(score), logits[0].cpu().numpy())
                 for mask, score, logits in zip(masks, scores, low_res)]
+
+    def _masks(self, low_res: torch.Tensor, image_size: tuple[int, int]) -> list[np.ndarray]:
+        """Sam.postprocess_masks and the threshold; its last resize is left out when it is to
+        the size the masks have (bilinear resampling to the same size is the identity)."""
+        input_size = self.transform.get_preprocess_shape(*image_size, self.input_size)
+        upscaled = torch.nn.functional.interpolate(low_res, (self.input_size, self.input_size), mode="bilinear",
+                                                   align_corners=False)[..., :input_size[0], :input_size[1]]
+        if tuple(input_size) != tuple(image_size):
+            upscaled = torch.nn.functional.interpolate(upscaled, image_size, mode="bilinear", align_corners=False)
+        return [mask[0].cpu().numpy() for mask in upscaled > self.sam.mask_threshold]

@@ -27,7 +27,7 @@ from ..geo.georef import map_to_pixels, pixel_size
 from ..geo.gpkg import wkb_2d
 from ..geo.grid import Tile, TileGrid
 from ..geo.mask_raster import MaskRasterWriter, check_written, class_colours, class_tags
-from ..geo.morphology import close_mask
+from ..geo.morphology import close_mask, mask_window
 from ..geo.prior import PriorReader, prior_class_names
 from ..geo.prompts import sample_line
 from ..geo.raster import RasterSource
@@ -376,13 +376,16 @@ class _TileRun:
         winner = np.full(size, np.iinfo(np.int32).max, np.int32)   # order of the mask that holds a pixel
 
         def lay(order: int, prompt_id: int | None, code: int, result: Segmentation) -> None:
-            score = np.float32(result.score)
-            mask = close_mask(result.mask, self.closing_px) & valid
-            mask &= (score > best) | ((score == best) & (order < winner))
             self.masks_decoded += 1
+            window = mask_window(result.mask, self.closing_px + 1)   # all the closed mask can reach
+            if window is None:
+                return
+            score = np.float32(result.score)
+            mask = close_mask(result.mask[window], self.closing_px) & valid[window]
+            mask &= (score > best[window]) | ((score == best[window]) & (order < winner[window]))
             if mask.any():
                 self.records.append(_Record(prompt_id, code, result.score))
-                label[mask], best[mask], winner[mask] = len(self.records), score, order
+                label[window][mask], best[window][mask], winner[window][mask] = len(self.records), score, order
 
         for order, result in self._decode(embedding, size, tile_prompts):
             lay(order, tile_prompts[order].prompt_id, tile_prompts[order].class_code, result)
@@ -400,7 +403,8 @@ class _TileRun:
         for batch in _batches(tile_prompts):
             check_cancelled(self.feedback)
             prompts = [tile_prompts[i].prompt for i in batch]
-            results = self.segmenter.decode_batch(embedding, size, prompts, tile_prompts[batch[0]].multimask)
+            results = self.segmenter.decode_batch(embedding, size, prompts, tile_prompts[batch[0]].multimask,
+                                                  with_masks=not self.refine)
             if self.refine:  # GeoSAM's dense prompt: the first pass's logits, same sparse prompts
                 dense = [replace(prompt, mask_logits=result.logits) for prompt, result in zip(prompts, results)]
                 results = self.segmenter.decode_batch(embedding, size, dense)

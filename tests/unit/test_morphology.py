@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from geovl.geo.morphology import close_mask
+from geovl.geo.morphology import close_mask, mask_window
 
 
 def disk(radius):
@@ -75,3 +75,23 @@ def test_accepts_uint8_and_rejects_negative_radius():
     assert closed.dtype == bool and closed[1:4, 1:4].all() and closed.sum() == 9
     with pytest.raises(ValueError):
         close_mask(mask, -1)
+
+
+@pytest.mark.parametrize("radius", [0, 1, 2, 4])
+def test_small_mask_far_from_and_at_the_edges(radius):
+    """A mask a few pixels across (closed within its window): the same as the reference
+    over the whole image, inside it and against each edge and corner."""
+    for row, col in [(20, 25), (0, 25), (20, 0), (37, 45), (0, 0), (39, 49)]:
+        mask = np.zeros((40, 50), bool)
+        mask[max(0, row - 2):row + 3, max(0, col - 3):col + 2] = True
+        mask[row, max(0, col - 1)] = False     # a hole the closing fills
+        expected = mask if radius == 0 else reference_close(mask, radius)
+        np.testing.assert_array_equal(close_mask(mask, radius), expected)
+
+
+def test_mask_window():
+    mask = np.zeros((10, 12), bool)
+    assert mask_window(mask, 2) is None
+    mask[3, 4] = mask[5, 9] = True
+    assert mask_window(mask, 2) == (slice(1, 8), slice(2, 12))
+    assert mask_window(mask, 0) == (slice(3, 6), slice(4, 10))
