@@ -49,8 +49,8 @@ MAX_CLASSES = 255           # the class raster is uint8 with a colour table; 0 i
 FLAT_BOX_ADVICE = (f"A box (a polygon prompt's bounding box) needs two distinct corners at least {MIN_BOX_PX} "
                    "pixels apart, and a polygon of zero area (a point, or collinear vertices) has none: draw the "
                    "polygon around the object, or give the object as a point prompt (label 1).")
-# Objects decoded in one pass of the mask decoder. SAM repeats the image embedding for each
-# object, so a batch saves no work, only calls: on 2 CPU cores vit_b's decoder took 50-54
+# Objects decoded in one pass of the mask decoder. Each object has image-sized activations
+# of its own, so a batch saves calls, not work: on 2 CPU cores vit_b's decoder took 50-54
 # ms an object alone or in twos, 53-57 in fours and 90 in sixteens (memory traffic).
 DECODE_BATCH = 2
 DECODE_BATCH_POINTS = 1024  # ... fewer when they carry many points (attention memory grows with points)
