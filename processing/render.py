@@ -4,7 +4,8 @@ Local GDAL files are used in place. Other layers (WMS/XYZ/WCS, virtual rasters, 
 are rendered through their data provider to a GeoTIFF at the requested extent and
 ground resolution, kept in the cache so a repeated run on the same layer and extent
 reuses it (and with it the tile index built from it). A rendering whose provider failed
-to fetch data (tiles not downloaded) is an error, never a cached blank raster.
+to fetch data (tiles not downloaded) is an error, never a cached blank raster. A tile the
+server says it does not have (HTTP 404 or 204, outside its coverage) is nodata there.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from qgis.core import (QgsCoordinateTransform, QgsNetworkAccessManager, QgsNetwo
                        QgsNetworkRequestParameters, QgsProcessingException, QgsRasterBlockFeedback,
                        QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle)
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtNetwork import QNetworkReply
+from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from .base import MapView, ground_metres_per_unit, writable_folder_problem
 from .settings import cache_folder
@@ -25,6 +26,9 @@ from .settings import cache_folder
 # Largest raster rendered from a non-file layer (pixels); beyond it the user should
 # narrow the extent or coarsen the resolution.
 MAX_RENDER_PIXELS = 400_000_000
+# What XYZ and WMS servers answer for a tile where they have no data: no tile there (the
+# provider leaves it transparent, nodata in the rendering), not a failed download.
+NO_TILE_STATUSES = (204, 404)
 
 
 def tr(text: str) -> str:
@@ -117,16 +121,17 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     if feedback:
         feedback.canceled.connect(block_feedback.cancel)
         block_feedback.progressChanged.connect(feedback.setProgress)
-    with _failed_requests() as failed:
+    with _watched_requests() as requests:
         error = writer.writeRaster(pipe, cols, rows, render_extent, layer.crs(), context.transformContext(),
                                    block_feedback)
     # QGIS 3.22's WMS/XYZ provider fills a tile it could not download with transparency and
     # reports nothing to the writer: the failed requests are what tells.
-    provider_errors = list(failed.values()) + list(block_feedback.errors())
+    provider_errors = list(requests.failed.values()) + list(block_feedback.errors())
     if not provider.error().isEmpty():
         provider_errors.append(provider.error().summary())
+    outside = bool(requests.no_tile) and not requests.served
     written = error == QgsRasterFileWriter.WriterError.NoError and _readable_raster(partial, cols, rows)
-    if not written or block_feedback.isCanceled() or provider_errors:
+    if not written or block_feedback.isCanceled() or provider_errors or outside:
         for leftover in (partial, partial + ".aux.xml"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(leftover)
@@ -138,9 +143,19 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
                 "rendering would have blank areas, so nothing was kept. Check the network connection and that "
                 "the service answers (open the layer on the map), then run again.").format(
                     layer.name(), len(provider_errors), provider_errors[0]))
+        if outside:
+            raise QgsProcessingException(tr(
+                "Rendering layer '{}' gave nothing: its server has no tile over this extent (it answered \"no tile "
+                "here\", HTTP 404 or 204, to all {} tile request(s), e.g. {}). The extent is outside the server's "
+                "coverage: choose an extent where the layer shows data on the map (EXTENT), then run again.").format(
+                    layer.name(), len(requests.no_tile), min(requests.no_tile)))
         raise QgsProcessingException(tr(
             "Rendering layer '{}' into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set "
             "GEOVL_CACHE_DIR to a folder on another disk.").format(layer.name(), folder, int(error)))
+    if requests.no_tile:
+        feedback.pushInfo(tr("The server of layer '{}' has no tile for {} of the {} tile request(s) (HTTP 404 or 204): "
+                             "those areas are nodata.").format(layer.name(), len(requests.no_tile),
+                                                               len(requests.no_tile) + len(requests.served)))
     os.replace(partial, target)
     with contextlib.suppress(FileNotFoundError):  # GDAL's statistics of the check, under the old name
         os.remove(partial + ".aux.xml")
@@ -188,28 +203,41 @@ def _pixel_size(layer: QgsRasterLayer, extent: QgsRectangle, resolution_m: float
     return layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
 
 
+class _Requests:
+    """The network requests of a rendering, by URL: failed or timed out (one sentence a
+    URL), answered "no tile here" (NO_TILE_STATUSES), and served."""
+
+    def __init__(self):
+        self.failed: dict[str, str] = {}
+        self.no_tile: set[str] = set()
+        self.served: set[str] = set()
+
+
 @contextlib.contextmanager
-def _failed_requests():
-    """The network requests of this thread that failed or timed out meanwhile, one
-    sentence a URL. Each thread has its own network manager, so a rendering in a
-    Processing task sees its own requests only."""
-    failed: dict[str, str] = {}
+def _watched_requests():
+    """The network requests of this thread meanwhile, as _Requests. Each thread has its
+    own network manager, so a rendering in a Processing task sees its own requests only."""
+    requests = _Requests()
     manager = QgsNetworkAccessManager.instance()
 
     def finished(reply: QgsNetworkReplyContent) -> None:
-        if reply.error() != QNetworkReply.NetworkError.NoError:
-            url = reply.request().url().toString()
-            failed.setdefault(url, f"{url}: {reply.errorString()}")
+        url = reply.request().url().toString()
+        if reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) in NO_TILE_STATUSES:
+            requests.no_tile.add(url)
+        elif reply.error() != QNetworkReply.NetworkError.NoError:
+            requests.failed.setdefault(url, f"{url}: {reply.errorString()}")
+        else:
+            requests.served.add(url)
 
     def timed_out(request: QgsNetworkRequestParameters) -> None:
         # A request that timed out also finishes, as "Operation canceled": this says why.
         url = request.request().url().toString()
-        failed[url] = tr("{}: no answer in time").format(url)
+        requests.failed[url] = tr("{}: no answer in time").format(url)
 
     manager.finished[QgsNetworkReplyContent].connect(finished)
     manager.requestTimedOut[QgsNetworkRequestParameters].connect(timed_out)
     try:
-        yield failed
+        yield requests
     finally:
         manager.finished[QgsNetworkReplyContent].disconnect(finished)
         manager.requestTimedOut[QgsNetworkRequestParameters].disconnect(timed_out)

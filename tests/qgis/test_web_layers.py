@@ -2,7 +2,8 @@
 
 Tiles that cannot be downloaded (HTTP 500, no answer in time) fail the run with a
 sentence and leave nothing in the render cache; served tiles render, and a rerun reuses
-the rendering. RESOLUTION is ground metres per pixel: at 60 N a Web Mercator CRS metre is
+the rendering. Tiles the server does not have (HTTP 404 or 204) are nodata, and an
+extent where it has none is a sentence. RESOLUTION is ground metres per pixel: at 60 N a Web Mercator CRS metre is
 half a metre on the ground, and a degree of longitude half a degree of latitude. Layers
 without an extent of their own default to the map view, or (qgis_process) ask for EXTENT.
 """
@@ -28,7 +29,26 @@ EXTENT_60N = QgsRectangle(0.0, Y_60N - 512, 1024.0, Y_60N + 512)
 
 
 class TileServer(tile_server.TileServer):
-    """The loopback tile server, with its XYZ layer."""
+    """The loopback tile server, with its XYZ layer. The tiles `missing(z, x, y)` says it
+    does not have are answered `missing_status` (404 or 204) with no content."""
+
+    def __init__(self):
+        super().__init__()
+        self.missing, self.missing_status = (lambda z, x, y: False), 404
+        server = self
+
+        class Handler(self.http.RequestHandlerClass):
+            def do_GET(self):
+                z, x, y = (int(part) for part in self.path.strip("/").removesuffix(".png").split("/"))
+                if not server.missing(z, x, y):
+                    super().do_GET()
+                    return
+                server.requests += 1
+                self.send_response(server.missing_status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.http.RequestHandlerClass = Handler
 
     def layer(self, name: str = "xyz") -> QgsRasterLayer:
         layer = QgsRasterLayer(self.xyz_source, name, "wms")
@@ -79,6 +99,37 @@ def test_tiles_not_downloaded_fail_with_a_sentence_and_cache_nothing(plugin, tin
     assert ("no answer in time" if mode == "slow" else "server replied: tile server down") in message
     assert "Check the network connection" in message
     assert tiles.requests > 0
+    assert rendered_files(cache_dir) == [] and partial_files(cache_dir) == []
+
+
+@pytest.mark.parametrize("status", [404, 204])
+def test_tiles_the_server_does_not_have_are_nodata(plugin, tiny_clip_dir, tiles, cache_dir, status):
+    """The server has no tiles east of x = 0 beyond the first column (x > 611 m at zoom
+    16): the run succeeds, the rendering is transparent (alpha 0, nodata) there and holds
+    the served tiles elsewhere, and only tiles with data are indexed and found."""
+    tiles.missing, tiles.missing_status = (lambda z, x, y: x > 2 ** (z - 1)), status
+    result, log = run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    assert "The server of layer 'xyz' has no tile for" in log and "those areas are nodata" in log
+    [rendered] = rendered_files(cache_dir)
+    check = QgsRasterLayer(str(rendered), "rendered", "gdal")
+    assert [check.dataProvider().sample(QgsPointXY(100, Y_60N), band)[0] for band in (1, 2, 3, 4)] == \
+        [*TILE_COLOUR, 255]
+    assert check.dataProvider().sample(QgsPointXY(900, Y_60N), 4)[0] == 0
+    assert "40 tiles in the index" in log   # of 8 x 8 tiles of 128 m, the 3 columns east of 640 m are empty
+    assert result["OUTPUT"].featureCount() == 3
+    assert all(hit.geometry().boundingBox().xMaximum() <= 640 for hit in result["OUTPUT"].getFeatures())
+
+
+def test_an_extent_outside_the_server_coverage_is_a_sentence(plugin, tiny_clip_dir, tiles, cache_dir):
+    """Every tile answered 404: not an all-nodata run, but a sentence saying the extent is
+    outside the server's coverage; nothing is cached."""
+    tiles.missing = lambda z, x, y: True
+    with pytest.raises(QgsProcessingException) as info:
+        run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    message = str(info.value)
+    assert "Rendering layer 'xyz' gave nothing: its server has no tile over this extent" in message
+    assert f"http://127.0.0.1:{tiles.http.server_port}/16/" in message
+    assert "The extent is outside the server's coverage" in message and "(EXTENT)" in message
     assert rendered_files(cache_dir) == [] and partial_files(cache_dir) == []
 
 
