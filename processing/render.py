@@ -16,7 +16,8 @@ import os
 
 from qgis.core import (QgsCoordinateTransform, QgsNetworkAccessManager, QgsNetworkReplyContent,
                        QgsNetworkRequestParameters, QgsProcessingException, QgsRasterBlockFeedback,
-                       QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe, QgsRectangle)
+                       QgsPointXY, QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe,
+                       QgsRectangle)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -80,7 +81,7 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     if path:
         return path
     extent, resolution_m = _render_request(layer, extent, resolution_m, context, feedback, map_view)
-    x_size, y_size = _pixel_size(layer, extent, resolution_m, context)
+    x_size, y_size = pixel_size(layer, extent.center(), resolution_m, context)  # one grid: the centre's pixels
     cols, rows = max(1, math.ceil(extent.width() / x_size)), max(1, math.ceil(extent.height() / y_size))
     if cols * rows > MAX_RENDER_PIXELS:
         raise QgsProcessingException(tr(
@@ -183,22 +184,30 @@ def _render_request(layer: QgsRasterLayer, extent: QgsRectangle | None, resoluti
         extent = extent.intersect(layer.extent())
     if extent.isEmpty():
         raise QgsProcessingException(tr("The extent does not overlap the layer '{}'.").format(layer.name()))
-    if not resolution_m and not own_grid:
-        if map_view is None:
-            raise QgsProcessingException(tr(
-                "Layer '{}' has no native resolution (web map/tile layer): set the resolution "
-                "(RESOLUTION, metres per pixel) to render it at.").format(layer.name()))
-        resolution_m = map_view.metres_per_pixel
+    resolved = ground_resolution(layer, resolution_m, map_view)
+    if resolved != resolution_m:
         feedback.pushInfo(tr("Layer '{}' has no resolution of its own: using the map view's, {:.3g} m per "
-                             "pixel.").format(layer.name(), resolution_m))
-    return extent, resolution_m
+                             "pixel.").format(layer.name(), resolved))
+    return extent, resolved
 
 
-def _pixel_size(layer: QgsRasterLayer, extent: QgsRectangle, resolution_m: float, context) -> tuple[float, float]:
-    """Render pixel size (x, y) in layer CRS units: RESOLUTION ground metres at the extent's
-    centre (square on the ground), else the layer's own pixels."""
+def ground_resolution(layer: QgsRasterLayer, resolution_m: float, map_view: MapView | None) -> float:
+    """The ground metres per pixel `layer` is read at: `resolution_m` (RESOLUTION), else
+    for a layer without pixels of its own the map view's; 0: the layer's own pixels."""
+    if resolution_m or has_own_grid(layer):
+        return resolution_m
+    if map_view is None:
+        raise QgsProcessingException(tr(
+            "Layer '{}' has no native resolution (web map/tile layer): set the resolution "
+            "(RESOLUTION, metres per pixel) to render it at.").format(layer.name()))
+    return map_view.metres_per_pixel
+
+
+def pixel_size(layer: QgsRasterLayer, point: QgsPointXY, resolution_m: float, context) -> tuple[float, float]:
+    """Pixel size (x, y) in layer CRS units at `point` (layer CRS): `resolution_m` ground
+    metres (square on the ground), else the layer's own pixels."""
     if resolution_m:
-        x_factor, y_factor = ground_metres_per_unit(layer.crs(), extent.center(), context.transformContext())
+        x_factor, y_factor = ground_metres_per_unit(layer.crs(), point, context.transformContext())
         return resolution_m / x_factor, resolution_m / y_factor
     return layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
 

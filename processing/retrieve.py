@@ -5,11 +5,11 @@ from qgis.core import (QgsFeatureRequest, QgsFields,
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsWkbTypes)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle, QgsWkbTypes)
 
 from .base import GeoVLAlgorithm, make_fields, with_help
 from .parameter_rules import REQUIRED_LABEL
-from .render import job_raster
+from .render import ground_resolution, job_raster, pixel_size
 from .styles import style_outputs
 
 ALGORITHM_VERSION = "1"
@@ -101,10 +101,9 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
             raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
         query = self.parameterAsString(parameters, self.QUERY, context).strip()
         negative = self.parameterAsString(parameters, self.NEGATIVE, context).strip()
-        examples = self._example_bounds(parameters, context, layer,
-                                       self.parameterAsInt(parameters, self.TILE_SIZE, context) or 224)
-        model = self.model_options(parameters, context)
         tiling = self.tiling_options(parameters, context, layer)
+        examples = self._example_bounds(parameters, context, layer, tiling)
+        model = self.model_options(parameters, context)
         path, tiling = job_raster(layer, tiling, context, feedback, self.map_view)
         heatmap = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAP, context) or None
         index = self.parameterAsFileOutput(parameters, self.OUTPUT_INDEX, context) or None
@@ -129,18 +128,24 @@ class RetrieveAlgorithm(GeoVLAlgorithm):
         style_outputs(context, {dest_id: "retrieved_tiles", heatmap: "heatmap"})
         return outputs
 
-    def _example_bounds(self, parameters, context, layer, tile_size):
-        """Bounding boxes of the query layer's features, in the raster's CRS."""
+    def _example_bounds(self, parameters, context, layer, tiling):
+        """Bounding boxes of the query layer's features, in the raster's CRS. A point is
+        one tile around it: TILE_SIZE pixels of the resolution the raster is read at."""
         source = self.parameterAsSource(parameters, self.QUERY_LAYER, context)
         if source is None:
             return []
+        resolution_m = ground_resolution(layer, tiling["resolution"], self.map_view)
+        half_tile = 0.5 * (tiling["tile_size"] or 224)   # TILE_SIZE 0 is the model's input: 224 px for CLIP models
         request = QgsFeatureRequest().setDestinationCrs(layer.crs(), context.transformContext())
         boxes = []
         for feature in source.getFeatures(request):
             if feature.hasGeometry():
                 box = feature.geometry().boundingBox()
-                if box.width() == 0 or box.height() == 0:  # points: one tile around them
-                    box = box.buffered(0.5 * layer.rasterUnitsPerPixelX() * tile_size)
+                if box.width() == 0 or box.height() == 0:
+                    centre = box.center()
+                    x_size, y_size = pixel_size(layer, centre, resolution_m, context)
+                    box = QgsRectangle(centre.x() - half_tile * x_size, centre.y() - half_tile * y_size,
+                                       centre.x() + half_tile * x_size, centre.y() + half_tile * y_size)
                 boxes.append((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
         if not boxes:
             raise QgsProcessingException(self.tr("The query layer has no features with a geometry."))

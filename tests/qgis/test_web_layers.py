@@ -155,6 +155,35 @@ def test_served_tiles_render_at_ground_resolution_and_are_reused(plugin, tiny_cl
     assert tiles.requests == served and rendered_files(cache_dir) == [rendered]
 
 
+def test_a_point_example_is_one_tile_of_ground_around_it(plugin, tiny_clip_dir, tiles, cache_dir, monkeypatch):
+    """A query point on the XYZ layer at 60 N, TILE_SIZE 64 at RESOLUTION 1: the example
+    is 64 m of ground around it, 128 x 128 CRS metres of Web Mercator there (as the
+    rendering's tiles), not 64 pixels of the layer's nominal 1-unit pixel size."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    from geovl.processing.base import GeoVLAlgorithm
+
+    sent = []
+    run_job = GeoVLAlgorithm.run_job
+
+    def spy(alg, job, arguments, feedback, activity):
+        sent.append(arguments)
+        return run_job(alg, job, arguments, feedback, activity)
+
+    monkeypatch.setattr(GeoVLAlgorithm, "run_job", spy)
+    centre = EXTENT_60N.center()
+    points = QgsVectorLayer("Point?crs=EPSG:3857", "examples", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromPointXY(centre))
+    points.dataProvider().addFeatures([feature])
+    result, _ = run_retrieve(tiles.layer(), tiny_clip_dir, QUERY="", QUERY_LAYER=points,
+                             EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    assert result["OUTPUT"].featureCount() == 3
+    [(xmin, ymin, xmax, ymax)] = sent[0]["examples"]
+    assert (xmax - xmin, ymax - ymin) == (pytest.approx(128, rel=1e-3), pytest.approx(128, rel=1e-3))
+    assert ((xmin + xmax) / 2, (ymin + ymax) / 2) == (pytest.approx(centre.x()), pytest.approx(centre.y()))
+
+
 def test_a_web_layer_defaults_to_the_map_view(plugin, tiny_clip_dir, tiles, cache_dir, qgis_iface):
     """No EXTENT and no RESOLUTION: the canvas's extent at the canvas's ground resolution
     (a rendering of about as many pixels as the canvas shows)."""
