@@ -120,6 +120,12 @@ def _window_pieces(labels: np.ndarray, classes: np.ndarray, origin: tuple[int, i
     return list(zip(codes, polygons, areas))
 
 
+def mask_polygons(mask: np.ndarray, transform: Affine) -> list[Polygon]:
+    """The 4-connected areas of a bool mask (holes kept) as polygons in map units."""
+    _, polygons = _shapes(mask.astype(np.uint8), transform)
+    return list(polygons)
+
+
 def _shapes(values: np.ndarray, transform: Affine) -> tuple[list[int], np.ndarray]:
     """rasterio's 4-connected shapes of the nonzero values, built into shapely polygons in
     one vectorised call (per-geometry construction dominates on speckled masks)."""

@@ -32,7 +32,7 @@ from ..geo.prior import PriorReader, prior_class_names
 from ..geo.prompts import sample_line
 from ..geo.raster import RasterSource
 from ..geo.vectorise import polygon_area_m2, raster_regions, simplify_polygon
-from ..models.base import PromptSegmenter, SegmentPrompt, Segmentation
+from ..models.base import Embedding, PromptSegmenter, SegmentPrompt, Segmentation
 from ..models.device import dtype_name
 from ..models.resolver import load_segmenter, model_identity
 from .embedding_cache import EmbeddingCache
@@ -149,14 +149,11 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
             raise InputError(f"There are {len(classes)} classes{from_prior}, but the class raster holds at most "
                              f"{MAX_CLASSES} (values 1 to {MAX_CLASSES}, each with its colour). Merge classes (in the "
                              "prior raster or the prompts' class field), or segment them in several runs.")
-        mapped, flat = _map_prompts(source, grid, prompts, line_spacing_m, feedback)
+        mapped, flat = map_prompts(source, grid, prompts, line_spacing_m, feedback)
         routed = _route(grid, mapped, classes)
         if prompts and not routed and not prior_path and not texts:
             raise InputError(_nothing_routed(len(prompts), mapped, flat))
-        cache = EmbeddingCache({"version": CACHE_VERSION, "raster": source.fingerprint(),
-                                "model": model_identity(model.name), "model_type": model_type,
-                                "dtype": dtype_name(segmenter.dtype), "bands": source.bands,
-                                "normalisation": source.stretch.as_dict(), "grid": grid_settings(grid)})
+        cache = embedding_cache(source, model, model_type, segmenter, grid)
         work_dir = tempfile.mkdtemp(prefix="geovl-segment-")
         try:
             prior_codes = {value: classes.index(name) + 1 for value, name in prior_names.items()}
@@ -174,8 +171,29 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
                              run.tiles_decoded, run.masks_decoded)
 
 
-def _map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapPrompt], line_spacing_m: float,
-                 feedback: Feedback) -> tuple[list[tuple[MapPrompt, np.ndarray]], list[MapPrompt]]:
+def embedding_cache(source: RasterSource, model: ModelOptions, model_type: str, segmenter: PromptSegmenter,
+                    grid: TileGrid) -> EmbeddingCache:
+    """The tile embeddings of this raster, model and grid (shared by geovl:segment and the
+    segment map tool)."""
+    return EmbeddingCache({"version": CACHE_VERSION, "raster": source.fingerprint(),
+                           "model": model_identity(model.name), "model_type": model_type,
+                           "dtype": dtype_name(segmenter.dtype), "bands": source.bands,
+                           "normalisation": source.stretch.as_dict(), "grid": grid_settings(grid)})
+
+
+def tile_embedding(cache: EmbeddingCache, segmenter: PromptSegmenter, tile: Tile,
+                   image: np.ndarray) -> tuple[Embedding, bool]:
+    """The tile's embedding from the cache, or encoded and cached; and whether it was encoded."""
+    embedding = cache.load(tile.row, tile.col)
+    if embedding is not None:
+        return embedding, False
+    embedding = segmenter.encode(image)
+    cache.save(tile.row, tile.col, embedding)
+    return embedding, True
+
+
+def map_prompts(source: RasterSource, grid: TileGrid, prompts: Sequence[MapPrompt], line_spacing_m: float,
+                feedback: Feedback) -> tuple[list[tuple[MapPrompt, np.ndarray]], list[MapPrompt]]:
     """Each prompt with its coordinates in the output pixels of the grid's area (lines
     sampled into points), and the boxes with no area. Prompts wholly off the area, and
     boxes with no area, are dropped with a warning."""
@@ -231,7 +249,7 @@ def _tile_range(grid: TileGrid, low: float, high: float, count: int) -> range:
     return range(first, min(count - 1, math.floor(high / step)) + 1)
 
 
-def _points_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+def points_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
     """The points (output pixels of the grid's area) of each tile that holds some, in that
     tile's pixels and in their order. Tiles are a regular grid, so a point's tiles are
     found arithmetically: at most ceil(tile / step) per axis, from the first that reaches it."""
@@ -255,7 +273,7 @@ def _points_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int],
     return {(int(rows[a]), int(cols[a])): local[a:b] for a, b in zip(starts, ends)}
 
 
-def _box_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+def box_by_tile(grid: TileGrid, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
     """A box (its two corners) clipped to each tile it covers with at least MIN_BOX_PX a
     side, as (4,) x0, y0, x1, y1 in that tile's pixels."""
     step, size = grid.step_src / grid.scale, grid.tile_size
@@ -280,7 +298,7 @@ def _route(grid: TileGrid, mapped: list[tuple[MapPrompt, np.ndarray]],
     objects: dict[tuple[int, int], list[tuple[MapPrompt, np.ndarray]]] = {}
     background: dict[tuple[int, int], dict[str, list[np.ndarray]]] = {}
     for prompt, pixels in mapped:
-        parts = _box_by_tile(grid, pixels) if prompt.kind == "box" else _points_by_tile(grid, pixels)
+        parts = box_by_tile(grid, pixels) if prompt.kind == "box" else points_by_tile(grid, pixels)
         for key, local in parts.items():
             if prompt.label == 0:
                 background.setdefault(key, {}).setdefault(prompt.class_name, []).append(local)
@@ -364,11 +382,8 @@ class _TileRun:
         """Label of each pixel: the record of the best-scored mask that covers it (0: none;
         equal scores: the earlier prompt). Masks are laid down as they are decoded, so a
         tile's memory does not grow with its number of prompts."""
-        embedding = self.cache.load(tile.row, tile.col)
-        if embedding is None:
-            embedding = self.segmenter.encode(image)
-            self.cache.save(tile.row, tile.col, embedding)
-            self.tiles_encoded += 1
+        embedding, encoded = tile_embedding(self.cache, self.segmenter, tile, image)
+        self.tiles_encoded += encoded
         self.tiles_decoded += 1
         size = image.shape[:2]
         label = np.zeros(size, np.int32)

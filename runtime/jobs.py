@@ -1,5 +1,6 @@
-"""The four jobs as the worker runs them: JSON arguments in, a pipeline call, and out a
-GeoPackage of features (no CRS: QGIS knows it) plus small values.
+"""The jobs as the worker runs them: JSON arguments in, a pipeline call, and out a
+GeoPackage of features (no CRS: QGIS knows it) plus small values. The four algorithms'
+jobs, the model list of the model widget, and the segment tool's tiles and objects.
 
 Arguments are what processing/ resolved from the algorithm's parameters: raster paths,
 `model` {"name", "device", "precision"}, `tiling` {"tile_size", "overlap", "resolution",
@@ -9,15 +10,21 @@ Arguments are what processing/ resolved from the algorithm's parameters: raster 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
+from collections import OrderedDict
 from typing import Callable, Iterator
+
+import shapely
 
 from ..errors import InputError
 from ..geo.gpkg import FeatureTable, write_feature_tables
+from ..geo.raster import file_fingerprint
 from ..pipelines.ask import ask
 from ..pipelines.change import detect_changes
 from ..pipelines.feedback import Feedback
+from ..pipelines.interactive import SegmentSession
 from ..pipelines.options import ModelOptions, TilingOptions
 from ..pipelines.retrieve import retrieve
 from ..pipelines.segment import MapPrompt, segment
@@ -92,9 +99,13 @@ def _retrieve(a: dict, feedback: Feedback) -> dict:
             "index_path": result.index_path}
 
 
+def _prompts(a: dict) -> list[MapPrompt]:
+    return [MapPrompt(p["kind"], tuple(tuple(xy) for xy in p["coords"]), int(p.get("label", 1)),
+                      p.get("class_name", ""), int(p.get("prompt_id", 0))) for p in a.get("prompts", [])]
+
+
 def _segment(a: dict, feedback: Feedback) -> dict:
-    prompts = [MapPrompt(p["kind"], tuple(tuple(xy) for xy in p["coords"]), int(p["label"]), p["class_name"],
-                         int(p["prompt_id"])) for p in a.get("prompts", [])]
+    prompts = _prompts(a)
     result = segment(a["raster"], _model(a["model"]), prompts=prompts, prior_path=a.get("prior"),
                      texts=a.get("texts", []), tiling=_tiling(a["tiling"]), model_type=a.get("model_type", "auto"),
                      refine=bool(a.get("refine", True)), min_area_m2=float(a.get("min_area_m2", 0.0)),
@@ -108,6 +119,52 @@ def _segment(a: dict, feedback: Feedback) -> dict:
         "centerlines": FeatureTable("LINESTRING", [("class", "TEXT"), ("length", "REAL")],
                                     [(c.line, (c.class_name, c.line.length)) for c in result.centerlines])})
     return {"features": a["features"], "tiles_encoded": result.tiles_encoded, "masks_decoded": result.masks_decoded}
+
+
+class _Sessions:
+    """The segment tool's open sessions, by raster (as it is on disk), model and grid: a
+    click finds its model loaded and its tiles read. Beyond a few, the least recently
+    used is closed."""
+
+    def __init__(self, size: int = 4):
+        self._size = size
+        self._open: OrderedDict[str, SegmentSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, a: dict, feedback: Feedback) -> SegmentSession:
+        try:
+            raster = file_fingerprint(a["raster"])
+        except OSError:     # the session's raster reader says what is wrong with the path
+            raster = a["raster"]
+        key = json.dumps([raster, a["model"], a["tiling"], a.get("model_type", "auto")], sort_keys=True)
+        with self._lock:
+            if key in self._open:
+                self._open.move_to_end(key)
+                return self._open[key]
+            session = SegmentSession(a["raster"], _model(a["model"]), _tiling(a["tiling"]),
+                                     a.get("model_type", "auto"), feedback=feedback)
+            self._open[key] = session
+            if len(self._open) > self._size:
+                self._open.popitem(last=False)[1].close()
+            return session
+
+
+_SESSIONS = _Sessions()
+
+
+def _segment_tiles(a: dict, feedback: Feedback) -> dict:
+    """Encode (or load) the tiles under the map point `at` before the first click there."""
+    session = _SESSIONS.get(a, feedback)
+    tiles = session.tiles_at(*a["at"])
+    return {"tiles": tiles, "encoded": session.open_tiles(tiles, feedback)}
+
+
+def _segment_object(a: dict, feedback: Feedback) -> dict:
+    """One object from the tool's clicks; its polygons (a preview: a few kB) travel in the
+    result as hex WKB instead of a GeoPackage, which would cost more than the decode."""
+    result = _SESSIONS.get(a, feedback).segment(_prompts(a), feedback)
+    return {"polygons": [shapely.to_wkb(polygon, hex=True) for polygon in result.polygons], "score": result.score,
+            "tiles": result.tiles}
 
 
 def _ask(a: dict, feedback: Feedback) -> dict:
@@ -152,4 +209,5 @@ def _models(a: dict, feedback: Feedback) -> dict:
 
 
 JOBS: dict[str, Callable[[dict, Feedback], dict]] = {
-    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change, "models": _models}
+    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change, "models": _models,
+    "segment_tiles": _segment_tiles, "segment_object": _segment_object}

@@ -8,7 +8,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from geovl.geo.grid import plan_grid
-from geovl.pipelines.segment import MIN_BOX_PX, MapPrompt, _box_by_tile, _points_by_tile, _route
+from geovl.pipelines.segment import MIN_BOX_PX, MapPrompt, box_by_tile, points_by_tile, _route
 
 
 def every_tile(grid, points: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
@@ -37,7 +37,7 @@ def test_points_reach_exactly_the_tiles_that_hold_them(name):
     points = np.concatenate([rng.uniform(0, 1, (400, 2)) * (width, height),
                              np.floor(rng.uniform(0, 1, (100, 2)) * (width, height) / 8) * 8])  # on tile edges too
     expected = every_tile(grid, points)
-    found = _points_by_tile(grid, points)
+    found = points_by_tile(grid, points)
     assert found.keys() == expected.keys()
     for key in expected:
         np.testing.assert_array_equal(found[key], expected[key])  # same points, same order
@@ -46,7 +46,7 @@ def test_points_reach_exactly_the_tiles_that_hold_them(name):
 def test_box_is_clipped_to_each_tile_it_covers():
     grid = plan_grid(Affine.identity(), Window(0, 0, 300, 200), 64, 16)   # step 48
     corners = np.array([[40.0, 30.0], [130.0, 95.0]])
-    found = _box_by_tile(grid, corners)
+    found = box_by_tile(grid, corners)
     for row in range(grid.rows):
         for col in range(grid.cols):
             x0, y0 = col * 48, row * 48
