@@ -13,8 +13,8 @@ or on the whole list where a selection could leave out a test that the mutant fa
   - a changed line that no test ran in-process (it may run in a subprocess), or that ran
     outside any test (collection, conftest hooks) or in a fixture's tear-down (a session
     fixture's runs after the last test, whichever set it up);
-  - a changed line in a cached function (a later test may use the cached result without
-    running the line);
+  - a changed line in a cached function or one using module state that the module
+    changes (a later test may use a result kept there without running the line);
   - a diff that is not a plain change of lines.
 A line run by a fixture's set-up adds that test and every later one: a module or
 session fixture's result is used by later tests that do not run the line.
@@ -43,6 +43,8 @@ hookimpl = HookimplMarker("pytest")     # pytest.hookimpl, without importing pyt
 PLAN = Path("mutation-plan.json")
 SOCKET = Path("mutation.sock")      # the warm server's (`serve`)
 CACHE_DECORATORS = {"lru_cache", "cache", "cached_property"}
+MUTATING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
+                    "discard", "clear", "move_to_end", "appendleft", "popleft"}
 NO_TESTS_COLLECTED = 5      # pytest's exit status
 NOT_PRELOADED = {"qgis", "PyQt5", "pytest_qgis", "coverage"}
 
@@ -66,22 +68,43 @@ def _decorator_name(node: ast.expr) -> str:
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
+def module_state(tree: ast.Module) -> set[str]:
+    """Module-level names whose object the module changes after import (`global`, item or
+    attribute assignment, a mutating method): caches and the like, kept between tests."""
+    assigned = {target.id for statement in tree.body if isinstance(statement, ast.Assign | ast.AnnAssign)
+                for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
+                if isinstance(target, ast.Name)}
+    changed = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            changed.update(node.names)
+        elif isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            changed.add(getattr(node.value, "id", ""))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
+            changed.add(getattr(node.func.value, "id", ""))
+    return assigned & changed
+
+
 def function_body_lines(source: str) -> set[int]:
     """Lines that run only when a function is called, not at import: a function's body
-    after its `def` header (decorators, defaults and annotations run at import). Bodies of
-    cached functions are left out."""
+    after its `def` header (decorators, defaults and annotations run at import). Left
+    out: the bodies of functions whose results may outlive a test, cached ones and those
+    using module state (a later test may use such a result without running the line)."""
+    tree = ast.parse(source)
+    state = module_state(tree)
     body = set()
-    cached = set()
-    for node in ast.walk(ast.parse(source)):
+    kept_between_tests = set()
+    for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         header = [*node.decorator_list, *ast.walk(node.args)] + ([node.returns] if node.returns else [])
         header_end = max([node.lineno] + [n.end_lineno for n in header if hasattr(n, "end_lineno")])
         lines = set(range(header_end + 1, node.end_lineno + 1))
-        if any(_decorator_name(d) in CACHE_DECORATORS for d in node.decorator_list):
-            cached.update(lines)
+        if (any(_decorator_name(d) in CACHE_DECORATORS for d in node.decorator_list)
+                or any(isinstance(n, ast.Name) and n.id in state for n in ast.walk(node))):
+            kept_between_tests.update(lines)
         body.update(lines)
-    return body - cached
+    return body - kept_between_tests
 
 
 def select_tests(changed: set[int] | None, body: set[int], plan: dict) -> list[str] | None:

@@ -28,6 +28,15 @@ class Box:
     size = LIMIT
 
     def area(self) -> int: return self.size ** 2
+
+
+_seen = {}
+
+
+def remember(key):
+    value = key * 2
+    _seen[key] = value
+    return value
 '''
 
 
@@ -43,9 +52,15 @@ def test_no_change_or_an_inserted_line_is_unclear():
     assert mutation_tests.changed_lines(SOURCE, SOURCE.replace("    return doubled\n", "    pass\n    return doubled\n")) is None
 
 
-def test_function_bodies_leave_out_headers_class_bodies_and_cached_functions():
+def test_function_bodies_leave_out_headers_class_bodies_and_kept_results():
     body = mutation_tests.function_body_lines(SOURCE)
-    assert body == {12, 13}     # not the multi-line def (10, 11), the one-line method (19), nor cached (7)
+    # not the multi-line def (10, 11), the one-line method (19), the cached function (7),
+    # nor the one filling a module-level dict (26-28)
+    assert body == {12, 13}
+
+
+def test_module_state_is_what_the_module_changes_after_import():
+    assert mutation_tests.module_state(mutation_tests.ast.parse(SOURCE)) == {"_seen"}
 
 
 PLAN = {"order": ["t::a", "t::b", "t::c", "t::d"],
