@@ -14,32 +14,32 @@
         <translation>Précision numérique</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="72"/>
+        <location filename="../processing/render.py" line="77"/>
         <source>The raster layer &apos;{}&apos; has no coordinate reference system. Assign one (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche raster « {} » n'a pas de système de coordonnées de référence. Attribuez-en un (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="170"/>
+        <location filename="../processing/render.py" line="186"/>
         <source>The extent does not overlap the layer &apos;{}&apos;.</source>
         <translation>L'emprise ne recouvre pas la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="82"/>
+        <location filename="../processing/render.py" line="87"/>
         <source>Rendering layer &apos;{}&apos; over this extent at this resolution would make a {} x {} px raster, more than {} Mpx. Choose a smaller extent or a coarser resolution (RESOLUTION, metres per pixel).</source>
         <translation>Le rendu de la couche « {} » sur cette emprise à cette résolution donnerait un raster de {} x {} px, plus de {} Mpx. Choisissez une emprise plus petite ou une résolution plus grossière (RESOLUTION, mètres par pixel).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="91"/>
+        <location filename="../processing/render.py" line="96"/>
         <source>Reusing the rendering of layer &apos;{}&apos; in {}.</source>
         <translation>Réutilisation du rendu de la couche « {} » dans {}.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="96"/>
+        <location filename="../processing/render.py" line="101"/>
         <source>Rendering layer &apos;{}&apos; to a {} x {} px GeoTIFF.</source>
         <translation>Rendu de la couche « {} » en un GeoTIFF de {} x {} px.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="173"/>
+        <location filename="../processing/render.py" line="200"/>
         <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
         <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
     </message>
@@ -54,27 +54,27 @@
         <translation>GeoVL ne peut pas écrire dans {} ({})</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="93"/>
+        <location filename="../processing/render.py" line="98"/>
         <source>The cached rendering {} is damaged; rendering layer &apos;{}&apos; again.</source>
         <translation>Le rendu en cache {} est endommagé ; la couche « {} » est rendue à nouveau.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="101"/>
+        <location filename="../processing/render.py" line="106"/>
         <source>GeoVL cannot make the folder {} ({})</source>
         <translation>GeoVL ne peut pas créer le dossier {} ({})</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="103"/>
+        <location filename="../processing/render.py" line="108"/>
         <source>Cannot render layer &apos;{}&apos; into GeoVL&apos;s cache: {}. Set GEOVL_CACHE_DIR to a folder you can write to.</source>
         <translation>Impossible de rendre la couche « {} » dans le cache de GeoVL : {}. Faites pointer GEOVL_CACHE_DIR vers un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="134"/>
+        <location filename="../processing/render.py" line="140"/>
         <source>The run was cancelled; no output was written.</source>
         <translation>L'exécution a été annulée ; aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="141"/>
+        <location filename="../processing/render.py" line="153"/>
         <source>Rendering layer &apos;{}&apos; into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set GEOVL_CACHE_DIR to a folder on another disk.</source>
         <translation>Le rendu de la couche « {} » dans {} a échoué (erreur {} de l'écriture QGIS). Le disque est-il plein ? Libérez de la place, ou faites pointer GEOVL_CACHE_DIR vers un dossier sur un autre disque.</translation>
     </message>
@@ -344,27 +344,27 @@
         <translation>L'environnement d'exécution de GeoVL n'a pas pu lister les préréglages ({}) ; saisissez un modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="136"/>
+        <location filename="../processing/render.py" line="142"/>
         <source>Rendering layer &apos;{}&apos; failed: its data could not be fetched ({} error(s); the first: {}). The rendering would have blank areas, so nothing was kept. Check the network connection and that the service answers (open the layer on the map), then run again.</source>
         <translation>Le rendu de la couche « {} » a échoué : ses données n'ont pas pu être récupérées ({} erreur(s) ; la première : {}). Le rendu aurait eu des zones vides, rien n'a donc été conservé. Vérifiez la connexion réseau et que le service répond (affichez la couche sur la carte), puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="161"/>
+        <location filename="../processing/render.py" line="177"/>
         <source>Layer &apos;{}&apos; has no extent of its own: using the map view ({}).</source>
         <translation>La couche « {} » n'a pas d'emprise propre : utilisation de l'emprise du canevas de carte ({}).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="164"/>
+        <location filename="../processing/render.py" line="180"/>
         <source>Layer &apos;{}&apos; is a web map or tile layer with no extent of its own: set the extent to work on (EXTENT, e.g. xmin,xmax,ymin,ymax [EPSG:code]).</source>
         <translation>La couche « {} » est une couche web ou de tuiles sans emprise propre : indiquez l'emprise à traiter (EXTENT, par ex. xmin,xmax,ymin,ymax [EPSG:code]).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="177"/>
+        <location filename="../processing/render.py" line="189"/>
         <source>Layer &apos;{}&apos; has no resolution of its own: using the map view&apos;s, {:.3g} m per pixel.</source>
         <translation>La couche « {} » n'a pas de résolution propre : utilisation de celle du canevas de carte, {:.3g} m par pixel.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="207"/>
+        <location filename="../processing/render.py" line="244"/>
         <source>{}: no answer in time</source>
         <translation>{} : pas de réponse dans le délai imparti</translation>
     </message>
@@ -387,6 +387,76 @@
         <location filename="../processing/styles.py" line="179"/>
         <source>The result {} was loaded without its style: {}</source>
         <translation>Le résultat {} a été chargé sans son style : {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="148"/>
+        <source>Rendering layer &apos;{}&apos; gave nothing: its server has no tile over this extent (it answered &quot;no tile here&quot;, HTTP 404 or 204, to all {} tile request(s), e.g. {}). The extent is outside the server&apos;s coverage: choose an extent where the layer shows data on the map (EXTENT), then run again.</source>
+        <translation>Le rendu de la couche « {} » n'a rien donné : son serveur n'a aucune tuile sur cette emprise (il a répondu « pas de tuile ici », HTTP 404 ou 204, aux {} requête(s) de tuile, par ex. {}). L'emprise est hors de la couverture du serveur : choisissez une emprise où la couche affiche des données sur la carte (EXTENT), puis relancez.</translation>
+    </message>
+    <message>
+        <location filename="../processing/render.py" line="157"/>
+        <source>The server of layer &apos;{}&apos; has no tile for {} of the {} tile request(s) (HTTP 404 or 204): those areas are nodata.</source>
+        <translation>Le serveur de la couche « {} » n'a pas de tuile pour {} des {} requête(s) de tuile (HTTP 404 ou 204) : ces zones sont sans données (nodata).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="83"/>
+        <source>still running</source>
+        <translation>toujours en cours</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="88"/>
+        <source>signal</source>
+        <translation>signal</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="90"/>
+        <source>signal {}, {}, killed: often for lack of memory</source>
+        <translation>signal {}, {}, tué : souvent par manque de mémoire</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="91"/>
+        <source>signal {}, {}</source>
+        <translation>signal {}, {}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="92"/>
+        <source>exit code {}</source>
+        <translation>code de sortie {}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="141"/>
+        <source>The run was cancelled; the GeoVL runtime did not stop in time and was restarted. No output was written.</source>
+        <translation>L'exécution a été annulée ; l'environnement d'exécution de GeoVL ne s'est pas arrêté à temps et a été redémarré. Aucune sortie n'a été écrite.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="196"/>
+        <source>GeoVL runtime: a line that is not a message: {!r}</source>
+        <translation>Environnement d'exécution de GeoVL : une ligne qui n'est pas un message : {!r}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="222"/>
+        <source>no message</source>
+        <translation>aucun message</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="223"/>
+        <source>GeoVL's runtime could not start ({}): {}. Open Plugins › GeoVL › Runtime… to see what is wrong and press Repair.</source>
+        <translation>L'environnement d'exécution de GeoVL n'a pas pu démarrer ({}) : {}. Ouvrez Extensions › GeoVL › Environnement d'exécution… pour voir ce qui ne va pas et cliquez sur Réparer.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="225"/>
+        <source>{:.0f} % done; {}</source>
+        <translation>{:.0f} % effectués ; {}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="226"/>
+        <source>The GeoVL runtime stopped while {} ({}). Nothing was written. Run the algorithm again: a new runtime starts.</source>
+        <translation>L'environnement d'exécution de GeoVL s'est arrêté pendant l'étape « {} » ({}). Rien n'a été écrit. Relancez l'algorithme : un nouvel environnement d'exécution démarre.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/client.py" line="227"/>
+        <source>running the job</source>
+        <translation>exécution de la tâche</translation>
     </message>
 </context>
 <context>
@@ -869,17 +939,17 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
         <translation>Donnez un texte de requête (QUERY), ou une couche requête (QUERY_LAYER) dont les entités montrent ce qu'il faut trouver.</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="117"/>
+        <location filename="../processing/retrieve.py" line="116"/>
         <source>{} tiles in the index ({} embedded in this run).</source>
         <translation>{} tuiles dans l'index ({} encodées lors de cette exécution).</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="120"/>
+        <location filename="../processing/retrieve.py" line="119"/>
         <source>like {} feature(s) of the query layer</source>
         <translation>semblable à {} entité(s) de la couche requête</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="146"/>
+        <location filename="../processing/retrieve.py" line="151"/>
         <source>The query layer has no features with a geometry.</source>
         <translation>La couche requête n'a aucune entité avec une géométrie.</translation>
     </message>
@@ -941,7 +1011,7 @@ Sorties : les emprises des k meilleures tuiles classées par score (similarité 
         <translation>Nombre de résultats</translation>
     </message>
     <message>
-        <location filename="../processing/retrieve.py" line="112"/>
+        <location filename="../processing/retrieve.py" line="111"/>
         <source>indexing and searching the tiles</source>
         <translation>indexation et recherche des tuiles</translation>
     </message>

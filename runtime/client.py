@@ -29,6 +29,27 @@ STDERR_LINES_KEPT = 20
 Log = Callable[[str], None]
 
 
+def _untranslated(context: str, text: str) -> str:
+    return text
+
+
+# The sentences for the user go through tr(): in QGIS the plugin points it at Qt's
+# translator (set_translate), as processing/ uses; standard library only, this module
+# cannot import Qt, and the worker and scripts keep the English source.
+_translate: Callable[[str, str], str] = _untranslated
+
+
+def set_translate(translate: Callable[[str, str], str]) -> None:
+    """Translate this module's sentences with `translate(context, text)`, e.g. QCoreApplication.translate."""
+    global _translate
+    _translate = translate
+
+
+def tr(text: str) -> str:
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return _translate("@default", text)
+
+
 class WorkerStopped(Exception):
     """The worker process ended; the message is the sentence for the user."""
 
@@ -59,15 +80,16 @@ def worker_environment(base: dict | None = None) -> dict:
 
 def describe_exit(returncode: int | None) -> str:
     if returncode is None:
-        return "still running"
+        return tr("still running")
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
-            name = "signal"
-        hint = ", killed: often for lack of memory" if -returncode == signal.SIGKILL else ""
-        return f"signal {-returncode}, {name}{hint}"
-    return f"exit code {returncode}"
+            name = tr("signal")
+        if -returncode == signal.SIGKILL:
+            return tr("signal {}, {}, killed: often for lack of memory").format(-returncode, name)
+        return tr("signal {}, {}").format(-returncode, name)
+    return tr("exit code {}").format(returncode)
 
 
 class Worker:
@@ -116,8 +138,8 @@ class Worker:
                     self._send(messages.cancel(job_id))
                 elif cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
                     self.kill()
-                    raise JobFailed("cancelled", "The run was cancelled; the GeoVL runtime did not stop in "
-                                                 "time and was restarted. No output was written.")
+                    raise JobFailed("cancelled", tr("The run was cancelled; the GeoVL runtime did not stop in "
+                                                    "time and was restarted. No output was written."))
                 try:
                     event = events.get(timeout=0.1)
                 except queue.Empty:
@@ -171,7 +193,7 @@ class Worker:
             try:
                 message = messages.decode(line)
             except ValueError:
-                self._log(f"GeoVL runtime: a line that is not a message: {line[:200]!r}")
+                self._log(tr("GeoVL runtime: a line that is not a message: {!r}").format(line[:200]))
                 continue
             if message["type"] == "ready":
                 self.ready.set()
@@ -197,12 +219,12 @@ class Worker:
         self._process.wait()
         how = describe_exit(self._process.returncode)
         if not self.ready.is_set():
-            last = self._stderr_tail[-1] if self._stderr_tail else "no message"
-            return (f"GeoVL's runtime could not start ({how}): {last}. Open Plugins › GeoVL › Runtime… to see what "
-                    "is wrong and press Repair.")
-        done = f"{percent:.0f} % done; " if percent is not None else ""
-        return (f"The GeoVL runtime stopped while {activity or 'running the job'} ({done}{how}). Nothing was "
-                "written. Run the algorithm again: a new runtime starts.")
+            last = self._stderr_tail[-1] if self._stderr_tail else tr("no message")
+            return tr("GeoVL's runtime could not start ({}): {}. Open Plugins › GeoVL › Runtime… to see what is "
+                      "wrong and press Repair.").format(how, last)
+        state = tr("{:.0f} % done; {}").format(percent, how) if percent is not None else how
+        return tr("The GeoVL runtime stopped while {} ({}). Nothing was written. Run the algorithm again: a new "
+                  "runtime starts.").format(activity or tr("running the job"), state)
 
 
 def _print_to_stderr(line: str) -> None:

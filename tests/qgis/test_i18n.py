@@ -93,3 +93,22 @@ def test_every_message_is_translated_with_its_placeholders():
             source, translation = message.find("source").text, message.find("translation")
             assert translation.get("type") is None and translation.text, (ctx.findtext("name"), source)
             assert re.findall(r"\{[^}]*\}", translation.text) == re.findall(r"\{[^}]*\}", source), source
+
+
+def test_runtime_sentences_in_french(french):
+    """runtime/client.py (standard library only) speaks French once the plugin's translator
+    is installed: a runtime that cannot start, and how a worker ended."""
+    import shutil
+
+    from geovl.runtime.client import Runtime, WorkerStopped, describe_exit
+
+    runtime = Runtime(shutil.which("false"))   # "false -m geovl.runtime.worker" exits 1 before it is ready
+    try:
+        with pytest.raises(WorkerStopped) as info:
+            runtime.run("retrieve", {}, lambda event: None)
+    finally:
+        runtime.stop()
+    assert str(info.value) == (
+        "L'environnement d'exécution de GeoVL n'a pas pu démarrer (code de sortie 1) : aucun message. Ouvrez "
+        "Extensions › GeoVL › Environnement d'exécution… pour voir ce qui ne va pas et cliquez sur Réparer.")
+    assert describe_exit(-9) == "signal 9, SIGKILL, tué : souvent par manque de mémoire"
