@@ -1,8 +1,14 @@
-"""The look of GeoVL's results: one .qml file in styles/ per kind of output (a user can
-also apply it by hand), completed from the data when a result is loaded (class names,
-score classes, value ranges), by Processing layer post-processors that also put the
-result on top of the layer tree. They run wherever Processing loads results: the
-algorithm dialog, the modeler, processing.runAndLoadResults."""
+"""The look of GeoVL's results: one .qml file in styles/ per kind of output, completed
+from the data when a result is loaded (class names, score classes, value ranges), by
+Processing layer post-processors that also put the result on top of the layer tree. They
+run wherever Processing loads results: the algorithm dialog, the modeler,
+processing.runAndLoadResults.
+
+A user can also apply a .qml by hand (Layer Properties › Style › Load Style): retrieved
+tiles and segment polygons are then coloured by expressions over the layer's own values
+(score range; class in order of first prompt, as the class raster numbers them), and the
+class raster keeps the colour table the worker wrote into it (a .qml cannot name its
+classes: their names are in the GeoTIFF's tags, which only the post-processor reads)."""
 from __future__ import annotations
 
 import json
@@ -98,18 +104,10 @@ def _raster_classes(layer: QgsRasterLayer) -> list[tuple[int, str, QColor]]:
 
 
 def _paletted(layer: QgsRasterLayer, classes: list[tuple[int, str, QColor]]) -> QgsPalettedRasterRenderer:
-    """A paletted renderer with one entry per class (0, nothing, has none: transparent).
-    Colours missing from the raster come from the .qml's ramp."""
-    ramp = layer.renderer().sourceColorRamp() if isinstance(layer.renderer(), QgsPalettedRasterRenderer) else None
-    entries = []
-    for index, (code, name, colour) in enumerate(classes):
-        if not colour.isValid() and ramp is not None:
-            colour = _ramp_colour(ramp, index)
-        entries.append(QgsPalettedRasterRenderer.Class(code, colour, name))
-    renderer = QgsPalettedRasterRenderer(layer.dataProvider(), 1, entries)
-    if ramp is not None:
-        renderer.setSourceColorRamp(ramp.clone())
-    return renderer
+    """A paletted renderer with one entry per class, named, in the raster's colours (0,
+    nothing, has none: transparent)."""
+    entries = [QgsPalettedRasterRenderer.Class(code, colour, name) for code, name, colour in classes]
+    return QgsPalettedRasterRenderer(layer.dataProvider(), 1, entries)
 
 
 def _categorise(layer, classes: list[tuple[int, str, QColor]]) -> None:
@@ -123,6 +121,7 @@ def _categorise(layer, classes: list[tuple[int, str, QColor]]) -> None:
     known = [(name, colour) for _, name, colour in classes]
     named = {name for name, _ in known}
     known += [(name, QColor()) for name in sorted(values - named)]
+    renderer.deleteAllCategories()   # the .qml's one category, coloured by expression, is for styling by hand
     ramp = renderer.sourceColorRamp()
     for position, (name, colour) in enumerate(known):
         if not colour.isValid():

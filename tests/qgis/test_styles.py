@@ -272,3 +272,75 @@ def test_outputs_of_a_model_are_styled(project, tiny_clip_dir, tmp_path, cache_d
     assert isinstance(tiles.renderer(), QgsGraduatedSymbolRenderer) and len(tiles.renderer().ranges()) > 1
     assert isinstance(heatmap.renderer(), QgsSingleBandPseudoColorRenderer)
     assert top_layers(project, 2) == [tiles, heatmap]
+
+
+def hand_styled(layer, kind: str):
+    """`layer` with the .qml of `kind` applied as a user does (Layer Properties › Style ›
+    Load Style), without the post-processor."""
+    from geovl.processing.styles import style_path
+
+    message, ok = layer.loadNamedStyle(style_path(kind))
+    assert ok, message
+    return layer
+
+
+def polygons(fields: str, rows) -> "QgsVectorLayer":
+    """A memory layer (EPSG:32631) of 10 m squares side by side from x = 0, one per row of attributes."""
+    from qgis.core import QgsFeature, QgsRectangle, QgsVectorLayer
+
+    layer = QgsVectorLayer(f"Polygon?crs=EPSG:32631&{fields}", "by hand", "memory")
+    features = []
+    for index, attributes in enumerate(rows):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes(list(attributes))
+        feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(10 * index, 0, 10 * index + 10, 10)))
+        features.append(feature)
+    assert layer.dataProvider().addFeatures(features)[0]
+    return layer
+
+
+def test_retrieved_tiles_styled_by_hand_are_coloured_by_score(qgis_app):
+    """retrieved_tiles.qml applied by hand: each tile's colour follows its score within
+    the layer's range (the best the darkest red), labelled by rank, no Classify needed."""
+    tiles = hand_styled(polygons("field=rank:integer&field=score:double", [(2, 0.21), (1, 0.29), (3, 0.20)]),
+                        "retrieved_tiles")
+    check_labels(tiles, "rank")
+    image, settings = render([tiles], tiles.extent(), "retrieved_tiles_by_hand")
+    best, worst = pixel_at(image, settings, 12, 2), pixel_at(image, settings, 22, 2)   # off the centred labels
+    assert best.alpha() > 100 and worst.alpha() > 100
+    assert best.rgb() != worst.rgb() and best.green() < worst.green()   # the ramp goes light yellow -> dark red
+
+
+def test_segments_styled_by_hand_have_the_class_raster_colours(qgis_app):
+    """segments.qml applied by hand: each class in the colour the class raster gives it
+    (classes numbered in the order of their first prompt, geo.mask_raster.class_colours)."""
+    from geovl.geo.mask_raster import class_colours
+
+    layer = hand_styled(polygons("field=class:string&field=prompt_id:integer",
+                                 [("sidewalk", 4), ("road", 1), ("road", 2)]), "segments")
+    image, settings = render([layer], layer.extent(), "segments_by_hand")
+    colours = class_colours(2)
+    for x, code in ((5, 2), (15, 1), (25, 1)):   # sidewalk is the second class: its first prompt is 4
+        drawn = pixel_at(image, settings, x, 5)
+        assert drawn.alpha() > 50
+        assert all(abs(a - b) <= 3 for a, b in zip(drawn.getRgb()[:3], colours[code][:3])), (code, drawn.getRgb())
+
+
+def test_a_class_raster_styled_by_hand_keeps_its_colour_table(qgis_app, tmp_path):
+    """segment_classes.qml applied by hand draws the colours the worker wrote into the
+    GeoTIFF (0 transparent, two classes, two colours); names need the post-processor."""
+    from affine import Affine
+
+    from geovl.geo.mask_raster import MaskRasterWriter, class_colours, class_tags
+
+    path = str(tmp_path / "classes.tif")
+    values = np.zeros((64, 64), np.uint8)
+    values[:, :32], values[:, 32:48] = 1, 2
+    with MaskRasterWriter(path, 64, 64, Affine(1, 0, 0, 0, -1, 64), "EPSG:32631", colormap=class_colours(2),
+                          tags=class_tags(["road", "sidewalk"])) as writer:
+        writer.write(values, 0, 0)
+    layer = hand_styled(QgsRasterLayer(path, "classes"), "segment_classes")
+    image, settings = render([layer], layer.extent(), "segment_classes_by_hand")
+    road, sidewalk, nothing = (pixel_at(image, settings, x, 32) for x in (16, 40, 56))
+    assert nothing.alpha() == 0 and road.alpha() == sidewalk.alpha() == 255
+    assert road.getRgb()[:3] == class_colours(2)[1][:3] and sidewalk.getRgb()[:3] == class_colours(2)[2][:3]
