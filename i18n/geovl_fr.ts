@@ -379,12 +379,12 @@
         <translation>L'environnement d'exécution de GeoVL n'est pas installé : ouvrez Extensions › GeoVL › Environnement d'exécution… et cliquez sur Installer (environ {:.0f} Go).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="54"/>
+        <location filename="../processing/styles.py" line="60"/>
         <source>The style {} cannot be read ({}).</source>
         <translation>Le style {} ne peut pas être lu ({}).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="179"/>
+        <location filename="../processing/styles.py" line="178"/>
         <source>The result {} was loaded without its style: {}</source>
         <translation>Le résultat {} a été chargé sans son style : {}</translation>
     </message>
