@@ -3,11 +3,18 @@
     python scripts/mutation.py                    # every module of MODULE_TESTS
     python scripts/mutation.py geo/grid.py ...    # only these (results of others are kept)
     python scripts/mutation.py --jobs 2 ...       # two modules at a time, each in its own copy
+    python scripts/mutation.py --cold ...         # each mutant's tests in a new Python
 
 Mutants are made in a copy of the working tree under a temporary folder, never in the
 checkout: cosmic-ray rewrites the module in place for each mutant, and other people may
 be running the tests of the checkout meanwhile. In the copy the root conftest.py links
 `geovl` to the copy, so its tests import the mutated module.
+
+Each mutant runs only the module's tests that ran the lines it changes, as recorded under
+coverage on the unmutated copy, or all of them where a selection could miss a kill
+(scripts/mutation_tests.py says when). Its pytest starts in a child forked from a server
+that has imported the tests' third-party packages (torch and the like) once, unless
+--cold. Neither changes which mutants are killed: the timeout is still the whole list's.
 
 Writes bench/results/mutation.json: per module the mutants, killed, survived, timed out,
 incompetent (a mutant that could not be run), score = (killed + timed out) / (mutants -
@@ -285,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="geovl-mutation-") as folder:
         pool = ThreadPoolExecutor(max(1, args.jobs))
         try:
-            running = {pool.submit(run_module, Path(folder), m, MODULE_TESTS[m], args.sample, not args.cold): m for m in modules}
+            running = {pool.submit(run_module, Path(folder), m, MODULE_TESTS[m], args.sample, not args.cold): m
+                       for m in modules}
             print(f"mutating {len(modules)} module(s), {args.jobs} at a time, in copies under {folder}", flush=True)
             for done in as_completed(running):
                 module = running[done]

@@ -36,6 +36,7 @@ import sys
 import sysconfig
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from pluggy import HookimplMarker
 
@@ -253,7 +254,7 @@ def record() -> int:
     return 0
 
 
-def serve() -> int:
+def serve() -> NoReturn:
     """Import the third-party packages the unmutated tests imported (recorded in PLAN),
     then fork a child for each connection on SOCKET to run pytest: a mutant's run starts
     without paying for importing torch and the like. The module under test and the
@@ -283,7 +284,7 @@ def serve() -> int:
                     break
 
 
-def _run_child(connection: socket.socket) -> None:
+def _run_child(connection: socket.socket) -> NoReturn:
     message, descriptors, _, _ = socket.recv_fds(connection, 1 << 16, 2)
     while not message.endswith(b"\n"):
         message += connection.recv(1 << 16)
