@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from geovl.geo.files import atomic_path
 from geovl.errors import InputError
-from geovl.geo.tile_index import TileIndexWriter, check_index, load_embeddings, read_cells, read_meta, read_tiles
+from geovl.geo.tile_index import IndexCheck, TileIndexWriter, check_index, load_embeddings, read_cells, read_meta, read_tiles
 
 META = {"key": "0123abcd", "raster": "abc123", "model": "clip-vit-b32", "tile_size": 224, "overlap": 32,
         "stretch": {"method": "percentile 2-98", "low": [1.5, 2.0, 3.0], "high": [900.0, 950.0, 1000.0]}}
@@ -214,3 +214,84 @@ def test_embeddings_of_another_size_are_refused_naming_both(tmp_path, embeddings
         writer.add(FOOTPRINTS[:1], ROWS[:1], COLS[:1], embeddings[:1])
         with pytest.raises(ValueError, match="Embeddings of 4 values in an index of 8"):
             writer.add(FOOTPRINTS[1:2], ROWS[1:2], COLS[1:2], embeddings[1:2, :4])
+
+
+def _write_index(path: str, embeddings: np.ndarray) -> str:
+    with TileIndexWriter(path, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+        writer.add(FOOTPRINTS[:len(embeddings)], ROWS[:len(embeddings)], COLS[:len(embeddings)], embeddings)
+    return path
+
+
+def test_short_and_zero_embeddings_load_as_unit_and_zero_rows(tmp_path):
+    """A row shorter than 1 is scaled up to unit length; an all-zero row stays zero (no NaN)."""
+    short = np.zeros((2, 4), np.float32)
+    short[0] = [0.25, 0.0, 0.0, 0.0]
+    _, matrix = load_embeddings(_write_index(str(tmp_path / "short.gpkg"), short))
+    np.testing.assert_allclose(matrix, [[1, 0, 0, 0], [0, 0, 0, 0]])
+
+
+def test_loaded_embeddings_are_read_only(index):
+    """The matrix is shared by every later query of the file: nobody may change it."""
+    _, matrix = load_embeddings(index)
+    assert not matrix.flags.writeable
+
+
+def test_embedding_cache_drops_the_least_recently_used_file(tmp_path, embeddings):
+    from geovl.geo import tile_index
+    paths = [_write_index(str(tmp_path / f"i{n}.gpkg"), embeddings) for n in range(tile_index._CACHE_SIZE + 1)]
+    first = load_embeddings(paths[0])[1]
+    for path in paths[1:-1]:
+        load_embeddings(path)
+    assert load_embeddings(paths[0])[1] is first          # cached, and now the most recent
+    second = load_embeddings(paths[1])[1]
+    load_embeddings(paths[-1])                              # one file too many: paths[2] goes
+    assert load_embeddings(paths[0])[1] is first
+    assert load_embeddings(paths[1])[1] is second
+    assert len(tile_index._cache) <= tile_index._CACHE_SIZE
+
+
+def test_an_index_of_no_tiles_loads_empty(tmp_path):
+    """Nothing embedded (every tile nodata): no rows and no embedding size."""
+    path = _write_index(str(tmp_path / "empty.gpkg"), np.zeros((0, 8), np.float32))
+    fids, matrix = load_embeddings(path)
+    assert fids.shape == (0,) and matrix.shape == (0, 0)
+
+
+def test_an_empty_batch_first_does_not_fix_the_embedding_size(tmp_path, embeddings):
+    path = str(tmp_path / "late.gpkg")
+    with TileIndexWriter(path, CRS.from_epsg(32633).to_wkt(), 32633, META) as writer:
+        writer.add([], [], [], np.zeros((0, 8), np.float32))
+        writer.add(FOOTPRINTS[:2], ROWS[:2], COLS[:2], embeddings[:2])
+    assert read_meta(path)["embedding_dim"] == 8 and check_index(path).problem == ""
+
+
+def test_a_folder_or_nothing_at_the_index_path(tmp_path):
+    assert check_index(str(tmp_path)) == IndexCheck(True, False, {}, "it is a folder")
+    missing = check_index(str(tmp_path / "missing.gpkg"))
+    assert (missing.exists, missing.geovl, missing.problem) == (False, False, "")
+
+
+def test_a_text_file_naming_the_metadata_table_is_not_an_index(tmp_path):
+    """Only an SQLite file that mentions geovl_meta is a damaged index, not any file."""
+    other = tmp_path / "notes.gpkg"
+    other.write_bytes(b"geovl_meta is GeoVL's metadata table\n" * 10)
+    check = check_index(str(other))
+    assert check.exists and not check.geovl
+
+
+def test_a_failed_writer_start_closes_its_file(tmp_path):
+    """Metadata that cannot be written (not JSON) raises, and leaves no open handle on the file."""
+    path = tmp_path / "bad.gpkg"
+    with pytest.raises(TypeError):
+        TileIndexWriter(str(path), CRS.from_epsg(32633).to_wkt(), 32633, {"key": object()})
+    open_files = {os.path.realpath(os.path.join("/proc/self/fd", fd)) for fd in os.listdir("/proc/self/fd")}
+    assert str(path.resolve()) not in open_files
+
+
+def test_index_records_are_immutable(index):
+    """IndexCheck and IndexedTile values are shared between callers (and the cache)."""
+    import dataclasses
+    check, tile = check_index(index), read_tiles(index, [1])[0]
+    for value, field in ((check, "problem"), (tile, "row")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, None)
