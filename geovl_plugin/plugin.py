@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import Qgis, QgsApplication
-from qgis.PyQt.QtCore import QCoreApplication, QUrl
+from qgis.core import Qgis, QgsApplication, QgsRasterLayer
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QUrl
 from qgis.PyQt.QtGui import QDesktopServices, QIcon
 from qgis.PyQt.QtWidgets import QMessageBox
 
@@ -17,11 +17,14 @@ from ..processing.runtime_link import stop_worker
 from .example_model import install_example_model, models_folder
 from .provider import ICON
 from .runtime_dialog import RuntimeDialog
+from .segment_dock import GeoVLSegmentDock
+from .segment_tool import SegmentMapTool
 from .settings_page import PAGE_NAME, GeoVLOptionsFactory
 from .translation import install_translator, remove_translator
 
 MENU = "&GeoVL"
-DOCUMENTATION = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "index.html")
+PLUGIN_FOLDER = os.path.dirname(os.path.dirname(__file__))
+DOCUMENTATION = os.path.join(PLUGIN_FOLDER, "docs", "index.html")
 
 
 def tr(text: str) -> str:
@@ -37,6 +40,9 @@ class GeoVLPlugin:
         self.actions: list[QAction] = []  # every menu action, the runtime's included
         self.toolbar = None
         self.options_factory: GeoVLOptionsFactory | None = None
+        self.segment_action: QAction | None = None
+        self.segment_dock: GeoVLSegmentDock | None = None
+        self.segment_tool: SegmentMapTool | None = None
         self.translator = install_translator()
 
     def initProcessing(self):
@@ -54,8 +60,14 @@ class GeoVLPlugin:
         documentation = self.add_action("mActionGeoVLDocumentation", tr("Documentation"), self.show_documentation)
         documentation.setIcon(QgsApplication.getThemeIcon("/mActionHelpContents.svg"))
         self.runtime_action.setIcon(QIcon(ICON))
+        self.segment_action = self.add_action("mActionGeoVLSegmentTool", tr("Segment Tool"), self.use_segment_tool)
+        self.segment_action.setCheckable(True)
+        self.segment_action.setIcon(QIcon(os.path.join(PLUGIN_FOLDER, "icons", "segment.svg")))
+        self.segment_action.setToolTip(tr("Click on a raster to segment an object (left: object, right: background, "
+                                          "drag: box; Enter accepts)"))
         self.toolbar = self.iface.addToolBar(tr("GeoVL"))
         self.toolbar.setObjectName("mGeoVLToolBar")
+        self.toolbar.addAction(self.segment_action)
         self.toolbar.addAction(self.runtime_action)
         self.toolbar.addAction(documentation)
         self.options_factory = GeoVLOptionsFactory()
@@ -69,6 +81,24 @@ class GeoVLPlugin:
         self.iface.addPluginToMenu(MENU, action)
         self.actions.append(action)
         return action
+
+    def use_segment_tool(self, checked: bool) -> None:
+        """Make the segment tool the canvas's map tool (and show its dock), or stop using it."""
+        canvas = self.iface.mapCanvas()
+        if not checked:
+            if self.segment_tool is not None and canvas.mapTool() is self.segment_tool:
+                canvas.unsetMapTool(self.segment_tool)
+            return
+        if self.segment_dock is None:
+            self.segment_dock = GeoVLSegmentDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.segment_dock)
+            self.segment_tool = SegmentMapTool(canvas, self.segment_dock)
+            self.segment_tool.setAction(self.segment_action)
+        active = self.iface.activeLayer()
+        if isinstance(active, QgsRasterLayer):
+            self.segment_dock.raster.setLayer(active)
+        self.segment_dock.show()
+        canvas.setMapTool(self.segment_tool)
 
     def show_settings(self) -> None:
         self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage=PAGE_NAME)
@@ -107,6 +137,15 @@ class GeoVLPlugin:
         self.runtime_dialog.refresh()
 
     def unload(self):
+        if self.segment_tool is not None:
+            self.iface.mapCanvas().unsetMapTool(self.segment_tool)
+            self.segment_tool.shut_down()
+            self.segment_tool.deleteLater()
+            self.segment_tool = None
+        if self.segment_dock is not None:
+            self.iface.removeDockWidget(self.segment_dock)
+            self.segment_dock.deleteLater()
+            self.segment_dock = None
         if self.runtime_dialog is not None:
             self.runtime_dialog.shut_down()
             self.runtime_dialog.deleteLater()
@@ -121,7 +160,7 @@ class GeoVLPlugin:
             self.iface.removePluginMenu(MENU, action)
             action.deleteLater()
         self.actions = []
-        self.runtime_action = None
+        self.runtime_action = self.segment_action = None
         stop_worker()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 from affine import Affine
+from rasterio.windows import bounds as window_bounds
 from shapely.geometry import Polygon
 
 from ..errors import InputError, ModelError
@@ -77,6 +78,11 @@ class SegmentSession:
     def tiles_at(self, x: float, y: float) -> list[tuple[int, int]]:
         """(row, col) of the tiles that hold the map point (x, y)."""
         return sorted(self.object_prompts([MapPrompt("point", ((x, y),), 1)]))
+
+    def tile_bounds(self, keys: Sequence[tuple[int, int]]) -> list[tuple[float, float, float, float]]:
+        """(xmin, ymin, xmax, ymax) in the raster's CRS of each tile (row, col): where a
+        click only decodes once the tile is open."""
+        return [tuple(window_bounds(self.grid.tile(*key).window, self.grid.transform)) for key in keys]
 
     def open_tiles(self, keys: Sequence[tuple[int, int]], feedback: Feedback | None = None) -> int:
         """open_tile for each (row, col), with progress; returns how many were encoded now."""

@@ -156,7 +156,7 @@ def _segment_tiles(a: dict, feedback: Feedback) -> dict:
     """Encode (or load) the tiles under the map point `at` before the first click there."""
     session = _SESSIONS.get(a, feedback)
     tiles = session.tiles_at(*a["at"])
-    return {"tiles": tiles, "encoded": session.open_tiles(tiles, feedback)}
+    return {"tiles": tiles, "bounds": session.tile_bounds(tiles), "encoded": session.open_tiles(tiles, feedback)}
 
 
 def _segment_object(a: dict, feedback: Feedback) -> dict:

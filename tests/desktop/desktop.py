@@ -156,6 +156,10 @@ def _finish(code):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(OUT, "results.json"))
+    # File > Exit closes the project while the window still stands; QgsApplication.exit alone
+    # leaves that to ~QgisApp, which then updates docks it has already deleted (QGIS 3.22
+    # segfaults when the active layer is not the last one removed).
+    QgsProject.instance().clear()
     QgsApplication.exit(code)
 
 

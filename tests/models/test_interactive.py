@@ -151,8 +151,10 @@ def test_worker_jobs(tiny_sam_ckpt, tmp_path, cache_dir):
     common = {"raster": raster, "model": {"name": tiny_sam_ckpt, "device": "cpu", "precision": "fp32"},
               "tiling": {}, "environment": {"GEOVL_CACHE_DIR": str(cache_dir)}}
     feedback = Recorder()
-    assert run_job("segment_tiles", {**common, "at": to_map(300.5, 40.5)}, feedback) == {"tiles": [(0, 1)],
-                                                                                         "encoded": 1}
+    # tile (0, 1) of 256 px: columns 256-512, rows 0-256, and its map bounds by hand
+    bounds = [(X0 + 256 * PIXEL, Y0 - 256 * PIXEL, X0 + 512 * PIXEL, Y0)]
+    assert run_job("segment_tiles", {**common, "at": to_map(300.5, 40.5)}, feedback) == {
+        "tiles": [(0, 1)], "bounds": bounds, "encoded": 1}
     assert run_job("segment_tiles", {**common, "at": to_map(310.5, 40.5)}, feedback)["encoded"] == 0
     click = {"kind": "point", "coords": [to_map(300.5, 40.5)], "label": 1}
     values = run_job("segment_object", {**common, "prompts": [click]}, feedback)

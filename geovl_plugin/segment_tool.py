@@ -1,0 +1,321 @@
+"""The segment map tool: click on a raster and see SAM's mask follow.
+
+Left click adds an object point, right click a background point, a drag draws the box;
+each prompt sends the object's prompts to the runtime (job segment_object), which
+decodes them on the tiles already encoded there, and the mask comes back as a
+translucent preview. Enter accepts the object into the dock's polygon layer (the fields
+of geovl:segment), Esc clears it, Backspace (or Ctrl+Z) takes back the last prompt.
+Resting the cursor on the raster encodes the tiles under it in the background (job
+segment_tiles), so the first click there only decodes. Clicks and previews are in the
+raster's CRS; the canvas may show another.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from qgis.core import (QgsCoordinateTransform, QgsDistanceArea, QgsFeature, QgsGeometry, QgsPointXY, QgsProject,
+                       QgsRasterLayer, QgsRectangle, QgsUnitTypes, QgsVectorLayer, QgsWkbTypes)
+from qgis.gui import QgsMapTool, QgsRubberBand
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
+from qgis.PyQt.QtGui import QColor, QKeySequence
+
+from ..processing.base import make_fields
+from ..processing.segment import ALGORITHM_VERSION
+from .background_jobs import BackgroundJobs
+
+# A press and release this many screen pixels apart is a box, closer a click.
+DRAG_PX = 6
+# The cursor rests this long on the raster before the tiles under it are encoded.
+HOVER_ENCODE_MS = 400
+FIELDS = [("class", "string"), ("score", "double"), ("area_m2", "double"), ("prompt_id", "int"),
+          ("model", "string"), ("source", "string"), ("version", "string")]
+PREVIEW_FILL = QColor(30, 144, 255, 90)
+PREVIEW_STROKE = QColor(30, 144, 255, 230)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("SegmentMapTool", text)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the tool segments: a raster layer read from `path` (the layer's file, or a
+    rendering of a web layer over `extent`), with `model` (the job's model options)."""
+    layer: QgsRasterLayer
+    path: str
+    extent: QgsRectangle | None      # the rendering's extent (layer CRS); None: the layer's own file
+    model: dict
+
+    def arguments(self) -> dict:
+        return {"raster": self.path, "model": self.model, "model_type": "auto",
+                "tiling": {"tile_size": 0, "overlap": 0, "resolution": 0.0, "extent": None, "bands": None}}
+
+
+class SegmentMapTool(QgsMapTool):
+    """Prompts (map points and a box in the raster's CRS) of one object at a time."""
+
+    previewChanged = pyqtSignal()      # a new preview is drawn (or cleared)
+    statusChanged = pyqtSignal(str)    # a line for the dock
+    objectAccepted = pyqtSignal(int)   # features added to the layer
+
+    def __init__(self, canvas, dock):
+        super().__init__(canvas)
+        self.dock = dock
+        self.jobs = BackgroundJobs(self)
+        self.jobs.finished.connect(self._job_finished)
+        self.jobs.failed.connect(self._job_failed)
+        self.jobs.progress.connect(self._job_progress)
+        self.prompts: list[dict] = []            # MapPrompt fields, in the raster's CRS
+        self.polygons: list[QgsGeometry] = []     # the preview, in the raster's CRS
+        self.score = 0.0
+        self.target: Target | None = None
+        self.objects = 0
+        self.last_latency_ms: float | None = None
+        self.decoding: int | None = None         # the ticket of the decode whose preview is awaited
+        self._pressed_at = None
+        self._clicked_at: float | None = None
+        self._open_areas: list[QgsRectangle] = []   # tiles open in the worker (raster CRS)
+        self._hover = QTimer(self)
+        self._hover.setSingleShot(True)
+        self._hover.setInterval(HOVER_ENCODE_MS)
+        self._hover.timeout.connect(self._encode_under_cursor)
+        self._hover_point: QgsPointXY | None = None
+        self.preview = self._band(QgsWkbTypes.GeometryType.PolygonGeometry, PREVIEW_STROKE, PREVIEW_FILL)
+        self.box_band = self._band(QgsWkbTypes.GeometryType.PolygonGeometry, QColor(255, 200, 0), QColor(0, 0, 0, 0))
+        self.object_points = self._band(QgsWkbTypes.GeometryType.PointGeometry, QColor(0, 170, 0), None)
+        self.background_points = self._band(QgsWkbTypes.GeometryType.PointGeometry, QColor(220, 0, 0), None)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        dock.accept_button.clicked.connect(self.accept_object)
+        dock.undo_button.clicked.connect(self.undo)
+        dock.clear_button.clicked.connect(self.clear)
+        dock.cancel_button.clicked.connect(lambda: self.jobs.cancel("encode"))
+
+    def _band(self, kind, stroke: QColor, fill: QColor | None) -> QgsRubberBand:
+        band = QgsRubberBand(self.canvas(), kind)
+        band.setStrokeColor(stroke)
+        if fill is not None:
+            band.setFillColor(fill)
+            band.setWidth(2)
+        else:
+            band.setIcon(QgsRubberBand.IconType.ICON_CIRCLE)
+            band.setIconSize(10)
+            band.setWidth(3)
+        return band
+
+    # -- mouse and keys --------------------------------------------------------------
+
+    def canvasPressEvent(self, event) -> None:
+        self._pressed_at = (event.pos(), event.mapPoint(), event.button())
+
+    def canvasMoveEvent(self, event) -> None:
+        if self._pressed_at is not None and self._pressed_at[2] == Qt.MouseButton.LeftButton:
+            if (event.pos() - self._pressed_at[0]).manhattanLength() >= DRAG_PX:
+                corner = self._pressed_at[1]
+                self.box_band.setToGeometry(QgsGeometry.fromRect(QgsRectangle(corner, event.mapPoint())), None)
+            return
+        self._hover_point = event.mapPoint()
+        self._hover.start()
+
+    def canvasReleaseEvent(self, event) -> None:
+        if self._pressed_at is None:
+            return
+        start_pos, start_point, button = self._pressed_at
+        self._pressed_at = None
+        self._clicked_at = time.perf_counter()
+        if not self._ensure_target(event.mapPoint()):
+            return
+        if button == Qt.MouseButton.LeftButton and (event.pos() - start_pos).manhattanLength() >= DRAG_PX:
+            first, second = self._to_raster(start_point), self._to_raster(event.mapPoint())
+            self.prompts = [p for p in self.prompts if p["kind"] != "box"]    # an object has one box
+            self.prompts.append({"kind": "box", "label": 1, "coords": [
+                [min(first.x(), second.x()), min(first.y(), second.y())],
+                [max(first.x(), second.x()), max(first.y(), second.y())]]})
+        elif button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            point = self._to_raster(event.mapPoint())
+            self.prompts.append({"kind": "point", "label": 1 if button == Qt.MouseButton.LeftButton else 0,
+                                 "coords": [[point.x(), point.y()]]})
+        else:
+            return
+        self._prompts_changed()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.accept_object()
+        elif event.key() == Qt.Key.Key_Escape:
+            self.clear()
+        elif event.key() == Qt.Key.Key_Backspace or event.matches(QKeySequence.StandardKey.Undo):
+            self.undo()
+        else:
+            event.ignore()
+            return
+        event.accept()
+
+    def deactivate(self) -> None:
+        self._hover.stop()
+        super().deactivate()
+
+    # -- the object ----------------------------------------------------------------
+
+    def undo(self) -> None:
+        """Take back the last prompt."""
+        if self.prompts:
+            self.prompts.pop()
+            self._prompts_changed()
+
+    def clear(self) -> None:
+        """Drop the object's prompts and its preview."""
+        self.prompts = []
+        self._prompts_changed()
+
+    def accept_object(self) -> int:
+        """Add the previewed object to the dock's polygon layer; returns the features added."""
+        if not self.polygons or self.target is None or self.decoding is not None:
+            self.statusChanged.emit(tr("Nothing to accept yet: click on an object and wait for its preview."))
+            return 0
+        layer = self.dock.output_layer(self.target.layer)
+        to_layer = QgsCoordinateTransform(self.target.layer.crs(), layer.crs(), QgsProject.instance())
+        shape = QgsGeometry.unaryUnion(self.polygons)
+        shape.transform(to_layer)
+        parts = [shape] if QgsWkbTypes.isMultiType(layer.wkbType()) else [QgsGeometry(p.clone())
+                                                                          for p in shape.constParts()]
+        area = QgsDistanceArea()
+        area.setSourceCrs(layer.crs(), QgsProject.instance().transformContext())
+        area.setEllipsoid(QgsProject.instance().ellipsoid() or "EPSG:7030")
+        self.objects += 1
+        features = []
+        for part in parts:
+            feature = QgsFeature(layer.fields())
+            if QgsWkbTypes.isMultiType(layer.wkbType()):
+                part.convertToMultiType()
+            feature.setGeometry(part)
+            values = {"class": self.dock.class_name(), "score": self.score, "prompt_id": self.objects,
+                      "area_m2": area.convertAreaMeasurement(area.measureArea(part),
+                                                             QgsUnitTypes.AreaUnit.AreaSquareMeters),
+                      "model": self.target.model["name"], "source": self.target.layer.publicSource(),
+                      "version": ALGORITHM_VERSION}
+            for name, value in values.items():
+                if layer.fields().lookupField(name) >= 0:
+                    feature[name] = value
+            features.append(feature)
+        if not layer.isEditable():
+            layer.startEditing()
+        if not layer.addFeatures(features):
+            self.statusChanged.emit(tr("The layer '{}' did not take the object: {}").format(
+                layer.name(), "; ".join(layer.dataProvider().errors()) or tr("is it editable?")))
+            return 0
+        layer.triggerRepaint()
+        self.statusChanged.emit(tr("Added the object to '{}' (press Save Layer Edits to keep it).").format(layer.name()))
+        self.prompts = []
+        self._prompts_changed()
+        self.objectAccepted.emit(len(features))
+        return len(features)
+
+    def _prompts_changed(self) -> None:
+        self._draw_prompts()
+        if not self.prompts or not any(p["label"] for p in self.prompts):
+            self.jobs.cancel("decode")
+            self.decoding = None
+            self._set_preview([], 0.0)
+            return
+        self.dock.set_busy(tr("Segmenting…"))
+        self.decoding = self.jobs.submit("decode", "segment_object",
+                                         {**self.target.arguments(), "prompts": self.prompts}, tr("segmenting"))
+
+    def _draw_prompts(self) -> None:
+        crs = self.target.layer.crs() if self.target else None
+        for band, label in ((self.object_points, 1), (self.background_points, 0)):
+            band.reset(QgsWkbTypes.GeometryType.PointGeometry)
+            for prompt in self.prompts:
+                if prompt["kind"] == "point" and prompt["label"] == label:
+                    band.addGeometry(QgsGeometry.fromPointXY(QgsPointXY(*prompt["coords"][0])), crs)
+        box = next((p["coords"] for p in self.prompts if p["kind"] == "box"), None)
+        self.box_band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        if box:
+            self.box_band.setToGeometry(QgsGeometry.fromRect(QgsRectangle(*box[0], *box[1])), crs)
+
+    def _set_preview(self, polygons: list[QgsGeometry], score: float) -> None:
+        self.polygons, self.score = polygons, score
+        self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        if polygons:
+            self.preview.setToGeometry(QgsGeometry.unaryUnion(polygons), self.target.layer.crs())
+        self.previewChanged.emit()
+
+    # -- the runtime's answers -----------------------------------------------------
+
+    def _job_finished(self, lane: str, ticket: int, values: dict) -> None:
+        if lane == "encode":
+            self._open_areas += [QgsRectangle(*bounds) for bounds in values["bounds"]]
+            self.dock.set_idle(tr("Tiles ready: {} encoded now, the rest from the cache or already open.").format(
+                values.get("encoded", 0)) if values.get("encoded") else tr("Tiles ready (from the cache)."))
+            return
+        self.decoding = None
+        polygons = [QgsGeometry() for _ in values["polygons"]]
+        for geometry, wkb in zip(polygons, values["polygons"]):
+            geometry.fromWkb(bytes.fromhex(wkb))
+        self._set_preview(polygons, float(values["score"]))
+        if self._clicked_at is not None:
+            self.last_latency_ms = 1000 * (time.perf_counter() - self._clicked_at)
+        self.dock.set_idle(tr("Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes").format(
+            self.score, len(values["tiles"])))
+
+    def _job_failed(self, lane: str, ticket: int, sentence: str) -> None:
+        if lane == "decode":
+            self.decoding = None
+            self._set_preview([], 0.0)
+        self.dock.set_idle(sentence, error=True)
+
+    def _job_progress(self, lane: str, percent: float) -> None:
+        if lane == "encode" or percent < 100:
+            self.dock.set_progress(percent)
+
+    # -- where the clicks go -------------------------------------------------------
+
+    def _ensure_target(self, map_point: QgsPointXY) -> bool:
+        """The dock's raster and model; a new one clears the object. False (with a
+        sentence in the dock) when there is nothing to segment at `map_point`."""
+        try:
+            target = self.dock.target(self.target, map_point)
+        except ValueError as exc:
+            self.dock.set_idle(str(exc), error=True)
+            return False
+        self._use(target)
+        return True
+
+    def _use(self, target: Target) -> None:
+        """Segment `target` from now on; another raster or model starts a new object."""
+        if target != self.target:
+            self.target = target
+            self.prompts = []
+            self._open_areas = []
+            self._set_preview([], 0.0)
+
+    def _to_raster(self, map_point: QgsPointXY) -> QgsPointXY:
+        to_raster = QgsCoordinateTransform(self.canvas().mapSettings().destinationCrs(), self.target.layer.crs(),
+                                           QgsProject.instance())
+        return to_raster.transform(map_point)
+
+    def _encode_under_cursor(self) -> None:
+        """Encode the tiles under the resting cursor, unless they are open already or the
+        tool is busy (a click in flight comes first)."""
+        if self._hover_point is None or self.jobs.busy("encode") or self.decoding is not None:
+            return
+        try:
+            target = self.dock.target(self.target, self._hover_point, render=False)
+        except ValueError:
+            return
+        if target is None or (target != self.target and self.prompts):
+            return      # a web layer not rendered yet, or another raster in the middle of an object
+        self._use(target)
+        at = self._to_raster(self._hover_point)
+        if any(area.contains(at) for area in self._open_areas):
+            return
+        self.dock.set_busy(tr("Encoding the tiles under the cursor…"))
+        self.jobs.submit("encode", "segment_tiles", {**target.arguments(), "at": [at.x(), at.y()]},
+                         tr("encoding tiles"))
+
+    def shut_down(self) -> None:
+        self._hover.stop()
+        self.jobs.shut_down()
+        for band in (self.preview, self.box_band, self.object_points, self.background_points):
+            self.canvas().scene().removeItem(band)
