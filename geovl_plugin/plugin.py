@@ -14,6 +14,7 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
 from ..processing.runtime_link import stop_worker
+from .ask_dock import GeoVLAskDock
 from .example_model import install_example_model, models_folder
 from .provider import ICON
 from .runtime_dialog import RuntimeDialog
@@ -43,6 +44,8 @@ class GeoVLPlugin:
         self.segment_action: QAction | None = None
         self.segment_dock: GeoVLSegmentDock | None = None
         self.segment_tool: SegmentMapTool | None = None
+        self.ask_action: QAction | None = None
+        self.ask_dock: GeoVLAskDock | None = None
         self.translator = install_translator()
 
     def initProcessing(self):
@@ -54,20 +57,24 @@ class GeoVLPlugin:
 
     def initGui(self):
         self.initProcessing()
+        self.segment_action = self.add_action("mActionGeoVLSegmentTool", tr("Segment Tool"), self.use_segment_tool)
+        self.segment_action.setCheckable(True)
+        self.segment_action.setIcon(QIcon(os.path.join(PLUGIN_FOLDER, "icons", "segment.svg")))
+        self.segment_action.setToolTip(tr("Click on a raster to segment an object (left: object, right: background, "
+                                          "drag: box; Enter accepts)"))
+        self.ask_action = self.add_action("mActionGeoVLAskDock", tr("Ask About the Map…"), self.show_ask_dock)
+        self.ask_action.setIcon(QIcon(os.path.join(PLUGIN_FOLDER, "icons", "ask.svg")))
+        self.ask_action.setToolTip(tr("Ask a vision-language model about the map view"))
         self.runtime_action = self.add_action("mActionGeoVLRuntime", tr("Runtime…"), self.show_runtime_dialog)
         self.add_action("mActionGeoVLSettings", tr("Settings…"), self.show_settings)
         self.add_action("mActionGeoVLExampleModel", tr("Install Example Model"), self.install_example_model)
         documentation = self.add_action("mActionGeoVLDocumentation", tr("Documentation"), self.show_documentation)
         documentation.setIcon(QgsApplication.getThemeIcon("/mActionHelpContents.svg"))
         self.runtime_action.setIcon(QIcon(ICON))
-        self.segment_action = self.add_action("mActionGeoVLSegmentTool", tr("Segment Tool"), self.use_segment_tool)
-        self.segment_action.setCheckable(True)
-        self.segment_action.setIcon(QIcon(os.path.join(PLUGIN_FOLDER, "icons", "segment.svg")))
-        self.segment_action.setToolTip(tr("Click on a raster to segment an object (left: object, right: background, "
-                                          "drag: box; Enter accepts)"))
         self.toolbar = self.iface.addToolBar(tr("GeoVL"))
         self.toolbar.setObjectName("mGeoVLToolBar")
         self.toolbar.addAction(self.segment_action)
+        self.toolbar.addAction(self.ask_action)
         self.toolbar.addAction(self.runtime_action)
         self.toolbar.addAction(documentation)
         self.options_factory = GeoVLOptionsFactory()
@@ -99,6 +106,17 @@ class GeoVLPlugin:
             self.segment_dock.raster.setLayer(active)
         self.segment_dock.show()
         canvas.setMapTool(self.segment_tool)
+
+    def show_ask_dock(self) -> None:
+        if self.ask_dock is None:
+            self.ask_dock = GeoVLAskDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.ask_dock)
+        active = self.iface.activeLayer()
+        if isinstance(active, QgsRasterLayer):
+            self.ask_dock.raster.setLayer(active)
+        self.ask_dock.show()
+        self.ask_dock.raise_()
+        self.ask_dock.question.setFocus()
 
     def show_settings(self) -> None:
         self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage=PAGE_NAME)
@@ -142,10 +160,13 @@ class GeoVLPlugin:
             self.segment_tool.shut_down()
             self.segment_tool.deleteLater()
             self.segment_tool = None
-        if self.segment_dock is not None:
-            self.iface.removeDockWidget(self.segment_dock)
-            self.segment_dock.deleteLater()
-            self.segment_dock = None
+        if self.ask_dock is not None:
+            self.ask_dock.shut_down()
+        for dock in (self.segment_dock, self.ask_dock):
+            if dock is not None:
+                self.iface.removeDockWidget(dock)
+                dock.deleteLater()
+        self.segment_dock = self.ask_dock = None
         if self.runtime_dialog is not None:
             self.runtime_dialog.shut_down()
             self.runtime_dialog.deleteLater()
@@ -160,7 +181,7 @@ class GeoVLPlugin:
             self.iface.removePluginMenu(MENU, action)
             action.deleteLater()
         self.actions = []
-        self.runtime_action = self.segment_action = None
+        self.runtime_action = self.segment_action = self.ask_action = None
         stop_worker()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)

@@ -32,7 +32,7 @@ from .feedback import Feedback, PaceReport, ProgressRange, QuietFeedback, check_
 from .options import ModelOptions, TilingOptions
 from .retrieve import ensure_index, query_vector, top_indices
 from .segment import MapPrompt, segment
-from .tiling import plan
+from .tiling import plan, plan_one_tile
 
 MODES = ("answer", "boxes", "masks")
 SELECTIONS = ("all", "top-k")
@@ -90,9 +90,10 @@ class AskResult:
 def ask(raster_path: str, model: ModelOptions, question: str, mode: str = "boxes", select: str = "all",
         retrieval_model: ModelOptions | None = None, top_k: int = 8, segment_model: ModelOptions | None = None,
         tiling: TilingOptions = TilingOptions(), max_new_tokens: int = 256, report_path: str | None = None,
-        feedback: Feedback | None = None) -> AskResult:
+        one_tile: bool = False, feedback: Feedback | None = None) -> AskResult:
     """Ask `question` about the tiles of `raster_path` (all, or the top k by retrieval);
-    return the combined answer and every grounded object (boxes, or SAM masks)."""
+    return the combined answer and every grounded object (boxes, or SAM masks).
+    `one_tile`: ask about the extent as one tile at the model's input size (the map view)."""
     feedback = feedback or QuietFeedback()
     question = (question or "").strip()
     _check_request(question, mode, select, retrieval_model, top_k, segment_model, max_new_tokens)
@@ -104,7 +105,7 @@ def ask(raster_path: str, model: ModelOptions, question: str, mode: str = "boxes
                              "boxes or masks are made. Use Florence-2, Qwen2.5-VL, Qwen3-VL, Kosmos-2 or GeoChat "
                              "for boxes.")
             mode = "answer"
-        grid = plan(source, tiling, vlm.input_size)
+        grid = (plan_one_tile if one_tile else plan)(source, tiling, vlm.input_size)
         if select == "all" and len(grid) > MANY_TILES:
             feedback.warning(f"Asking every one of the {len(grid):,} tiles: a VLM answers a few tiles a second at "
                              f"best. To ask only the tiles most like the question, choose SELECT top-k.")

@@ -12,6 +12,14 @@ def plan(source: RasterSource, options: TilingOptions, model_input_size: int) ->
                      source.scale_for_resolution(options.resolution, area))
 
 
+def plan_one_tile(source: RasterSource, options: TilingOptions, model_input_size: int) -> TileGrid:
+    """The extent (clipped to the raster) as one tile at the model's input size: what the
+    map view shows, as the model sees it. TILE_SIZE, OVERLAP and RESOLUTION do not apply."""
+    area = source.area(options.extent)
+    side = max(area.width, area.height)
+    return plan_grid(source.dataset.transform, area, model_input_size, 0, side / model_input_size)
+
+
 def grid_settings(grid: TileGrid) -> dict:
     """What of a grid determines cached results (for cache keys and index metadata)."""
     a = grid.area

@@ -172,7 +172,7 @@ def _ask(a: dict, feedback: Feedback) -> dict:
                  select=a.get("select", "all"), retrieval_model=_model(a.get("retrieval_model")),
                  top_k=int(a.get("top_k", 5)), segment_model=_model(a.get("segment_model")),
                  tiling=_tiling(a["tiling"]), max_new_tokens=int(a.get("max_new_tokens", 256)),
-                 report_path=a.get("report_path"), feedback=feedback)
+                 report_path=a.get("report_path"), one_tile=bool(a.get("one_tile")), feedback=feedback)
     write_feature_tables(a["features"], {
         "objects": FeatureTable("POLYGON", [("label", "TEXT"), ("score", "REAL"), ("angle", "REAL"), ("tile", "TEXT")],
                                 [(o.polygon, (o.label, o.score, o.angle, o.tile)) for o in result.objects]),

@@ -102,10 +102,12 @@ def test_plugins_menu_and_settings_page_in_the_desktop(tmp_path):
 
     assert run.returncode == 0 and not results.get("error"), run.describe()
     assert results["plugins_menu_in_menu_bar"] and results["geovl_menus"] == 1, run.describe()
-    assert results["menu"] == [["mActionGeoVLRuntime", "Runtime…"], ["mActionGeoVLSettings", "Settings…"],
+    assert results["menu"] == [["mActionGeoVLSegmentTool", "Segment Tool"],
+                               ["mActionGeoVLAskDock", "Ask About the Map…"], ["mActionGeoVLRuntime", "Runtime…"], ["mActionGeoVLSettings", "Settings…"],
                                ["mActionGeoVLExampleModel", "Install Example Model"],
                                ["mActionGeoVLDocumentation", "Documentation"]], results["menu"]
-    assert results["toolbar"] == {"visible": True, "actions": ["mActionGeoVLRuntime", "mActionGeoVLDocumentation"]}
+    assert results["toolbar"] == {"visible": True, "actions": ["mActionGeoVLSegmentTool", "mActionGeoVLAskDock",
+                                                                   "mActionGeoVLRuntime", "mActionGeoVLDocumentation"]}
 
     settings = results.get("settings") or {}
     assert settings.get("page_found") and settings["current_page"] and settings["page_shown"], run.describe()

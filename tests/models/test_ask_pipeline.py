@@ -187,3 +187,22 @@ def test_nodata_raster_says_so(tiny_florence2_dir, tmp_path, cache_dir):
         dst.write(np.zeros((3, TILE, TILE), np.uint8))
     with pytest.raises(InputError, match="nodata"):
         ask(str(path), cpu(tiny_florence2_dir), "ships", max_new_tokens=5)
+
+
+def test_one_tile_asks_the_extent_at_the_model_input_size(memorised_qwen2_5_vl_dir, tmp_path, cache_dir):
+    """Ask about the map view: the extent (here cols 20-132, rows 10-122 of a 160 x 140 px
+    raster: 112 px a side) is one 56 px tile, 2 raster pixels per model pixel, so the
+    memorised boxes A (10, 20, 30, 40) and B (28, 0, 56, 12) land at twice their pixels."""
+    raster = write_rgb(tmp_path / "view.tif", scene(140, 160, seed=2))
+    (x0, y0), (x1, y1) = to_map(20, 122), to_map(132, 10)
+    result = ask(raster, cpu(memorised_qwen2_5_vl_dir), "Where are the planes?",
+                 tiling=TilingOptions(extent=(x0, y0, x1, y1), tile_size=300, overlap=10), one_tile=True,
+                 max_new_tokens=120)
+    assert result.tile_count == 1 and [(t.row, t.col) for t in result.tiles] == [(0, 0)]
+    expected = {(20 + 2 * a, 10 + 2 * b, 20 + 2 * c, 10 + 2 * d) for a, b, c, d in ((10, 20, 30, 40), (28, 0, 56, 12))}
+    got = set()
+    for obj in result.objects:
+        xmin, ymin, xmax, ymax = obj.polygon.bounds
+        got.add(tuple(round(v, 6) for v in ((xmin - X0) / PIXEL, (Y0 - ymax) / PIXEL, (xmax - X0) / PIXEL,
+                                            (Y0 - ymin) / PIXEL)))
+    assert got == expected
