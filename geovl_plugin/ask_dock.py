@@ -33,7 +33,8 @@ OBJECT_FIELDS = [("label", "string"), ("score", "double"), ("angle", "double"), 
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLAskDock", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 class GeoVLAskDock(QgsDockWidget):

@@ -29,7 +29,8 @@ DOCUMENTATION = os.path.join(PLUGIN_FOLDER, "docs", "index.html")
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLPlugin", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 class GeoVLPlugin:

@@ -23,7 +23,8 @@ OBJECTS_LAYER_NAME = "GeoVL objects"
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLSegmentDock", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 class GeoVLSegmentDock(QgsDockWidget):

@@ -35,7 +35,8 @@ PREVIEW_STROKE = QColor(30, 144, 255, 230)
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("SegmentMapTool", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ JOB_MODELS = (("retrieve", retrieve.DEFAULT_MODEL), ("segment", segment.DEFAULT_
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoVLOptionsPage", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 class GeoVLOptionsFactory(QgsOptionsWidgetFactory):

@@ -31,7 +31,8 @@ CHECKPOINT_FILTER = "*.pt *.pth *.bin *.safetensors *.ckpt"
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("ModelWidget", text)
+    # pylupdate5 files module-level tr() calls under the "@default" context.
+    return QCoreApplication.translate("@default", text)
 
 
 def preset_item_text(preset: dict) -> str:

@@ -286,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no tests are mapped for {unknown}; add them to MODULE_TESTS in {Path(__file__).name}")
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", QT_QPA_PLATFORM="offscreen")
+    # The copies have no runtime of their own (it is not copied): the algorithms' jobs run
+    # in the checkout's, as in `make test`.
+    os.environ.setdefault("GEOVL_RUNTIME", str(ROOT / ".runtime"))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modules = args.modules or list(MODULE_TESTS)
     results: dict = {}

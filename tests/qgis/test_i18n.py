@@ -112,3 +112,29 @@ def test_runtime_sentences_in_french(french):
         "L'environnement d'exécution de GeoVL n'a pas pu démarrer (code de sortie 1) : aucun message. Ouvrez "
         "Extensions › GeoVL › Environnement d'exécution… pour voir ce qui ne va pas et cliquez sur Réparer.")
     assert describe_exit(-9) == "signal 9, SIGKILL, tué : souvent par manque de mémoire"
+
+
+def test_plugin_menu_and_settings_in_french(french):
+    """The desktop modules' module-level tr() look up the "@default" context, where
+    pylupdate5 files their sentences (a context of their own found no translation)."""
+    from geovl.geovl_plugin import plugin, settings_page
+    from geovl.processing import model_widget
+
+    for module, source in ((plugin, "Settings…"), (plugin, "Install Example Model"),
+                           (model_widget, ts_source_in("processing/model_widget.py")),
+                           (settings_page, ts_source_in("geovl_plugin/settings_page.py"))):
+        expected = ts_translation("@default", source)
+        assert expected and expected != source and module.tr(source) == expected, (module.__name__, source)
+
+
+def ts_source_in(path: str) -> str:
+    """A translated source sentence of `path` in geovl_fr.ts's "@default" context."""
+    root = ET.parse(os.path.join(REPO_ROOT, "i18n", "geovl_fr.ts")).getroot()
+    for ctx in root.iter("context"):
+        if ctx.findtext("name") == "@default":
+            for message in ctx.iter("message"):
+                places = [loc.get("filename", "") for loc in message.iter("location")]
+                translation = message.findtext("translation")
+                if any(p.endswith(path) for p in places) and translation and translation != message.findtext("source"):
+                    return message.findtext("source")
+    raise AssertionError(f"no translated sentence of {path} in geovl_fr.ts")
