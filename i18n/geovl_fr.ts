@@ -79,127 +79,127 @@
         <translation>Le rendu de la couche « {} » dans {} a échoué (erreur {} de l'écriture QGIS). Le disque est-il plein ? Libérez de la place, ou faites pointer GEOVL_CACHE_DIR vers un dossier sur un autre disque.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="51"/>
+        <location filename="../geovl_plugin/plugin.py" line="69"/>
         <source>Runtime…</source>
         <translation>Environnement d'exécution…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="52"/>
+        <location filename="../geovl_plugin/plugin.py" line="70"/>
         <source>Settings…</source>
         <translation>Paramètres…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="81"/>
+        <location filename="../geovl_plugin/plugin.py" line="130"/>
         <source>Install Example Model</source>
         <translation>Installer le modèle d'exemple</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="54"/>
+        <location filename="../geovl_plugin/plugin.py" line="72"/>
         <source>Documentation</source>
         <translation>Documentation</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="40"/>
+        <location filename="../geovl_plugin/settings_page.py" line="41"/>
         <source>GeoVL</source>
         <translation>GeoVL</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="81"/>
+        <location filename="../geovl_plugin/plugin.py" line="130"/>
         <source>{} exists and differs from GeoVL&apos;s example model (you may have edited it). Replace it with the original?</source>
         <translation>{} existe déjà et diffère du modèle d'exemple de GeoVL (vous l'avez peut-être modifié). Le remplacer par l'original ?</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="91"/>
+        <location filename="../geovl_plugin/plugin.py" line="140"/>
         <source>The example model could not be installed ({}). Check that the Processing models folder (Settings › Options › Processing › Models) exists and can be written to.</source>
         <translation>Le modèle d'exemple n'a pas pu être installé ({}). Vérifiez que le dossier des modèles de traitement (Préférences › Options › Traitement › Modèles) existe et est accessible en écriture.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/plugin.py" line="97"/>
+        <location filename="../geovl_plugin/plugin.py" line="146"/>
         <source>The example model is installed as {}: find it in the Processing Toolbox under Models › GeoVL, or open it in the Model Designer.</source>
         <translation>Le modèle d'exemple est installé sous {} : retrouvez-le dans la Boîte à outils de traitements sous Modèles › GeoVL, ou ouvrez-le dans le Modeleur graphique.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="59"/>
+        <location filename="../geovl_plugin/settings_page.py" line="60"/>
         <source>GeoVL cache folder</source>
         <translation>Dossier de cache de GeoVL</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="68"/>
+        <location filename="../geovl_plugin/settings_page.py" line="69"/>
         <source>Retrieval indexes (tile embeddings)</source>
         <translation>Index de recherche (plongements des tuiles)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="69"/>
+        <location filename="../geovl_plugin/settings_page.py" line="70"/>
         <source>Segment Anything image embeddings</source>
         <translation>Plongements d'images de Segment Anything</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="70"/>
+        <location filename="../geovl_plugin/settings_page.py" line="71"/>
         <source>Rendered web and virtual layers</source>
         <translation>Rendus des couches web et virtuelles</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="74"/>
+        <location filename="../geovl_plugin/settings_page.py" line="75"/>
         <source>Clear</source>
         <translation>Vider</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="76"/>
+        <location filename="../geovl_plugin/settings_page.py" line="77"/>
         <source>Delete the {} subfolder of the cache folder. Runs rebuild what they need.</source>
         <translation>Supprime le sous-dossier {} du dossier de cache. Les exécutions reconstruisent ce dont elles ont besoin.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="83"/>
+        <location filename="../geovl_plugin/settings_page.py" line="84"/>
         <source>All of the cache folder</source>
         <translation>Tout le dossier de cache</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="86"/>
+        <location filename="../geovl_plugin/settings_page.py" line="87"/>
         <source>Cache</source>
         <translation>Cache</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="89"/>
+        <location filename="../geovl_plugin/settings_page.py" line="90"/>
         <source>Folder (empty: the default)</source>
         <translation>Dossier (vide : celui par défaut)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="100"/>
+        <location filename="../geovl_plugin/settings_page.py" line="101"/>
         <source>New runs start with</source>
         <translation>Valeurs initiales des nouvelles exécutions</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="104"/>
+        <location filename="../geovl_plugin/settings_page.py" line="105"/>
         <source>Default models (empty: the built-in default)</source>
         <translation>Modèles par défaut (vide : le modèle intégré par défaut)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="107"/>
+        <location filename="../geovl_plugin/settings_page.py" line="108"/>
         <source>Text-to-image retrieval</source>
         <translation>Recherche d'images par texte</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="107"/>
+        <location filename="../geovl_plugin/settings_page.py" line="108"/>
         <source>Prompted segmentation</source>
         <translation>Segmentation guidée par invites</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="108"/>
+        <location filename="../geovl_plugin/settings_page.py" line="109"/>
         <source>Grounded question</source>
         <translation>Question localisée</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="108"/>
+        <location filename="../geovl_plugin/settings_page.py" line="109"/>
         <source>Change detection backbone</source>
         <translation>Réseau de base de la détection des changements</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="112"/>
+        <location filename="../geovl_plugin/settings_page.py" line="113"/>
         <source>A preset, a hub id (org/name) or a local path; empty: {}</source>
         <translation>Un préréglage, un identifiant du hub (org/nom) ou un chemin local ; vide : {}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/settings_page.py" line="131"/>
+        <location filename="../geovl_plugin/settings_page.py" line="132"/>
         <source>The environment variable GEOVL_CACHE_DIR is set: runs use {} whatever this setting says. Unset it to use the folder above.</source>
         <translation>La variable d'environnement GEOVL_CACHE_DIR est définie : les exécutions utilisent {} quel que soit ce paramètre. Supprimez-la pour utiliser le dossier ci-dessus.</translation>
     </message>
@@ -274,72 +274,72 @@
         <translation>Mètres au sol par pixel auxquels le raster est rééchantillonné avant le découpage en tuiles ; 0 : sa propre résolution.</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="41"/>
+        <location filename="../processing/model_widget.py" line="42"/>
         <source>in the local cache</source>
         <translation>dans le cache local</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="43"/>
+        <location filename="../processing/model_widget.py" line="44"/>
         <source>downloads from the Hugging Face hub</source>
         <translation>à télécharger depuis le hub Hugging Face</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="77"/>
+        <location filename="../processing/model_widget.py" line="78"/>
         <source>A preset from the list, a Hugging Face hub id (org/name), or a local checkpoint file or model folder (…)</source>
         <translation>Un préréglage de la liste, un identifiant du hub Hugging Face (org/nom), ou un fichier de poids ou un dossier de modèle local (…)</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="85"/>
+        <location filename="../processing/model_widget.py" line="86"/>
         <source>Browse for a checkpoint file or a model folder</source>
         <translation>Parcourir pour choisir un fichier de poids ou un dossier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="88"/>
+        <location filename="../processing/model_widget.py" line="89"/>
         <source>Checkpoint file…</source>
         <translation>Fichier de poids…</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="89"/>
+        <location filename="../processing/model_widget.py" line="90"/>
         <source>Model folder…</source>
         <translation>Dossier de modèle…</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="112"/>
+        <location filename="../processing/model_widget.py" line="113"/>
         <source>Model checkpoint file</source>
         <translation>Fichier de poids du modèle</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="112"/>
+        <location filename="../processing/model_widget.py" line="113"/>
         <source>Checkpoints ({})</source>
         <translation>Fichiers de poids ({})</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="112"/>
+        <location filename="../processing/model_widget.py" line="113"/>
         <source>All files (*)</source>
         <translation>Tous les fichiers (*)</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="119"/>
+        <location filename="../processing/model_widget.py" line="120"/>
         <source>Model folder (written by save_pretrained)</source>
         <translation>Dossier de modèle (écrit par save_pretrained)</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="128"/>
+        <location filename="../processing/model_widget.py" line="129"/>
         <source>Asking the GeoVL runtime for the presets and the local model cache…</source>
         <translation>Interrogation de l'environnement d'exécution de GeoVL sur les préréglages et le cache local des modèles…</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="134"/>
+        <location filename="../processing/model_widget.py" line="135"/>
         <source>listing the models</source>
         <translation>récupération de la liste des modèles</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="137"/>
+        <location filename="../processing/model_widget.py" line="138"/>
         <source>GeoVL: listing models</source>
         <translation>GeoVL : récupération de la liste des modèles</translation>
     </message>
     <message>
-        <location filename="../processing/model_widget.py" line="145"/>
+        <location filename="../processing/model_widget.py" line="146"/>
         <source>The GeoVL runtime could not list the presets ({}); type a model.</source>
         <translation>L'environnement d'exécution de GeoVL n'a pas pu lister les préréglages ({}) ; saisissez un modèle.</translation>
     </message>
@@ -457,6 +457,256 @@
         <location filename="../runtime/client.py" line="227"/>
         <source>running the job</source>
         <translation>exécution de la tâche</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="42"/>
+        <source>GeoVL Ask</source>
+        <translation>Interrogation GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="40"/>
+        <source>Raster</source>
+        <translation>Raster</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="58"/>
+        <source>A VLM preset (florence-2-base, qwen2.5-vl-3b, geochat, …), a hub id or a model folder.</source>
+        <translation>Un préréglage de VLM (florence-2-base, qwen2.5-vl-3b, geochat, …), un identifiant du hub ou un dossier de modèle.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="62"/>
+        <source>Ask the top tiles of the layer</source>
+        <translation>Interroger les meilleures tuiles de la couche</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="63"/>
+        <source>Instead of the map view, ask the tiles of the whole layer most like the question (found by retrieval with {}).</source>
+        <translation>Au lieu du canevas de carte, interroger les tuiles de toute la couche qui correspondent le mieux à la question (trouvées par recherche avec {}).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="78"/>
+        <source>Where are the planes?</source>
+        <translation>Où sont les avions ?</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="80"/>
+        <source>Ask</source>
+        <translation>Demander</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="75"/>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="98"/>
+        <source>Type a question first.</source>
+        <translation>Tapez d'abord une question.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="100"/>
+        <source>Choose the raster to ask about.</source>
+        <translation>Choisissez le raster à interroger.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="113"/>
+        <source>The map shows nothing yet: zoom to the layer &apos;{}&apos;.</source>
+        <translation>La carte n'affiche encore rien : zoomez sur la couche « {} ».</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="125"/>
+        <source>asking</source>
+        <translation>interrogation</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="129"/>
+        <source>Asking {}: {}</source>
+        <translation>Question posée à {} : {}</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/ask_dock.py" line="134"/>
+        <source>Cancelled.</source>
+        <translation>Annulé.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="61"/>
+        <source>Segment Tool</source>
+        <translation>Outil de segmentation</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="64"/>
+        <source>Click on a raster to segment an object (left: object, right: background, drag: box; Enter accepts)</source>
+        <translation>Cliquez sur un raster pour segmenter un objet (clic gauche : objet, clic droit : fond, glisser : boîte ; Enter accepte)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="66"/>
+        <source>Ask About the Map…</source>
+        <translation>Interroger la carte…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/plugin.py" line="68"/>
+        <source>Ask a vision-language model about the map view</source>
+        <translation>Interroger un modèle vision-langage sur le canevas de carte</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="32"/>
+        <source>GeoVL Segment</source>
+        <translation>Segmentation GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="39"/>
+        <source>The raster to segment; web layers are rendered at the map view&apos;s resolution.</source>
+        <translation>Le raster à segmenter ; les couches web sont rendues à la résolution du canevas de carte.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="44"/>
+        <source>A SAM or SAM 2 preset (sam-vit-b, sam2.1-hiera-tiny, …), a hub id, or a checkpoint file or folder.</source>
+        <translation>Un préréglage SAM ou SAM 2 (sam-vit-b, sam2.1-hiera-tiny, …), un identifiant du hub, ou un fichier ou un dossier de poids.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="48"/>
+        <source>Choose a checkpoint file</source>
+        <translation>Choisir un fichier de poids</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="55"/>
+        <source>The class field of the objects you accept.</source>
+        <translation>La valeur du champ de classe des objets que vous acceptez.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="56"/>
+        <source>Class</source>
+        <translation>Classe</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="61"/>
+        <source>The polygon layer accepted objects are added to; empty: a new memory layer &apos;{}&apos; with the fields of geovl:segment.</source>
+        <translation>La couche de polygones à laquelle les objets acceptés sont ajoutés ; vide : une nouvelle couche temporaire « {} » avec les champs de geovl:segment.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="63"/>
+        <source>Add to</source>
+        <translation>Ajouter à</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="70"/>
+        <source>Left click: object · right click: background · drag: box</source>
+        <translation>Clic gauche : objet · clic droit : fond · glisser : boîte</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="74"/>
+        <source>Accept</source>
+        <translation>Accepter</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="74"/>
+        <source>Undo</source>
+        <translation>Défaire</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="76"/>
+        <source>Add the object to the layer (Enter)</source>
+        <translation>Ajouter l'objet à la couche (Enter)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="77"/>
+        <source>Take back the last prompt (Backspace)</source>
+        <translation>Retirer la dernière invite (Backspace)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="78"/>
+        <source>Drop the object&apos;s prompts (Esc)</source>
+        <translation>Effacer les invites de l'objet (Esc)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="79"/>
+        <source>Stop encoding</source>
+        <translation>Arrêter l'encodage</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="88"/>
+        <source>SAM checkpoint</source>
+        <translation>Fichier de poids SAM</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="102"/>
+        <source>Choose the raster to segment in the GeoVL Segment dock.</source>
+        <translation>Choisissez le raster à segmenter dans le panneau Segmentation GeoVL.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="104"/>
+        <source>Choose a model in the GeoVL Segment dock (e.g. sam-vit-b).</source>
+        <translation>Choisissez un modèle dans le panneau Segmentation GeoVL (par ex. sam-vit-b).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="114"/>
+        <source>The click is outside the raster &apos;{}&apos;.</source>
+        <translation>Le clic est en dehors du raster « {} ».</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="126"/>
+        <source>The map shows nothing to segment yet: zoom to the layer &apos;{}&apos;.</source>
+        <translation>La carte n'affiche encore rien à segmenter : zoomez sur la couche « {} ».</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="128"/>
+        <source>Rendering '{}' over the map view…</source>
+        <translation>Rendu de « {} » sur l'emprise du canevas de carte…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="175"/>
+        <source>Nothing to accept yet: click on an object and wait for its preview.</source>
+        <translation>Rien à accepter pour l'instant : cliquez sur un objet et attendez son aperçu.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="205"/>
+        <source>The layer &apos;{}&apos; did not take the object: {}</source>
+        <translation>La couche « {} » n'a pas accepté l'objet : {}</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="205"/>
+        <source>is it editable?</source>
+        <translation>est-elle en mode édition ?</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="209"/>
+        <source>Added the object to &apos;{}&apos; (press Save Layer Edits to keep it).</source>
+        <translation>Objet ajouté à « {} » (cliquez sur Enregistrer les modifications de la couche pour le conserver).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="222"/>
+        <source>Segmenting…</source>
+        <translation>Segmentation…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="223"/>
+        <source>segmenting</source>
+        <translation>segmentation</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="250"/>
+        <source>Tiles ready: {} encoded now, the rest from the cache or already open.</source>
+        <translation>Tuiles prêtes : {} encodées maintenant, les autres viennent du cache ou étaient déjà ouvertes.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="250"/>
+        <source>Tiles ready (from the cache).</source>
+        <translation>Tuiles prêtes (depuis le cache).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="260"/>
+        <source>Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes</source>
+        <translation>Score {:.2f} sur {} tuile(s) · Enter accepte, Esc efface, Backspace défait</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="314"/>
+        <source>Encoding the tiles under the cursor…</source>
+        <translation>Encodage des tuiles sous le curseur…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="315"/>
+        <source>encoding tiles</source>
+        <translation>encodage des tuiles</translation>
     </message>
 </context>
 <context>
