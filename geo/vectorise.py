@@ -121,8 +121,15 @@ def _window_pieces(labels: np.ndarray, classes: np.ndarray, origin: tuple[int, i
 
 
 def mask_polygons(mask: np.ndarray, transform: Affine) -> list[Polygon]:
-    """The 4-connected areas of a bool mask (holes kept) as polygons in map units."""
-    _, polygons = _shapes(mask.astype(np.uint8), transform)
+    """The 4-connected areas of a bool mask (holes kept) as polygons in map units. Only
+    the rows and columns the mask reaches are traced: one object is a small part of a
+    tile, and tracing costs with the pixels traced."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return []
+    top, left = int(rows[0]), int(cols[0])
+    cropped = mask[top:rows[-1] + 1, left:cols[-1] + 1]
+    _, polygons = _shapes(cropped.astype(np.uint8), transform * Affine.translation(left, top))
     return list(polygons)
 
 

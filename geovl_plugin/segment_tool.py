@@ -176,7 +176,7 @@ class SegmentMapTool(QgsMapTool):
             return 0
         layer = self.dock.output_layer(self.target.layer)
         to_layer = QgsCoordinateTransform(self.target.layer.crs(), layer.crs(), QgsProject.instance())
-        shape = QgsGeometry.unaryUnion(self.polygons)
+        shape = QgsGeometry.collectGeometry(self.polygons)   # disjoint areas of one mask: their union
         shape.transform(to_layer)
         parts = [shape] if QgsWkbTypes.isMultiType(layer.wkbType()) else [QgsGeometry(p.clone())
                                                                           for p in shape.constParts()]
@@ -239,7 +239,7 @@ class SegmentMapTool(QgsMapTool):
         self.polygons, self.score = polygons, score
         self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         if polygons:
-            self.preview.setToGeometry(QgsGeometry.unaryUnion(polygons), self.target.layer.crs())
+            self.preview.setToGeometry(QgsGeometry.collectGeometry(polygons), self.target.layer.crs())
         self.previewChanged.emit()
 
     # -- the runtime's answers -----------------------------------------------------

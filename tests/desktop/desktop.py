@@ -158,7 +158,11 @@ def _finish(code):
     os.replace(tmp, os.path.join(OUT, "results.json"))
     # File > Exit closes the project while the window still stands; QgsApplication.exit alone
     # leaves that to ~QgisApp, which then updates docks it has already deleted (QGIS 3.22
-    # segfaults when the active layer is not the last one removed).
+    # segfaults when the active layer is not the last one removed). Edits a script left
+    # unsaved are dropped first: closing would ask whether to save them, and wait.
+    for layer in QgsProject.instance().mapLayers().values():
+        if getattr(layer, "isEditable", lambda: False)():
+            layer.rollBack()
     QgsProject.instance().clear()
     QgsApplication.exit(code)
 

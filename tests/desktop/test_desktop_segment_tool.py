@@ -124,6 +124,7 @@ wait_preview(n)
 QTest.keyClick(canvas, Qt.Key.Key_Escape)
 QgsApplication.processEvents()
 state("escaped")
+results["saved"] = layer.commitChanges()      # Save Layer Edits, as the dock's message asks
 '''
 
 
@@ -194,6 +195,7 @@ def test_segment_tool_in_the_desktop(tiny_sam_ckpt, tiny_sam_factory, tmp_path):
 
     # Esc dropped the new object's prompt and its preview.
     assert states["escaped"]["prompts"] == [] and states["escaped"]["preview"] == []
+    assert results["saved"]
 
     names = [os.path.basename(p) for p in run.screenshots]
     assert names == ["0-raster.png", "1-point-preview.png", "2-point-and-box-preview.png", "3-accepted.png"]

@@ -294,3 +294,20 @@ def test_rotated_raster_polygons_follow_the_transform(tmp_path):
     corners = Polygon([transform * (c, r) for c, r in ((3, 2), (6, 2), (6, 4), (3, 4))])
     assert region.polygon.equals(corners)
     assert region.label_areas == {1: pytest.approx(6 * 0.27)}
+
+
+def test_mask_polygons_of_a_small_object_are_at_its_place():
+    """An object far from the mask's corner (only its rows and columns are traced) keeps
+    its map place and its hole; an empty mask gives no polygon."""
+    from affine import Affine
+
+    from geovl.geo.vectorise import mask_polygons
+
+    mask = np.zeros((100, 120), bool)
+    mask[10:20, 30:50] = True
+    mask[14:16, 40:42] = False
+    transform = Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)
+    (polygon,) = mask_polygons(mask, transform)
+    assert polygon.bounds == (1015.0, 1990.0, 1025.0, 1995.0)
+    assert polygon.area == (200 - 4) * 0.25 and len(polygon.interiors) == 1
+    assert mask_polygons(np.zeros((5, 5), bool), transform) == []
