@@ -74,7 +74,7 @@ class BackgroundJobs(QObject):
             return lane in self._waiting or (self._running is not None and self._running[0] == lane)
 
     def cancel(self, lane: str) -> None:
-        """Drop the lane's waiting job and cancel its running one (it ends as failed)."""
+        """Drop the lane's waiting job and cancel its running one (whose answer is dropped)."""
         with self._changed:
             self._waiting.pop(lane, None)
             self._latest[lane] = -1

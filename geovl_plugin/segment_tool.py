@@ -11,7 +11,6 @@ raster's CRS; the canvas may show another.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from qgis.core import (QgsCoordinateTransform, QgsDistanceArea, QgsFeature, QgsGeometry, QgsPointXY, QgsProject,
@@ -57,8 +56,6 @@ class SegmentMapTool(QgsMapTool):
     """Prompts (map points and a box in the raster's CRS) of one object at a time."""
 
     previewChanged = pyqtSignal()      # a new preview is drawn (or cleared)
-    statusChanged = pyqtSignal(str)    # a line for the dock
-    objectAccepted = pyqtSignal(int)   # features added to the layer
 
     def __init__(self, canvas, dock):
         super().__init__(canvas)
@@ -72,10 +69,8 @@ class SegmentMapTool(QgsMapTool):
         self.score = 0.0
         self.target: Target | None = None
         self.objects = 0
-        self.last_latency_ms: float | None = None
         self.decoding: int | None = None         # the ticket of the decode whose preview is awaited
         self._pressed_at = None
-        self._clicked_at: float | None = None
         self._open_areas: list[QgsRectangle] = []   # tiles open in the worker (raster CRS)
         self._hover = QTimer(self)
         self._hover.setSingleShot(True)
@@ -123,7 +118,6 @@ class SegmentMapTool(QgsMapTool):
             return
         start_pos, start_point, button = self._pressed_at
         self._pressed_at = None
-        self._clicked_at = time.perf_counter()
         if not self._ensure_target(event.mapPoint()):
             return
         if button == Qt.MouseButton.LeftButton and (event.pos() - start_pos).manhattanLength() >= DRAG_PX:
@@ -172,7 +166,7 @@ class SegmentMapTool(QgsMapTool):
     def accept_object(self) -> int:
         """Add the previewed object to the dock's polygon layer; returns the features added."""
         if not self.polygons or self.target is None or self.decoding is not None:
-            self.statusChanged.emit(tr("Nothing to accept yet: click on an object and wait for its preview."))
+            self.dock.set_idle(tr("Nothing to accept yet: click on an object and wait for its preview."), error=True)
             return 0
         layer = self.dock.output_layer(self.target.layer)
         to_layer = QgsCoordinateTransform(self.target.layer.crs(), layer.crs(), QgsProject.instance())
@@ -202,14 +196,13 @@ class SegmentMapTool(QgsMapTool):
         if not layer.isEditable():
             layer.startEditing()
         if not layer.addFeatures(features):
-            self.statusChanged.emit(tr("The layer '{}' did not take the object: {}").format(
-                layer.name(), "; ".join(layer.dataProvider().errors()) or tr("is it editable?")))
+            self.dock.set_idle(tr("The layer '{}' did not take the object: {}").format(
+                layer.name(), "; ".join(layer.dataProvider().errors()) or tr("is it editable?")), error=True)
             return 0
         layer.triggerRepaint()
-        self.statusChanged.emit(tr("Added the object to '{}' (press Save Layer Edits to keep it).").format(layer.name()))
         self.prompts = []
         self._prompts_changed()
-        self.objectAccepted.emit(len(features))
+        self.dock.set_idle(tr("Added the object to '{}' (press Save Layer Edits to keep it).").format(layer.name()))
         return len(features)
 
     def _prompts_changed(self) -> None:
@@ -255,8 +248,6 @@ class SegmentMapTool(QgsMapTool):
         for geometry, wkb in zip(polygons, values["polygons"]):
             geometry.fromWkb(bytes.fromhex(wkb))
         self._set_preview(polygons, float(values["score"]))
-        if self._clicked_at is not None:
-            self.last_latency_ms = 1000 * (time.perf_counter() - self._clicked_at)
         self.dock.set_idle(tr("Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes").format(
             self.score, len(values["tiles"])))
 
@@ -267,7 +258,7 @@ class SegmentMapTool(QgsMapTool):
         self.dock.set_idle(sentence, error=True)
 
     def _job_progress(self, lane: str, percent: float) -> None:
-        if lane == "encode" or percent < 100:
+        if lane == "encode":      # a decode is over before a bar would show
             self.dock.set_progress(percent)
 
     # -- where the clicks go -------------------------------------------------------

@@ -17,7 +17,8 @@ try:  # Qt6 moved QAction to QtGui
 except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
-ACTIONS = ["mActionGeoVLRuntime", "mActionGeoVLSettings", "mActionGeoVLExampleModel", "mActionGeoVLDocumentation"]
+ACTIONS = ["mActionGeoVLSegmentTool", "mActionGeoVLAskDock", "mActionGeoVLRuntime", "mActionGeoVLSettings",
+           "mActionGeoVLExampleModel", "mActionGeoVLDocumentation"]
 KEYS = ["geovl/cache_dir", "geovl/device", "geovl/precision"] + [f"geovl/models/{job}" for job in
                                                                   ("retrieve", "segment", "ask", "change")]
 MODEL_ID = "model:Find, ask and segment"
@@ -53,8 +54,10 @@ def action(qgis_iface, name: str) -> QAction:
 
 def test_menu_has_its_actions_and_unload_takes_them_away(plugin, qgis_iface):
     texts = [action(qgis_iface, name).text() for name in ACTIONS]
-    assert texts == ["Runtime…", "Settings…", "Install Example Model", "Documentation"]
-    assert [a.objectName() for a in plugin.toolbar.actions()] == ["mActionGeoVLRuntime", "mActionGeoVLDocumentation"]
+    assert texts == ["Segment Tool", "Ask About the Map…", "Runtime…", "Settings…", "Install Example Model",
+                     "Documentation"]
+    assert [a.objectName() for a in plugin.toolbar.actions()] == ["mActionGeoVLSegmentTool", "mActionGeoVLAskDock",
+                                                                   "mActionGeoVLRuntime", "mActionGeoVLDocumentation"]
     plugin.unload()
     QgsApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # deleteLater
     assert not [a for a in qgis_iface.mainWindow().findChildren(QAction) if a.objectName() in ACTIONS]
