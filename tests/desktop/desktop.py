@@ -75,6 +75,7 @@ OUT = {out!r}
 _SCRIPT = {script_path!r}
 _HEAVY = {heavy!r}
 _WATCHDOG_S = {watchdog_s!r}
+_QUIT_BY_MENU = {quit_by_menu!r}
 _faults = open(os.path.join(OUT, "faulthandler.log"), "w")
 faulthandler.enable(file=_faults, all_threads=True)
 faulthandler.dump_traceback_later(_WATCHDOG_S, exit=True, file=_faults)
@@ -156,6 +157,9 @@ def _finish(code):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(OUT, "results.json"))
+    if _QUIT_BY_MENU:
+        _quit_by_menu()
+        return
     # File > Exit closes the project while the window still stands; QgsApplication.exit alone
     # leaves that to ~QgisApp, which then updates docks it has already deleted (QGIS 3.22
     # segfaults when the active layer is not the last one removed). Edits a script left
@@ -165,6 +169,28 @@ def _finish(code):
             layer.rollBack()
     QgsProject.instance().clear()
     QgsApplication.exit(code)
+
+
+def _quit_by_menu():
+    """Quit as a user does, through File > Exit, answering QGIS's questions as one who
+    keeps nothing: temporary layers may go (Yes), the project is not saved (Discard). The
+    questions asked go to OUT/quit.log."""
+    from qgis.PyQt.QtWidgets import QApplication, QMessageBox
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            with open(os.path.join(OUT, "quit.log"), "a") as f:
+                f.write(box.text() + "\n")
+            for button in (QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.No,
+                           QMessageBox.StandardButton.Yes):
+                if box.button(button) is not None:
+                    box.button(button).click()
+                    break
+        QTimer.singleShot(200, answer)
+
+    QTimer.singleShot(200, answer)
+    iface.actionExit().trigger()
 
 
 def _run():
@@ -231,9 +257,11 @@ def _write(path: str, text: str) -> None:
 
 
 def run_desktop(script: str, profile_dir: str, timeout_s: float, env: dict | None = None,
-                settings: dict | None = None) -> DesktopRun:
+                settings: dict | None = None, quit_by_menu: bool = False) -> DesktopRun:
     """Run `script` (Python source, see the module docstring) in the QGIS desktop with a
-    fresh profile under profile_dir; `env` is added to this process's environment."""
+    fresh profile under profile_dir; `env` is added to this process's environment.
+    `quit_by_menu`: QGIS quits through File > Exit, as a user quits, instead of closing the
+    project and leaving the event loop."""
     make_profile(profile_dir, settings)
     out = os.path.join(profile_dir, "out")
     os.makedirs(out, exist_ok=True)
@@ -241,7 +269,8 @@ def run_desktop(script: str, profile_dir: str, timeout_s: float, env: dict | Non
     startup = os.path.join(profile_dir, "startup.py")
     _write(script_path, script)
     _write(startup, BOOTSTRAP.format(out=out, script_path=script_path, heavy=HEAVY_MODULES,
-                                     watchdog_s=max(1, int(timeout_s - WATCHDOG_MARGIN_S))))
+                                     watchdog_s=max(1, int(timeout_s - WATCHDOG_MARGIN_S)),
+                                     quit_by_menu=quit_by_menu))
     run_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONFAULTHANDLER": "1",
                **(env or {})}
     run_env.pop("QT_QPA_PLATFORM", None)  # offscreen crashes the desktop at start (QgsClipboard)
