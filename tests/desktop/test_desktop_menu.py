@@ -103,7 +103,8 @@ def test_plugins_menu_and_settings_page_in_the_desktop(tmp_path):
     assert run.returncode == 0 and not results.get("error"), run.describe()
     assert results["plugins_menu_in_menu_bar"] and results["geovl_menus"] == 1, run.describe()
     assert results["menu"] == [["mActionGeoVLSegmentTool", "Segment Tool"],
-                               ["mActionGeoVLAskDock", "Ask About the Map…"], ["mActionGeoVLRuntime", "Runtime…"], ["mActionGeoVLSettings", "Settings…"],
+                               ["mActionGeoVLAskDock", "Ask About the Map…"], ["mActionGeoVLRuntime", "Runtime…"],
+                               ["mActionGeoVLSettings", "Settings…"],
                                ["mActionGeoVLExampleModel", "Install Example Model"],
                                ["mActionGeoVLDocumentation", "Documentation"]], results["menu"]
     assert results["toolbar"] == {"visible": True, "actions": ["mActionGeoVLSegmentTool", "mActionGeoVLAskDock",

@@ -9,7 +9,8 @@ from shapely.geometry import box
 
 from geovl.geo.files import atomic_path
 from geovl.errors import InputError
-from geovl.geo.tile_index import IndexCheck, TileIndexWriter, check_index, load_embeddings, read_cells, read_meta, read_tiles
+from geovl.geo.tile_index import (IndexCheck, TileIndexWriter, check_index, load_embeddings, read_cells, read_meta,
+                                  read_tiles)
 
 META = {"key": "0123abcd", "raster": "abc123", "model": "clip-vit-b32", "tile_size": 224, "overlap": 32,
         "stretch": {"method": "percentile 2-98", "low": [1.5, 2.0, 3.0], "high": [900.0, 950.0, 1000.0]}}
