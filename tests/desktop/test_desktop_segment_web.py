@@ -1,0 +1,99 @@
+"""The segment map tool on a web layer in the real desktop: an XYZ layer of a loopback
+tile server has no pixels of its own, so the first click renders the map view at the
+canvas's ground resolution (into the render cache) and segments that rendering; the
+click's prompt is in the layer's CRS and the decode answers without an error."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import rasterio
+
+from ..tile_server import TileServer
+from .desktop import CHECKOUT, keep_artifacts, run_desktop
+
+pytestmark = pytest.mark.desktop
+
+ARTIFACTS = os.path.join(CHECKOUT, "test-artifacts", "desktop-segment-web")
+TIMEOUT_S = 150
+
+SCRIPT = r'''
+import math
+import time
+
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
+from qgis.PyQt.QtCore import QPoint, Qt
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QDockWidget
+
+try:
+    from qgis.PyQt.QtGui import QAction
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
+
+P = PATHS
+canvas = iface.mapCanvas()
+canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+tiles = QgsRasterLayer(P["xyz"], "tiles", "wms")
+QgsProject.instance().addMapLayer(tiles)
+screenshot("0-layer")  # the desktop zooms to the first layer's extent (the world) meanwhile
+y60 = 6378137.0 * math.log(math.tan(math.radians(75)))  # 60 N
+canvas.setExtent(QgsRectangle(0.0, y60 - 1000, 2000.0, y60 + 1000))
+screenshot("1-view")
+iface.setActiveLayer(tiles)
+iface.mainWindow().findChild(QAction, "mActionGeoVLSegmentTool").trigger()
+dock = iface.mainWindow().findChild(QDockWidget, "GeoVLSegmentDock")
+dock.model.setCurrentText(P["sam"])
+tool = canvas.mapTool()
+previews = []
+tool.previewChanged.connect(lambda: previews.append(1))
+QgsApplication.processEvents()   # the dock took its room from the canvas
+shown = canvas.extent()
+results["canvas"] = {"units_per_px": canvas.mapUnitsPerPixel(),
+                     "extent": [shown.xMinimum(), shown.yMinimum(), shown.xMaximum(), shown.yMaximum()]}
+centre = QPoint(canvas.viewport().width() // 2, canvas.viewport().height() // 2)
+results["clicked_at"] = [canvas.getCoordinateTransform().toMapCoordinates(centre).x(),
+                         canvas.getCoordinateTransform().toMapCoordinates(centre).y()]
+QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+start = time.monotonic()
+while (not previews or tool.decoding is not None) and time.monotonic() - start < 90:
+    QgsApplication.processEvents()
+    time.sleep(0.01)
+results["decoded"] = tool.decoding is None
+results["status"] = dock.status.text()
+results["raster"] = tool.target.path if tool.target else None
+results["prompts"] = [dict(p) for p in tool.prompts]
+screenshot("2-clicked")
+'''
+
+
+def test_segment_tool_on_a_web_layer(tiny_sam_ckpt, tmp_path):
+    assert shutil.which("xvfb-run"), "xvfb-run is not installed: run make setup (it installs xvfb)."
+    server = TileServer("ok")
+    cache = tmp_path / "cache"
+    try:
+        paths = {"xyz": server.xyz_source, "sam": tiny_sam_ckpt}
+        run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
+                          env={"GEOVL_CACHE_DIR": str(cache)},
+                          settings={"geovl/device": "cpu", "geovl/precision": "fp32"})
+    finally:
+        server.close()
+    keep_artifacts(run, ARTIFACTS)
+    results = run.results or {}
+    assert run.returncode == 0 and not results.get("error"), run.describe()
+    assert results["decoded"] and "Score" in results["status"], results["status"]
+    # The rendering is the map view at the canvas's pixels, kept in the render cache.
+    assert os.path.dirname(results["raster"]) == str(cache / "rendered")
+    xmin, ymin, xmax, ymax = results["canvas"]["extent"]
+    with rasterio.open(results["raster"]) as rendering:
+        assert rendering.crs.to_epsg() == 3857
+        assert rendering.res[0] == pytest.approx(results["canvas"]["units_per_px"], rel=1e-3)
+        left, bottom, right, top = rendering.bounds
+    assert left == pytest.approx(xmin, abs=1e-3) and top == pytest.approx(ymax, abs=1e-3)
+    pixel = rendering.res[0]
+    assert right == pytest.approx(xmax, abs=2 * pixel) and bottom == pytest.approx(ymin, abs=2 * pixel)
+    # The click went in as an object point in the layer's CRS (the canvas's here).
+    (prompt,) = results["prompts"]
+    assert prompt["label"] == 1 and prompt["coords"][0] == pytest.approx(results["clicked_at"], abs=1e-6)
+    assert server.requests > 0
