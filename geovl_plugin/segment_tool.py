@@ -2,22 +2,25 @@
 
 Left click adds an object point, right click a background point, a drag draws the box;
 each prompt sends the object's prompts to the runtime (job segment_object), which
-decodes them on the tiles already encoded there, and the mask comes back as a
-translucent preview. Enter accepts the object into the dock's polygon layer (the fields
-of geovl:segment), Esc clears it, Backspace (or Ctrl+Z) takes back the last prompt.
+decodes them on the tiles already encoded there, and the mask comes back as a picture,
+drawn translucent over the map (tracing polygons and drawing them would cost more than
+the decode). Enter accepts the object: its polygons are asked for then and added to the
+dock's polygon layer (the fields of geovl:segment). Esc clears the object, Backspace (or
+Ctrl+Z) takes back the last prompt.
 Resting the cursor on the raster encodes the tiles under it in the background (job
 segment_tiles), so the first click there only decodes. Clicks and previews are in the
 raster's CRS; the canvas may show another.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from qgis.core import (QgsCoordinateTransform, QgsDistanceArea, QgsFeature, QgsGeometry, QgsPointXY, QgsProject,
                        QgsRasterLayer, QgsRectangle, QgsUnitTypes, QgsVectorLayer, QgsWkbTypes)
-from qgis.gui import QgsMapTool, QgsRubberBand
+from qgis.gui import QgsMapCanvasItem, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QKeySequence
+from qgis.PyQt.QtGui import QColor, QImage, QKeySequence
 
 from ..processing.base import make_fields
 from ..processing.segment import ALGORITHM_VERSION
@@ -29,8 +32,7 @@ DRAG_PX = 6
 HOVER_ENCODE_MS = 400
 FIELDS = [("class", "string"), ("score", "double"), ("area_m2", "double"), ("prompt_id", "int"),
           ("model", "string"), ("source", "string"), ("version", "string")]
-PREVIEW_FILL = QColor(30, 144, 255, 90)
-PREVIEW_STROKE = QColor(30, 144, 255, 230)
+PREVIEW_COLOUR = QColor(30, 144, 255, 110)
 
 
 def tr(text: str) -> str:
@@ -52,6 +54,38 @@ class Target:
                 "tiling": {"tile_size": 0, "overlap": 0, "resolution": 0.0, "extent": None, "bands": None}}
 
 
+def mask_image(mask: dict) -> QImage:
+    """The mask bits of segment_object (rows of bits padded to 32) as a translucent picture."""
+    width, height = mask["size"]
+    bits = base64.b64decode(mask["bits"])
+    image = QImage(bits, width, height, len(bits) // height, QImage.Format.Format_Mono)
+    image.setColorTable([QColor(0, 0, 0, 0).rgba(), PREVIEW_COLOUR.rgba()])
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)   # a copy: `bits` may go
+
+
+class MaskPreview(QgsMapCanvasItem):
+    """A picture of the object's mask over its map rectangle, following pans and zooms."""
+
+    def __init__(self, canvas):
+        super().__init__(canvas)
+        self.image: QImage | None = None
+        self.setZValue(10)
+
+    def show_mask(self, image: QImage, rect: QgsRectangle) -> None:
+        self.image = image
+        self.setRect(rect)
+        self.show()
+        self.update()
+
+    def clear(self) -> None:
+        self.image = None
+        self.hide()
+
+    def paint(self, painter, option=None, widget=None) -> None:
+        if self.image is not None:
+            painter.drawImage(self.boundingRect(), self.image)
+
+
 class SegmentMapTool(QgsMapTool):
     """Prompts (map points and a box in the raster's CRS) of one object at a time."""
 
@@ -65,11 +99,12 @@ class SegmentMapTool(QgsMapTool):
         self.jobs.failed.connect(self._job_failed)
         self.jobs.progress.connect(self._job_progress)
         self.prompts: list[dict] = []            # MapPrompt fields, in the raster's CRS
-        self.polygons: list[QgsGeometry] = []     # the preview, in the raster's CRS
+        self.preview_mask: dict | None = None     # the previewed object's mask bits (segment_object "as": "mask")
         self.score = 0.0
         self.target: Target | None = None
         self.objects = 0
         self.decoding: int | None = None         # the ticket of the decode whose preview is awaited
+        self.accepting: int | None = None        # the ticket of the accepted object's polygons
         self._pressed_at = None
         self._open_areas: list[QgsRectangle] = []   # tiles open in the worker (raster CRS)
         self._hover = QTimer(self)
@@ -77,7 +112,7 @@ class SegmentMapTool(QgsMapTool):
         self._hover.setInterval(HOVER_ENCODE_MS)
         self._hover.timeout.connect(self._encode_under_cursor)
         self._hover_point: QgsPointXY | None = None
-        self.preview = self._band(QgsWkbTypes.GeometryType.PolygonGeometry, PREVIEW_STROKE, PREVIEW_FILL)
+        self.preview = MaskPreview(canvas)
         self.box_band = self._band(QgsWkbTypes.GeometryType.PolygonGeometry, QColor(255, 200, 0), QColor(0, 0, 0, 0))
         self.object_points = self._band(QgsWkbTypes.GeometryType.PointGeometry, QColor(0, 170, 0), None)
         self.background_points = self._band(QgsWkbTypes.GeometryType.PointGeometry, QColor(220, 0, 0), None)
@@ -163,14 +198,23 @@ class SegmentMapTool(QgsMapTool):
         self.prompts = []
         self._prompts_changed()
 
-    def accept_object(self) -> int:
-        """Add the previewed object to the dock's polygon layer; returns the features added."""
-        if not self.polygons or self.target is None or self.decoding is not None:
+    def accept_object(self) -> None:
+        """Add the previewed object to the dock's polygon layer: its polygons are asked of
+        the runtime now (the preview is the mask's picture) and added when they come."""
+        if self.preview_mask is None or self.target is None or self.decoding is not None:
             self.dock.set_idle(tr("Nothing to accept yet: click on an object and wait for its preview."), error=True)
-            return 0
+            return
+        self.accepting = self.jobs.submit("accept", "segment_object", {**self.target.arguments(),
+                                                                      "prompts": self.prompts}, tr("segmenting"))
+
+    def _add_object(self, wkb_polygons: list[str], score: float) -> int:
+        """The accepted object's polygons (raster CRS) as features of the dock's layer."""
+        polygons = [QgsGeometry() for _ in wkb_polygons]
+        for geometry, wkb in zip(polygons, wkb_polygons):
+            geometry.fromWkb(bytes.fromhex(wkb))
         layer = self.dock.output_layer(self.target.layer)
         to_layer = QgsCoordinateTransform(self.target.layer.crs(), layer.crs(), QgsProject.instance())
-        shape = QgsGeometry.collectGeometry(self.polygons)   # disjoint areas of one mask: their union
+        shape = QgsGeometry.collectGeometry(polygons)   # disjoint areas of one mask: their union
         shape.transform(to_layer)
         parts = [shape] if QgsWkbTypes.isMultiType(layer.wkbType()) else [QgsGeometry(p.clone())
                                                                           for p in shape.constParts()]
@@ -184,7 +228,7 @@ class SegmentMapTool(QgsMapTool):
             if QgsWkbTypes.isMultiType(layer.wkbType()):
                 part.convertToMultiType()
             feature.setGeometry(part)
-            values = {"class": self.dock.class_name(), "score": self.score, "prompt_id": self.objects,
+            values = {"class": self.dock.class_name(), "score": score, "prompt_id": self.objects,
                       "area_m2": area.convertAreaMeasurement(area.measureArea(part),
                                                              QgsUnitTypes.AreaUnit.AreaSquareMeters),
                       "model": self.target.model["name"], "source": self.target.layer.publicSource(),
@@ -210,11 +254,11 @@ class SegmentMapTool(QgsMapTool):
         if not self.prompts or not any(p["label"] for p in self.prompts):
             self.jobs.cancel("decode")
             self.decoding = None
-            self._set_preview([], 0.0)
+            self._set_preview(None, 0.0)
             return
         self.dock.set_busy(tr("Segmenting…"))
-        self.decoding = self.jobs.submit("decode", "segment_object",
-                                         {**self.target.arguments(), "prompts": self.prompts}, tr("segmenting"))
+        self.decoding = self.jobs.submit("decode", "segment_object", {
+            **self.target.arguments(), "prompts": self.prompts, "as": "mask"}, tr("segmenting"))
 
     def _draw_prompts(self) -> None:
         crs = self.target.layer.crs() if self.target else None
@@ -228,11 +272,15 @@ class SegmentMapTool(QgsMapTool):
         if box:
             self.box_band.setToGeometry(QgsGeometry.fromRect(QgsRectangle(*box[0], *box[1])), crs)
 
-    def _set_preview(self, polygons: list[QgsGeometry], score: float) -> None:
-        self.polygons, self.score = polygons, score
-        self.preview.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
-        if polygons:
-            self.preview.setToGeometry(QgsGeometry.collectGeometry(polygons), self.target.layer.crs())
+    def _set_preview(self, mask: dict | None, score: float) -> None:
+        """Show the object's mask (job segment_object's mask bits), or nothing."""
+        self.preview_mask, self.score = (mask if mask and mask["bounds"] else None), score
+        if self.preview_mask is None:
+            self.preview.clear()
+        else:
+            to_canvas = QgsCoordinateTransform(self.target.layer.crs(), self.canvas().mapSettings().destinationCrs(),
+                                               QgsProject.instance())
+            self.preview.show_mask(mask_image(mask), to_canvas.transformBoundingBox(QgsRectangle(*mask["bounds"])))
         self.previewChanged.emit()
 
     # -- the runtime's answers -----------------------------------------------------
@@ -243,18 +291,21 @@ class SegmentMapTool(QgsMapTool):
             self.dock.set_idle(tr("Tiles ready: {} encoded now, the rest from the cache or already open.").format(
                 values.get("encoded", 0)) if values.get("encoded") else tr("Tiles ready (from the cache)."))
             return
+        if lane == "accept":
+            self.accepting = None
+            self._add_object(values["polygons"], float(values["score"]))
+            return
         self.decoding = None
-        polygons = [QgsGeometry() for _ in values["polygons"]]
-        for geometry, wkb in zip(polygons, values["polygons"]):
-            geometry.fromWkb(bytes.fromhex(wkb))
-        self._set_preview(polygons, float(values["score"]))
+        self._set_preview(values, float(values["score"]))
         self.dock.set_idle(tr("Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes").format(
             self.score, len(values["tiles"])))
 
     def _job_failed(self, lane: str, ticket: int, sentence: str) -> None:
+        if lane == "accept":
+            self.accepting = None
         if lane == "decode":
             self.decoding = None
-            self._set_preview([], 0.0)
+            self._set_preview(None, 0.0)
         self.dock.set_idle(sentence, error=True)
 
     def _job_progress(self, lane: str, percent: float) -> None:
@@ -280,7 +331,7 @@ class SegmentMapTool(QgsMapTool):
             self.target = target
             self.prompts = []
             self._open_areas = []
-            self._set_preview([], 0.0)
+            self._set_preview(None, 0.0)
 
     def _to_raster(self, map_point: QgsPointXY) -> QgsPointXY:
         to_raster = QgsCoordinateTransform(self.canvas().mapSettings().destinationCrs(), self.target.layer.crs(),
@@ -309,5 +360,5 @@ class SegmentMapTool(QgsMapTool):
     def shut_down(self) -> None:
         self._hover.stop()
         self.jobs.shut_down()
-        for band in (self.preview, self.box_band, self.object_points, self.background_points):
-            self.canvas().scene().removeItem(band)
+        for item in (self.preview, self.box_band, self.object_points, self.background_points):
+            self.canvas().scene().removeItem(item)

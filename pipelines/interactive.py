@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -38,9 +39,16 @@ OPEN_TILES = 16    # tiles kept in memory per session (image validity and embedd
 
 @dataclass
 class ObjectMask:
-    polygons: list[Polygon]          # the object's areas in the raster's CRS
+    mask: np.ndarray                 # bool, the object's pixels over the tiles that decoded it
+    transform: Affine                # of `mask`, in the raster's CRS
     score: float                     # the model's quality estimate, area-weighted over the tiles
     tiles: list[tuple[int, int]]     # (row, col) of the tiles that decoded it
+
+    @cached_property
+    def polygons(self) -> list[Polygon]:
+        """The object's areas in the raster's CRS (traced once, when asked: a preview
+        shows the mask itself)."""
+        return mask_polygons(self.mask, self.transform)
 
 
 @dataclass
@@ -170,4 +178,4 @@ class SegmentSession:
                 areas.append(int(core.sum()))
             transform = self.grid.out_transform() * Affine.translation(left, top)
             score = float(np.average(scores, weights=areas)) if sum(areas) else float(np.mean(scores))
-            return ObjectMask(mask_polygons(joined, transform), score, sorted(by_tile))
+            return ObjectMask(joined, transform, score, sorted(by_tile))

@@ -9,6 +9,7 @@ Arguments are what processing/ resolved from the algorithm's parameters: raster 
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -16,7 +17,9 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Iterator
 
+import numpy as np
 import shapely
+from affine import Affine
 
 from ..errors import InputError
 from ..geo.gpkg import FeatureTable, write_feature_tables
@@ -160,11 +163,32 @@ def _segment_tiles(a: dict, feedback: Feedback) -> dict:
 
 
 def _segment_object(a: dict, feedback: Feedback) -> dict:
-    """One object from the tool's clicks; its polygons (a preview: a few kB) travel in the
-    result as hex WKB instead of a GeoPackage, which would cost more than the decode."""
+    """One object from the tool's clicks, in the result itself (a GeoPackage would cost
+    more than the decode): with `"as": "mask"` (the preview) the mask's pixels, else its
+    polygons as hex WKB (the object accepted)."""
     result = _SESSIONS.get(a, feedback).segment(_prompts(a), feedback)
-    return {"polygons": [shapely.to_wkb(polygon, hex=True) for polygon in result.polygons], "score": result.score,
-            "tiles": result.tiles}
+    values = {"score": result.score, "tiles": result.tiles}
+    if a.get("as") == "mask":
+        return {**values, **mask_bits(result.mask, result.transform)}
+    return {**values, "polygons": [shapely.to_wkb(polygon, hex=True) for polygon in result.polygons]}
+
+
+def mask_bits(mask: np.ndarray, transform: Affine) -> dict:
+    """A bool mask cropped to the pixels it holds, for a picture of it: `bits` (base64 of
+    rows of bits, most significant first, each row padded to 32 bits as QImage's 1-bit
+    format wants), `size` [width, height] and `bounds` [xmin, ymin, xmax, ymax] in map
+    units; size [0, 0] and no bounds for an empty mask."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return {"bits": "", "size": [0, 0], "bounds": None}
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    cropped = mask[top:bottom, left:right]
+    padded = np.zeros((cropped.shape[0], -(-cropped.shape[1] // 32) * 32), bool)
+    padded[:, :cropped.shape[1]] = cropped
+    x0, y0 = transform * (left, top)
+    x1, y1 = transform * (right, bottom)
+    return {"bits": base64.b64encode(np.packbits(padded, axis=1).tobytes()).decode("ascii"),
+            "size": [right - left, bottom - top], "bounds": [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]}
 
 
 def _ask(a: dict, feedback: Feedback) -> dict:

@@ -3,6 +3,8 @@ points and a box equals SamPredictor's mask for the same prompts, objects join a
 tiles, tiles are encoded once and share geovl:segment's cache, bad clicks get sentences."""
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 import rasterio.features
@@ -165,3 +167,17 @@ def test_worker_jobs(tiny_sam_ckpt, tmp_path, cache_dir):
         session.close()
     assert [shapely.from_wkb(p) for p in values["polygons"]] == expected.polygons
     assert values["score"] == pytest.approx(expected.score) and values["tiles"] == [(0, 1)]
+
+    # The preview's form: the mask's own pixels, cropped, as rows of bits padded to 32.
+    picture = run_job("segment_object", {**common, "prompts": [click], "as": "mask"}, feedback)
+    width, height = picture["size"]
+    rows = np.frombuffer(base64.b64decode(picture["bits"]), np.uint8).reshape(height, -1)
+    assert rows.shape[1] % 4 == 0
+    bits = np.unpackbits(rows, axis=1)[:, :width].astype(bool)
+    xmin, ymin, xmax, ymax = picture["bounds"]
+    col, row = round((xmin - expected.transform.c) / PIXEL), round((expected.transform.f - ymax) / PIXEL)
+    assert (xmax - xmin, ymax - ymin) == (width * PIXEL, height * PIXEL)
+    placed = np.zeros_like(expected.mask)
+    placed[row:row + height, col:col + width] = bits
+    np.testing.assert_array_equal(placed, expected.mask)
+    assert bits[0].any() and bits[-1].any() and bits[:, 0].any() and bits[:, -1].any()   # cropped to the mask
