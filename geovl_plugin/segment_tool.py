@@ -288,6 +288,8 @@ class SegmentMapTool(QgsMapTool):
     def _job_finished(self, lane: str, ticket: int, values: dict) -> None:
         if lane == "encode":
             self._open_areas += [QgsRectangle(*bounds) for bounds in values["bounds"]]
+            if self.preview_mask is not None:
+                return       # the preview's line stays
             self.dock.set_idle(tr("Tiles ready: {} encoded now, the rest from the cache or already open.").format(
                 values.get("encoded", 0)) if values.get("encoded") else tr("Tiles ready (from the cache)."))
             return

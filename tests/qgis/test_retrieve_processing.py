@@ -107,3 +107,64 @@ def reload_twice(registry, qgis_iface) -> None:
             plugin.unload()
         assert registry.providerById("geovl") is None
         assert registry.algorithmById("geovl:retrieve") is None
+
+
+def example_layer(wkts: list[str]) -> QgsVectorLayer:
+    """A query layer of the raster's CRS (EPSG:32633) holding `wkts`."""
+    from qgis.core import QgsFeature
+
+    kind = QgsGeometry.fromWkt(wkts[0]).type()
+    name = {QgsWkbTypes.GeometryType.PointGeometry: "Point", QgsWkbTypes.GeometryType.LineGeometry: "LineString",
+            QgsWkbTypes.GeometryType.PolygonGeometry: "Polygon"}[kind]
+    layer = QgsVectorLayer(f"{name}?crs=EPSG:32633", "examples", "memory")
+    features = []
+    for text in wkts:
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromWkt(text))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+@pytest.mark.parametrize("wkts, tiling, expected", [
+    # a point is one tile of the pixels the raster is read at, centred on it (1 m pixels here)
+    (["POINT (500100 4649900)"], {"tile_size": 64, "resolution": 0.0}, [(500068, 4649868, 500132, 4649932)]),
+    (["POINT (500100 4649900)"], {"tile_size": 0, "resolution": 0.0}, [(499988, 4649788, 500212, 4650012)]),
+    (["POINT (500100 4649900)"], {"tile_size": 64, "resolution": 2.0}, [(500036, 4649836, 500164, 4649964)]),
+    # lines with no width or no height are taken as points at their centre
+    (["LINESTRING (500090 4649900, 500110 4649900)"], {"tile_size": 64, "resolution": 0.0},
+     [(500068, 4649868, 500132, 4649932)]),
+    (["LINESTRING (500100 4649890, 500100 4649910)"], {"tile_size": 64, "resolution": 0.0},
+     [(500068, 4649868, 500132, 4649932)]),
+    # an area is its own bounding box
+    (["POLYGON ((500010 4649810, 500050 4649810, 500050 4649830, 500010 4649830, 500010 4649810))",
+      "POLYGON ((500200 4649950, 500260 4649950, 500260 4649990, 500200 4649950))"],
+     {"tile_size": 64, "resolution": 0.0}, [(500010, 4649810, 500050, 4649830), (500200, 4649950, 500260, 4649990)]),
+])
+def test_query_layer_examples_become_boxes(plugin, rgb_raster, wkts, tiling, expected):
+    from qgis.core import QgsProcessingContext, QgsProject
+
+    from geovl.processing.retrieve import RetrieveAlgorithm
+
+    algorithm = RetrieveAlgorithm()
+    algorithm.initAlgorithm()
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    examples = example_layer(wkts)
+    boxes = algorithm._example_bounds({"QUERY_LAYER": examples}, context, QgsRasterLayer(rgb_raster, "rgb"), tiling)
+    assert boxes == [pytest.approx(box) for box in expected]
+
+
+def test_explicit_index_path_negative_query_and_bounds_of_top_k(plugin, tiny_clip_dir, rgb_raster, cache_dir,
+                                                                  tmp_path):
+    """OUTPUT_INDEX is written where it is asked for; NEGATIVE goes into each hit's
+    provenance; TOP_K and BATCH_SIZE take 1 and refuse 0."""
+    index = str(tmp_path / "my_index.gpkg")
+    result = run_retrieve(rgb_raster, tiny_clip_dir, "memory:", TOP_K=1, BATCH_SIZE=1, NEGATIVE="open water",
+                          OUTPUT_INDEX=index)
+    assert result["OUTPUT_INDEX"] == index and os.path.isfile(index)
+    (hit,) = result["OUTPUT"].getFeatures()
+    assert hit["negative"] == "open water"
+    for name in ("TOP_K", "BATCH_SIZE"):
+        with pytest.raises(Exception, match=name):
+            run_retrieve(rgb_raster, tiny_clip_dir, "memory:", **{name: 0})
