@@ -8,7 +8,9 @@ synthetic scene, in the runtime's worker (GEOVL_RUNTIME, default the checkout's
 - segment_tiles once: the tile under the cursor encoded (or loaded from the cache);
 - then one segment_object per click (a point, then a point and a box, alternately, at
   seeded random places on the tile): the round trip from sending the job to having the
-  object's polygons, i.e. everything but the map canvas drawing the preview.
+  object's mask as the preview's bits, i.e. everything but the map canvas drawing it;
+- the shares of a click in this process on the same tile: SAM's decode, the mask's
+  clean-up (closing), the preview's bits, and the tracing into polygons on Enter;
 and then the user's figure, in the real QGIS desktop (Xvfb, Mesa GL, tests/desktop's
 harness): the segment map tool on the same tile, QTest mouse clicks on the map canvas,
 each timed from the mouse event to the preview drawn (the rubber band painted by a
@@ -107,7 +109,6 @@ def main() -> int:
     import random
 
     import rasterio
-    import shapely
 
     from geovl.runtime.client import Runtime
 
@@ -136,7 +137,7 @@ def main() -> int:
         open_s = time.perf_counter() - started
         rng = random.Random(0)
         timings = {"point": [], "point and box": []}
-        vertices: list[int] = []     # random weights speckle the masks: far more than a real object's
+        preview_bytes: list[int] = []
         for click in range(args.clicks + 2):
             col, row = rng.uniform(100, TILE - 100), rng.uniform(100, TILE - 100)
             prompts = [{"kind": "point", "coords": [at(col, row)], "label": 1}]
@@ -144,29 +145,31 @@ def main() -> int:
             if kind == "point and box":
                 prompts.append({"kind": "box", "coords": [at(col - 80, row + 60), at(col + 80, row - 60)]})
             started = time.perf_counter()
-            values = runtime.run("segment_object", {**common_args, "prompts": prompts}, on_event)
+            values = runtime.run("segment_object", {**common_args, "prompts": prompts, "as": "mask"}, on_event)
             if click >= 2:   # the first two warm the decoder up
                 timings[kind].append(1000.0 * (time.perf_counter() - started))
-                vertices.append(sum(shapely.get_num_coordinates(shapely.from_wkb(p)) for p in values["polygons"]))
+                preview_bytes.append(len(values["bits"]))
             assert values["tiles"] == [[0, 0]], values["tiles"]
     finally:
         runtime.stop()
 
     every = sorted(timings["point"] + timings["point and box"])
     p90 = _p90(every)
+    shares = click_shares(raster, checkpoint, (left, top, pixel), args.clicks, args.precision)
     desktop = desktop_latency(raster, checkpoint, (left, top, pixel), args.clicks, args.precision)
     result = {"benchmark": "interactive", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "machine": common.machine_info(),
               "setup": {"model": "segment-anything vit_b, random-initialised", "tile_px": TILE,
                         "precision": args.precision, "clicks": len(every),
-                        "measured": "runtime.client round trip of segment_object (send to polygons back), tile "
-                                    "encoded; the map canvas's drawing not included"},
+                        "measured": "runtime.client round trip of segment_object as the tool asks it (send to the "
+                                    "mask's bits back), tile encoded; the map canvas's drawing not included"},
               "model_log": [line for line in infos if line.startswith("Model ")][:1],
-              "preview_vertices_median": int(statistics.median(vertices)),
+              "preview_base64_bytes_median": int(statistics.median(preview_bytes)),
               "tile_open_s": round(open_s, 2), "tile_encoded_now": opened["encoded"],
               "engine_round_trip_ms": {
                   "median": round(statistics.median(every), 1), "p90": round(p90, 1),
                   **{kind: round(statistics.median(values), 1) for kind, values in timings.items()}},
+              "engine_shares_ms": shares,
               "desktop_mouse_to_preview_ms": desktop,
               "targets": TARGETS,
               "engine_within_targets": statistics.median(every) <= TARGETS["median_ms_max"]
@@ -183,6 +186,50 @@ def main() -> int:
 def _p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+def click_shares(raster: str, checkpoint: str, georef: tuple[float, float, float], clicks: int,
+                 precision: str) -> dict:
+    """Medians of a click's parts in this process, on the encoded tile: SAM's decode, the
+    clean-up (closing), the preview's bits, and the tracing into polygons that only an
+    accepted object needs."""
+    import random
+
+    import numpy as np
+
+    from geovl.geo.morphology import close_mask
+    from geovl.geo.vectorise import mask_polygons
+    from geovl.models.base import SegmentPrompt
+    from geovl.pipelines.interactive import SegmentSession
+    from geovl.pipelines.options import ModelOptions, TilingOptions
+    from geovl.runtime.jobs import mask_bits
+
+    os.environ["GEOVL_CACHE_DIR"] = os.path.join(common.CACHE_DIR, "interactive-cache")
+    session = SegmentSession(raster, ModelOptions(checkpoint, "cpu", precision), TilingOptions(tile_size=TILE))
+    parts: dict[str, list[float]] = {"decode": [], "close": [], "preview_bits": [], "trace_on_accept": []}
+    try:
+        session.open_tile(0, 0)
+        tile = session._open[(0, 0)]
+        rng = random.Random(0)
+        for click in range(clicks + 2):
+            point = np.array([[rng.uniform(100, TILE - 100), rng.uniform(100, TILE - 100)]], np.float32)
+            started = time.perf_counter()
+            result = session.segmenter.decode(tile.embedding, tile.valid.shape,
+                                              SegmentPrompt(point, np.ones(1, np.int64), None), True)
+            decoded = time.perf_counter()
+            mask = close_mask(result.mask, session.closing_px) & tile.valid
+            closed = time.perf_counter()
+            mask_bits(mask, session.grid.tile_transform(tile.tile))
+            pictured = time.perf_counter()
+            mask_polygons(mask, session.grid.tile_transform(tile.tile))
+            traced = time.perf_counter()
+            if click >= 2:
+                for name, seconds in (("decode", decoded - started), ("close", closed - decoded),
+                                      ("preview_bits", pictured - closed), ("trace_on_accept", traced - pictured)):
+                    parts[name].append(1000.0 * seconds)
+    finally:
+        session.close()
+    return {name: round(statistics.median(values), 1) for name, values in parts.items()}
 
 
 def desktop_latency(raster: str, checkpoint: str, georef: tuple[float, float, float], clicks: int,
