@@ -339,3 +339,30 @@ def test_outputs_to_files(plugin, tiny_sam_ckpt, tmp_path, cache_dir):
     assert centre.isValid() and centre.crs().authid() == "EPSG:32631"
     assert {f["class"] for f in centre.getFeatures()} <= {"road"}
     assert QgsRasterLayer(mask, "classes", "gdal").isValid()
+
+
+@pytest.mark.parametrize("pixel, crs, resolution, given, expected", [
+    ((2.0, 0.5), "EPSG:32633", 0.0, None, 16 * 2.0 * 0.5),        # 16 of the raster's own pixels
+    ((1.0, 1.0), "EPSG:32633", 3.0, None, 16 * 9.0),              # 16 pixels of RESOLUTION
+    ((1.0, 1.0), "EPSG:32633", 0.0, 5.0, 5.0),                     # MIN_AREA as given
+    ((1.0, 1.0), "EPSG:32633", 0.0, 0.0, 0.0),                     # 0 keeps every polygon
+    # degrees at 60 N on WGS 84: a degree of the parallel is 55,800 m, of the meridian 111,412 m
+    ((1e-5, 1e-5), "EPSG:4326", 0.0, None, 16 * 0.55800 * 1.11412),
+])
+def test_min_area_defaults_to_sixteen_pixels_of_ground(plugin, tmp_path, pixel, crs, resolution, given, expected):
+    from qgis.core import QgsProcessingContext, QgsProject
+    from rasterio.transform import from_origin
+
+    from geovl.processing.segment import SegmentAlgorithm
+
+    from ..conftest import write_raster
+
+    origin = (10.0, 60.0005) if crs == "EPSG:4326" else (500_000.0, 4_650_000.0)
+    path = write_raster(tmp_path / "pixels.tif", np.zeros((3, 100, 100), np.uint8), crs=crs,
+                        transform=from_origin(*origin, *pixel))
+    algorithm = SegmentAlgorithm()
+    algorithm.initAlgorithm()
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    parameters = {} if given is None else {"MIN_AREA": given}
+    assert algorithm._min_area(parameters, context, path, resolution) == pytest.approx(expected, rel=2e-3)
