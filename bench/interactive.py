@@ -38,25 +38,15 @@ DESKTOP_SCRIPT = r'''
 import random
 import time
 
-from qgis.core import QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import QEventLoop, QPoint, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QDockWidget
-
-try:
-    from qgis.PyQt.QtGui import QAction
-except ImportError:
-    from qgis.PyQt.QtWidgets import QAction
 
 P = PATHS
 canvas = iface.mapCanvas()
-raster = QgsRasterLayer(P["raster"], "tile")
-QgsProject.instance().addMapLayer(raster)
-canvas.setDestinationCrs(raster.crs())
-canvas.setExtent(raster.extent())
+show_raster(P["raster"], "tile")
 screenshot("0-raster")
-iface.mainWindow().findChild(QAction, "mActionGeoVLSegmentTool").trigger()
-dock = iface.mainWindow().findChild(QDockWidget, "GeoVLSegmentDock")
+trigger("mActionGeoVLSegmentTool")
+dock = find_dock("GeoVLSegmentDock")
 dock.model.setCurrentText(P["sam"])
 tool = canvas.mapTool()
 viewport = canvas.viewport()

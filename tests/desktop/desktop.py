@@ -17,6 +17,9 @@ the plugins are loaded. The script sees these globals:
                        (None while QGIS shows its welcome page instead of the canvas)
     step(name)         records that the script reached `name` (results["steps"], and
                        OUT/steps.log, written at once, so a crash still shows the last step)
+    show_raster(path, name)   adds a raster layer, shows its whole extent in its CRS; returns it
+    trigger(object_name)      triggers the main window's action of that objectName (a menu entry)
+    find_dock(object_name)    the main window's dock widget of that objectName, or None
 
 QGIS then quits with exit code 0 if the script returned and 1 if it raised (the traceback
 goes into results["error"]). Whatever happens, results also record the GL libraries mapped
@@ -138,6 +141,32 @@ def _draw_canvas(settle_s=1.0, limit_s=20.0):
     canvas.mapCanvasRefreshed.disconnect(on_finished)
 
 
+def show_raster(path, name):
+    from qgis.core import QgsRasterLayer
+    layer = QgsRasterLayer(path, name)
+    QgsProject.instance().addMapLayer(layer)
+    iface.mapCanvas().setDestinationCrs(layer.crs())
+    iface.mapCanvas().setExtent(layer.extent())
+    return layer
+
+
+def trigger(object_name):
+    try:
+        from qgis.PyQt.QtGui import QAction
+    except ImportError:
+        from qgis.PyQt.QtWidgets import QAction
+    action = iface.mainWindow().findChild(QAction, object_name)
+    if action is None:
+        raise LookupError("no action named " + object_name)
+    action.trigger()
+    return action
+
+
+def find_dock(object_name):
+    from qgis.PyQt.QtWidgets import QDockWidget
+    return iface.mainWindow().findChild(QDockWidget, object_name)
+
+
 def _gl_libraries():
     """The GL and LLVM libraries mapped into this process (the configuration that crashed)."""
     with open("/proc/self/maps") as f:
@@ -200,6 +229,7 @@ def _run():
         with open(_SCRIPT) as f:
             source = f.read()
         scope = {{"iface": iface, "OUT": OUT, "results": results, "screenshot": screenshot, "step": step,
+                  "show_raster": show_raster, "trigger": trigger, "find_dock": find_dock,
                   "__name__": "geovl_desktop_script"}}
         exec(compile(source, _SCRIPT, "exec"), scope)
         step("finished")

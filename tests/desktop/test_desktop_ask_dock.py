@@ -23,28 +23,20 @@ QUESTION = "Where are the planes?"
 SCRIPT = r'''
 import time
 
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsRectangle
+from qgis.core import QgsApplication, QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QDockWidget
-
-try:
-    from qgis.PyQt.QtGui import QAction
-except ImportError:
-    from qgis.PyQt.QtWidgets import QAction
 
 P = PATHS
 canvas = iface.mapCanvas()
-raster = QgsRasterLayer(P["raster"], "scene")
-QgsProject.instance().addMapLayer(raster)
-canvas.setDestinationCrs(raster.crs())
+raster = show_raster(P["raster"], "scene")
 view = QgsRectangle(raster.extent())
 view.grow(20)      # the whole raster and a margin in the view
 canvas.setExtent(view)
 screenshot("0-raster")
 
-iface.mainWindow().findChild(QAction, "mActionGeoVLAskDock").trigger()
-dock = iface.mainWindow().findChild(QDockWidget, "GeoVLAskDock")
+trigger("mActionGeoVLAskDock")
+dock = find_dock("GeoVLAskDock")
 results["dock_shown"] = dock is not None and dock.isVisible()
 dock.model.setCurrentText(P["vlm"])
 dock.question.setText(P["question"])

@@ -29,28 +29,17 @@ TIMEOUT_S = 180
 SCRIPT = r'''
 import time
 
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
+from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QDockWidget
-
-try:
-    from qgis.PyQt.QtGui import QAction
-except ImportError:
-    from qgis.PyQt.QtWidgets import QAction
 
 P = PATHS
 canvas = iface.mapCanvas()
-raster = QgsRasterLayer(P["raster"], "tile")
-QgsProject.instance().addMapLayer(raster)
-canvas.setDestinationCrs(raster.crs())
-canvas.setExtent(raster.extent())
+show_raster(P["raster"], "tile")
 screenshot("0-raster")
 
-action = iface.mainWindow().findChild(QAction, "mActionGeoVLSegmentTool")
-results["action_found"] = action is not None
-action.trigger()
-dock = iface.mainWindow().findChild(QDockWidget, "GeoVLSegmentDock")
+results["action_found"] = trigger("mActionGeoVLSegmentTool") is not None
+dock = find_dock("GeoVLSegmentDock")
 results["dock_shown"] = dock is not None and dock.isVisible()
 dock.model.setCurrentText(P["sam"])
 tool = canvas.mapTool()

@@ -25,12 +25,6 @@ import time
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
 from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QDockWidget
-
-try:
-    from qgis.PyQt.QtGui import QAction
-except ImportError:
-    from qgis.PyQt.QtWidgets import QAction
 
 P = PATHS
 canvas = iface.mapCanvas()
@@ -42,8 +36,8 @@ y60 = 6378137.0 * math.log(math.tan(math.radians(75)))  # 60 N
 canvas.setExtent(QgsRectangle(0.0, y60 - 1000, 2000.0, y60 + 1000))
 screenshot("1-view")
 iface.setActiveLayer(tiles)
-iface.mainWindow().findChild(QAction, "mActionGeoVLSegmentTool").trigger()
-dock = iface.mainWindow().findChild(QDockWidget, "GeoVLSegmentDock")
+trigger("mActionGeoVLSegmentTool")
+dock = find_dock("GeoVLSegmentDock")
 dock.model.setCurrentText(P["sam"])
 tool = canvas.mapTool()
 previews = []
