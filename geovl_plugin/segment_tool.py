@@ -17,12 +17,11 @@ import base64
 from dataclasses import dataclass
 
 from qgis.core import (QgsCoordinateTransform, QgsDistanceArea, QgsFeature, QgsGeometry, QgsPointXY, QgsProject,
-                       QgsRasterLayer, QgsRectangle, QgsUnitTypes, QgsVectorLayer, QgsWkbTypes)
+                       QgsRasterLayer, QgsRectangle, QgsUnitTypes, QgsWkbTypes)
 from qgis.gui import QgsMapCanvasItem, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QImage, QKeySequence
 
-from ..processing.base import make_fields
 from ..processing.segment import ALGORITHM_VERSION
 from .background_jobs import BackgroundJobs
 
