@@ -15,9 +15,9 @@ import math
 import os
 
 from qgis.core import (QgsCoordinateTransform, QgsNetworkAccessManager, QgsNetworkReplyContent,
-                       QgsNetworkRequestParameters, QgsProcessingException, QgsRasterBlockFeedback,
-                       QgsPointXY, QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer, QgsRasterPipe,
-                       QgsRectangle)
+                       QgsNetworkRequestParameters, QgsPointXY, QgsProcessingException, QgsRasterBandStats,
+                       QgsRasterBlockFeedback, QgsRasterDataProvider, QgsRasterFileWriter, QgsRasterLayer,
+                       QgsRasterPipe, QgsRectangle)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -130,7 +130,9 @@ def layer_as_file(layer: QgsRasterLayer, extent: QgsRectangle | None, resolution
     provider_errors = list(requests.failed.values()) + list(block_feedback.errors())
     if not provider.error().isEmpty():
         provider_errors.append(provider.error().summary())
-    outside = bool(requests.no_tile) and not requests.served
+    # Tiles QGIS already holds (panned over before) are drawn without a request, so only
+    # the rendering itself can say that nothing came back.
+    outside = bool(requests.no_tile) and not requests.served and _all_transparent(partial)
     written = error == QgsRasterFileWriter.WriterError.NoError and _readable_raster(partial, cols, rows)
     if not written or block_feedback.isCanceled() or provider_errors or outside:
         for leftover in (partial, partial + ".aux.xml"):
@@ -250,6 +252,15 @@ def _watched_requests():
     finally:
         manager.finished[QgsNetworkReplyContent].disconnect(finished)
         manager.requestTimedOut[QgsNetworkRequestParameters].disconnect(timed_out)
+
+
+def _all_transparent(path: str) -> bool:
+    """Whether the rendering at `path` has no visible pixel (its alpha band, the last of
+    four, is 0 everywhere)."""
+    layer = QgsRasterLayer(path, "check", "gdal")
+    if not layer.isValid() or layer.bandCount() != 4:
+        return False
+    return layer.dataProvider().bandStatistics(4, QgsRasterBandStats.Stats.Max).maximumValue == 0
 
 
 def _readable_raster(path: str, cols: int, rows: int) -> bool:

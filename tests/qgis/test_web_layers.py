@@ -120,6 +120,20 @@ def test_tiles_the_server_does_not_have_are_nodata(plugin, tiny_clip_dir, tiles,
     assert all(hit.geometry().boundingBox().xMaximum() <= 640 for hit in result["OUTPUT"].getFeatures())
 
 
+def test_tiles_qgis_already_holds_are_data_not_coverage_gaps(plugin, tiny_clip_dir, tiles, cache_dir):
+    """QGIS draws tiles it already holds (the map was panned there) without a request: a
+    rendering whose only requests were answered 404 still has those tiles, so it is a run
+    with nodata east, not "no tile over this extent" (CI met this when a port was reused)."""
+    west = QgsRectangle(0.0, EXTENT_60N.yMinimum(), 600.0, EXTENT_60N.yMaximum())  # zoom 16's column x = 2^15 only
+    run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(west), RESOLUTION=1.0)
+    served_before = tiles.requests
+    tiles.missing = lambda z, x, y: x > 2 ** (z - 1)
+    result, log = run_retrieve(tiles.layer(), tiny_clip_dir, EXTENT=extent_parameter(EXTENT_60N), RESOLUTION=1.0)
+    assert tiles.requests > served_before   # the east tiles were asked for, and answered 404
+    assert "those areas are nodata" in log and "40 tiles in the index" in log
+    assert all(hit.geometry().boundingBox().xMaximum() <= 640 for hit in result["OUTPUT"].getFeatures())
+
+
 def test_an_extent_outside_the_server_coverage_is_a_sentence(plugin, tiny_clip_dir, tiles, cache_dir):
     """Every tile answered 404: not an all-nodata run, but a sentence saying the extent is
     outside the server's coverage; nothing is cached."""
