@@ -6,6 +6,7 @@ import http.server
 import struct
 import threading
 import time
+import uuid
 import zlib
 
 TILE_COLOUR = (200, 100, 50)
@@ -22,11 +23,14 @@ def png_tile(colour: tuple[int, int, int] = TILE_COLOUR, size: int = 256) -> byt
 
 
 class TileServer:
-    """Serves `{z}/{x}/{y}.png` on 127.0.0.1: `mode` "ok" answers PNG tiles, "error" HTTP
+    """Serves `<prefix>/{z}/{x}/{y}.png` on 127.0.0.1: `mode` "ok" answers PNG tiles, "error" HTTP
     500, "slow" nothing for `delay` seconds (then closes). `requests` counts the requests."""
 
     def __init__(self, mode: str = "ok", delay: float = 3.0):
         self.mode, self.delay, self.requests = mode, delay, 0
+        # QGIS keeps downloaded tiles by URL for the whole process: a server's own prefix
+        # keeps a later server on a reused port from being answered from that cache.
+        self.prefix = f"/{uuid.uuid4().hex[:12]}"
         tile, server = png_tile(), self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -55,7 +59,7 @@ class TileServer:
     @property
     def xyz_source(self) -> str:
         """The QGIS data source of an XYZ layer ("wms" provider) of this server."""
-        return f"type=xyz&url=http://127.0.0.1:{self.http.server_port}/{{z}}/{{x}}/{{y}}.png&zmin=0&zmax=19"
+        return f"type=xyz&url=http://127.0.0.1:{self.http.server_port}{self.prefix}/{{z}}/{{x}}/{{y}}.png&zmin=0&zmax=19"
 
     def close(self) -> None:
         self.http.shutdown()
