@@ -15,6 +15,8 @@ command -v pylupdate5 >/dev/null || missing+=(pyqt5-dev-tools)
 # The desktop test (tests/desktop) runs the real QGIS under Xvfb with Mesa's GL, as users have it.
 command -v xvfb-run >/dev/null || missing+=(xvfb)
 command -v xauth >/dev/null || missing+=(xauth)
+# The remote runtime's TLS test makes a self-signed certificate with it.
+command -v openssl >/dev/null || missing+=(openssl)
 for gl in libgl1-mesa-dri libglx-mesa0; do
   dpkg -s "$gl" >/dev/null 2>&1 || missing+=("$gl")
 done
