@@ -441,6 +441,7 @@ def main(argv: list[str] | None = None) -> None:
         print("Warning: serving on a network address without TLS: the token and the data cross in the clear. "
               "Give --cert and --key.", file=sys.stderr, flush=True)
     print(f"GeoVL server listening on {url}", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # what libraries print during jobs goes to the log
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

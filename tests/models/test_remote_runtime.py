@@ -6,7 +6,6 @@ oversized message are refused with a sentence and nothing written; cancel, a ser
 dies mid-job, and TLS with a certificate of its own."""
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -16,54 +15,11 @@ import threading
 
 import pytest
 
-from geovl.runtime.client import JobFailed, Runtime, WorkerStopped, worker_environment
+from geovl.runtime.client import JobFailed, Runtime, WorkerStopped
 from geovl.runtime.remote import RemoteRuntime
 
+from ..remote_server import ServerProcess
 from .test_worker import read_table, retrieve_job
-
-
-class ServerProcess:
-    """`python -m geovl.runtime.serve` on a free loopback port, its token and URL."""
-
-    def __init__(self, workdir, *extra: str):
-        self.workdir = str(workdir)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "geovl.runtime.serve", "--port", "0", "--workdir", self.workdir, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=worker_environment(), text=True)
-        self.token = None
-        for line in self.process.stdout:
-            if "token" in line:
-                self.token = line.rsplit(" ", 1)[-1].strip()
-            if "listening on" in line:
-                self.url = line.rsplit(" ", 1)[-1].strip()
-                break
-        else:
-            raise RuntimeError(f"the server did not start: {self.process.stderr.read()}")
-
-    def raw(self, method: str, path: str, body: bytes | None = None, token: str | None = None,
-            headers: dict | None = None) -> tuple[int, dict]:
-        host, port = self.url.removeprefix("http://").split(":")
-        connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        auth = {"Authorization": f"Bearer {token or self.token}"}
-        connection.request(method, path, body=body, headers={**auth, **(headers or {})})
-        response = connection.getresponse()
-        text = response.read()
-        connection.close()
-        return response.status, json.loads(text) if text.startswith(b"{") else {}
-
-    def files(self) -> list[str]:
-        """Every file under the server's uploads and job folders."""
-        found = []
-        for folder in ("uploads", "jobs"):
-            for root, _, names in os.walk(os.path.join(self.workdir, folder)):
-                found += [os.path.relpath(os.path.join(root, name), self.workdir) for name in names]
-        return sorted(found)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
 
 
 @pytest.fixture(scope="module")
