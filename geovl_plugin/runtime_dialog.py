@@ -1,4 +1,5 @@
-"""Plugins › GeoVL › Runtime…: what the runtime environment holds, and Install / Repair.
+"""Plugins › GeoVL › Runtime…: where jobs run (this computer, or a GeoVL server), what the
+runtime environment holds, and Install / Repair.
 
 The installer's calls (report, install) take seconds to minutes, so each runs in a
 QgsTask on QGIS's task manager; what they log reaches the dialog through a Qt signal,
@@ -8,14 +9,19 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import QgsApplication, QgsTask
+from qgis.core import QgsApplication, QgsProcessingException, QgsSettings, QgsTask
+from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHeaderView,
-                                 QLabel, QPlainTextEdit, QProgressBar, QScrollArea, QTableWidget, QTableWidgetItem,
-                                 QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QFrame, QGroupBox,
+                                 QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
+                                 QPushButton, QRadioButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                                 QWidget)
 
-from ..processing.runtime_link import runtime_folder, stop_worker
+from ..processing.runtime_link import (SERVER_AUTH_SETTING, SERVER_CA_SETTING, SERVER_URL_SETTING, choose_local,
+                                       choose_server, chosen_server, runtime_folder, stop_worker, stored_token)
 from ..runtime import install
+from ..runtime.client import JobFailed
+from ..runtime.remote import RemoteRuntime
 
 LOG_LINES = 5000  # pip is chatty; keep the log's memory bounded
 INFO_LINES = 20  # lines of text above the table before they scroll
@@ -120,6 +126,7 @@ class RuntimeDialog(QDialog):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.where_group())
         layout.addWidget(self.scroll)
         layout.addWidget(QLabel(self.tr("Packages:")))
         layout.addWidget(self.packages, 1)
@@ -127,9 +134,93 @@ class RuntimeDialog(QDialog):
         layout.addWidget(QLabel(self.tr("Installer log:")))
         layout.addWidget(self.log, 1)
         layout.addWidget(self.buttons)
-        self.resize(760, 720)
+        self.resize(760, 880)
         self.message.setVisible(False)
         self.set_busy(False, installed=False)
+
+    def where_group(self) -> QGroupBox:
+        """Local or a GeoVL server: its address, token (kept in QGIS's authentication
+        database, never shown again) and the certificate to trust, if its own."""
+        group = QGroupBox(self.tr("Where GeoVL runs"))
+        self.local_choice = QRadioButton(self.tr("This computer (the runtime below)"))
+        self.remote_choice = QRadioButton(self.tr("A GeoVL server"))
+        settings = QgsSettings()
+        self.url_edit = QLineEdit(settings.value(SERVER_URL_SETTING, "") or "")
+        self.url_edit.setPlaceholderText("https://gpu-server:8765")
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        # whether a token is stored, without decrypting it (which asks for the master password)
+        has_token = (settings.value(SERVER_AUTH_SETTING, "") or "") in QgsApplication.authManager().configIds()
+        self.token_edit.setPlaceholderText(self.tr("stored; paste a new one to replace it") if has_token
+                                           else self.tr("the token `python -m geovl.runtime.serve` printed"))
+        self.token_edit.setToolTip(self.tr("Kept in QGIS's authentication database, never in project files."))
+        self.ca_widget = QgsFileWidget()
+        self.ca_widget.setFilePath(settings.value(SERVER_CA_SETTING, "") or "")
+        self.ca_widget.setFilter(self.tr("Certificates (*.pem *.crt)"))
+        self.ca_widget.setToolTip(self.tr("Only for a server whose certificate is its own (self-signed)."))
+        self.connect_button = QPushButton(self.tr("Connect"))
+        self.connect_button.clicked.connect(self.connect_server)
+        self.server_label = self.wrapping_label()
+        server_form = QFormLayout()
+        server_form.addRow(self.tr("Address:"), self.url_edit)
+        server_form.addRow(self.tr("Token:"), self.token_edit)
+        server_form.addRow(self.tr("Certificate:"), self.ca_widget)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.server_label, 1)
+        buttons.addWidget(self.connect_button)
+        layout = QVBoxLayout(group)
+        layout.addWidget(self.local_choice)
+        layout.addWidget(self.remote_choice)
+        layout.addLayout(server_form)
+        layout.addLayout(buttons)
+        remote = chosen_server() is not None
+        (self.remote_choice if remote else self.local_choice).setChecked(True)
+        self.show_server_fields(remote)
+        self.local_choice.toggled.connect(self.local_toggled)
+        return group
+
+    def show_server_fields(self, remote: bool) -> None:
+        for widget in (self.url_edit, self.token_edit, self.ca_widget, self.connect_button):
+            widget.setEnabled(remote)
+
+    def local_toggled(self, local: bool) -> None:
+        self.show_server_fields(not local)
+        if local:
+            choose_local()
+            self.server_label.setText(self.tr("Jobs run on this computer."))
+
+    def connect_server(self) -> None:
+        """Ask the server for its status (in a task: it may take seconds to answer); on an
+        answer, run jobs there from now on."""
+        if self.busy():
+            return
+        url, ca = self.url_edit.text().strip(), self.ca_widget.filePath().strip()
+        token = self.token_edit.text().strip() or stored_token(QgsSettings().value(SERVER_AUTH_SETTING, "") or "")
+        self.server_label.setText(self.tr("Connecting…"))
+
+        def work(task: InstallerTask) -> dict:
+            try:
+                return RemoteRuntime(url, token, ca).status()
+            except JobFailed as exc:
+                raise install.InstallError(str(exc)) from exc
+
+        self.start_task(self.tr("GeoVL: connecting to the server"), work,
+                        lambda task: self.connected(task, url, token, ca), shows_progress=False)
+
+    def connected(self, task: InstallerTask, url: str, token: str, ca: str) -> None:
+        self.refresh()
+        if task.error or task.value is None:
+            self.server_label.setText(task.error or self.tr("The connection was cancelled."))
+            return
+        try:
+            choose_server(url, token, ca)
+        except QgsProcessingException as exc:
+            self.server_label.setText(str(exc))
+            return
+        self.token_edit.clear()
+        self.token_edit.setPlaceholderText(self.tr("stored; paste a new one to replace it"))
+        self.server_label.setText(self.tr("Connected: jobs now run on {0} ({1} running there).").format(
+            url, task.value.get("jobs_running", 0)))
 
     def fit_info(self) -> None:
         """Size the scrolling texts to their height at the current width (up to INFO_LINES lines)."""

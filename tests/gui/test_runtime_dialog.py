@@ -11,6 +11,7 @@ import time
 import zipfile
 
 import pytest
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QLabel
 
@@ -326,3 +327,48 @@ def test_unload_during_an_install_cancels_it(plugin, qgis_iface, tmp_path, monke
     assert geovl_tasks() == []  # no report started on the way out
     assert plugin.runtime_dialog is None
     assert install.read_status(str(folder)) is None
+
+
+def test_connecting_to_a_server_runs_jobs_there_and_keeps_the_token_out_of_the_settings(plugin, qgis_iface,
+                                                                                       tmp_path, monkeypatch):
+    """Choose "A GeoVL server", give its address and token, press Connect: a wrong token
+    says so and changes nothing; the right one makes jobs run there (the `models` job
+    answers through the server), the token field empties and the settings hold no token.
+    Choosing "This computer" goes back."""
+    from qgis.core import QgsApplication, QgsSettings
+    from geovl.processing.runtime_link import chosen_server, run_job
+
+    from ..remote_server import ServerProcess
+
+    monkeypatch.setenv("GEOVL_RUNTIME", CHECKOUT_RUNTIME)
+    monkeypatch.delenv("GEOVL_SERVER", raising=False)
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("test master password", True)
+    server = ServerProcess(tmp_path / "server")
+    try:
+        dialog = open_dialog(plugin, qgis_iface)
+        dialog.remote_choice.setChecked(True)
+        assert dialog.url_edit.isEnabled() and dialog.connect_button.isEnabled()
+        dialog.url_edit.setText(server.url)
+        dialog.token_edit.setText("not the token")
+        QTest.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        wait_idle(dialog)
+        assert "refused the token" in dialog.server_label.text() and chosen_server() is None
+        dialog.token_edit.setText(server.token)
+        QTest.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        wait_idle(dialog)
+        assert dialog.server_label.text().startswith(f"Connected: jobs now run on {server.url}")
+        assert chosen_server().url == server.url and dialog.token_edit.text() == ""
+        settings = QgsSettings()
+        assert not [key for key in settings.allKeys() if server.token in str(settings.value(key))]
+        presets = run_job("models", {"kind": "embedder"}, None, "listing models")["presets"]
+        assert presets and open(server.log).read().count("Traceback") == 0
+        save_png(dialog, "runtime-dialog-server.png")
+        dialog.local_choice.setChecked(True)
+        assert chosen_server() is None and not dialog.url_edit.isEnabled()
+        dialog.close()
+    finally:
+        from geovl.processing.runtime_link import choose_local
+        choose_local()
+        server.stop()

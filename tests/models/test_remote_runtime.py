@@ -28,9 +28,9 @@ def data_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, data_folder, tiny_clip_dir):
+def server(tmp_path_factory, data_folder, tiny_clip_dir, tiny_sam_ckpt):
     started = ServerProcess(tmp_path_factory.mktemp("server"), "--data", str(data_folder),
-                            "--data", tiny_clip_dir)
+                            "--data", tiny_clip_dir, "--data", os.path.dirname(tiny_sam_ckpt))
     yield started
     started.stop()
 
@@ -86,6 +86,27 @@ def test_a_raster_in_a_data_folder_is_read_in_place(server, remote, data_folder,
     remote.run("retrieve", retrieve_job(str(tmp_path / "copy.tif"), tiny_clip_dir, tmp_path, tmp_path / "cache"),
                lambda event: None)
     assert [name for name in server.files() if name.startswith("uploads")] != before
+
+
+def test_the_segment_tools_jobs_answer_as_in_the_local_worker(remote, tiny_sam_ckpt, tmp_path):
+    """segment_tiles and segment_object (the preview's mask bits and the accepted
+    polygons) give over the server what the worker's jobs give here."""
+    from geovl.runtime.jobs import run_job
+
+    from .conftest import Recorder, scene
+    from .test_segment_pipeline import to_map, write_rgb
+
+    raster = write_rgb(tmp_path / "tool.tif", scene(256, 512, seed=6))
+    common = {"raster": raster, "model": {"name": tiny_sam_ckpt, "device": "cpu", "precision": "fp32"},
+              "tiling": {}, "environment": {"GEOVL_CACHE_DIR": str(tmp_path / "cache")}}
+    click = {"kind": "point", "coords": [to_map(300.5, 40.5)], "label": 1}
+    for job, extra in [("segment_tiles", {"at": to_map(300.5, 40.5)}), ("segment_object", {"prompts": [click]}),
+                       ("segment_object", {"prompts": [click], "as": "mask"})]:
+        here = json.loads(json.dumps(run_job(job, {**common, **extra}, Recorder())))
+        there = remote.run(job, {**common, **extra}, lambda event: None)
+        if job == "segment_tiles":
+            here.pop("encoded"), there.pop("encoded")    # encoded here, then there: each cache its own
+        assert there == here, job
 
 
 @pytest.mark.parametrize("token", ["", "not-the-token"])
