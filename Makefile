@@ -31,6 +31,7 @@ bench: setup
 	$(PY) bench/change.py
 	$(PY) bench/runtime.py
 	$(PY) bench/interactive.py
+	$(PY) bench/remote.py
 
 # Mutation testing (cosmic-ray, a dev tool kept out of requirements.txt) in a copy of the
 # tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some,

@@ -295,3 +295,21 @@ def run_child(script: str, kind: str, spec: dict, env: dict | None = None) -> di
     finally:
         os.remove(result_path)
         print(f"   done in {t.seconds:.1f} s", flush=True)
+
+
+def start_qgis():
+    """An offscreen QGIS application with Processing and the GeoVL plugin (classFactory):
+    what a user's QGIS process runs; returns (app, plugin)."""
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    import geovl
+
+    plugin = geovl.classFactory(None)
+    plugin.initProcessing()
+    return app, plugin

@@ -64,22 +64,6 @@ CHILDREN = {"prepare": child_prepare, "raw": child_raw}
 
 # =========================================================================== parent (a QGIS process)
 
-def start_qgis():
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    import geovl
-
-    plugin = geovl.classFactory(None)
-    plugin.initProcessing()
-    return app, plugin
-
-
 def retrieve(raster: str, model: str, query: str, index: str) -> float:
     import processing
 
@@ -124,7 +108,7 @@ def main() -> None:
     raw = common.run_child(__file__, "raw", {"model": files["model"], "batches": 4 if args.quick else 8})
 
     rss_start = common.current_rss_mb()
-    app, plugin = start_qgis()
+    app, plugin = common.start_qgis()
     rss_qgis = common.current_rss_mb()
     from geovl.processing.runtime_link import runtime, runtime_folder
 

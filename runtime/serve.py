@@ -81,12 +81,13 @@ class Server:
         given = hashlib.sha256(token.strip().encode()).hexdigest()
         return scheme.lower() == "bearer" and hmac.compare_digest(given, self.token_sha256)
 
-    def readable(self, path: str) -> str:
+    def readable(self, path: str, model: bool = False) -> str:
         """`path` resolved, if it lies in a --data folder or the upload store."""
         real = os.path.realpath(path)
         if not any(inside(real, folder) for folder in [*self.data, self.uploads]):
+            instead = "choose a preset or hub id the server can download" if model else "let QGIS send the file"
             raise Refused(403, f"The GeoVL server may not read {path}: it is outside the folders it was told it may "
-                               "use. Start it with --data <folder> for that folder, or let QGIS send the file.")
+                               f"use. Start it with --data <folder> for that folder, or {instead}.")
         return real
 
 
@@ -132,7 +133,7 @@ def job_arguments(server: Server, job: str, arguments: dict, folder: str) -> dic
     for key in job_files.MODELS:
         model = arguments.get(key)
         if isinstance(model, dict) and job_files.looks_like_path(str(model.get("name", ""))):
-            resolved[key] = {**model, "name": server.readable(os.path.expanduser(model["name"]))}
+            resolved[key] = {**model, "name": server.readable(os.path.expanduser(model["name"]), model=True)}
     for key, sent in (arguments.get("start_from") or {}).items():
         # an output the client already had (a chosen tile index): the job goes on from a copy of it
         if key not in job_files.REUSED_OUTPUTS or not str(arguments.get(key, "")).startswith(job_files.OUTPUT) \

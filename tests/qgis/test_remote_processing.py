@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsSettings, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback, QgsSettings, QgsVectorLayer
 
 from ..conftest import write_raster
 from ..remote_server import ServerProcess
@@ -94,12 +94,16 @@ def test_all_four_algorithms_run_on_the_server_and_equal_the_local_runtime(
     assert os.path.getsize(tmp_path / "remote" / "index.gpkg") > 0
     assert len(features(remote["retrieve"]["OUTPUT"])) == 4 and len(features(remote["change"]["OUTPUT"])) > 0
     assert remote["ask"]["OUTPUT_REPORT"] == str(tmp_path / "remote" / "answer.html")
+    feedback = QgsProcessingFeedback()     # the chosen index is sent back to the server: no tile embedded again
+    again = processing.run(*remote_runs["retrieve"], feedback=feedback)
+    assert "Reusing the tile index" in feedback.textLog() and "(0 embedded in this run)" in feedback.textLog()
+    assert features(again["OUTPUT"]) == features(str(tmp_path / "local" / "hits.gpkg"))
     sent = {os.path.basename(name) for name in server.files()}
     assert {"before.tif", "after.tif", "rgb.tif"} <= sent      # the rasters the server could not see
     assert not any(name.startswith("jobs") for name in server.files())
     leftovers = [n for n in os.listdir(tmp_path / "remote") if "partial" in n]
     assert leftovers == []
-    del local, remote
+    del local, remote, again
 
 
 def test_a_wrong_token_fails_the_run_and_writes_nothing(plugin, server, scenes, tmp_path, monkeypatch, tiny_clip_dir):
