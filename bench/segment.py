@@ -351,6 +351,8 @@ def main() -> None:
                         help="point prompts per run in the prompt-scaling case (default 100,1000,10000)")
     parser.add_argument("--prompt-precisions", default="auto,fp32",
                         help="precisions of the prompt-scaling case (default auto,fp32; the target is judged at auto)")
+    parser.add_argument("--prompt-refine-off", action="store_true",
+                        help="also run the prompt-scaling case without the refinement pass (one decode per prompt)")
     parser.add_argument("--out", help="result JSON (default bench/results/segment[-quick].json)")
     common.add_child_arguments(parser)
     args = parser.parse_args()
@@ -363,7 +365,7 @@ def main() -> None:
         results = {"benchmark": "segment-prompts", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                    "machine": common.machine_info(), "product_revision": retrieve.product_revision(),
                    "prompt_scaling": prompt_scaling(ensure_sam_vit_b(), args.prompt_counts,
-                                                    args.prompt_precisions, out_path)}
+                                                    args.prompt_precisions, out_path, args.prompt_refine_off)}
         common.write_json(out_path, results)
         print(f"\nWrote {out_path}")
         return
@@ -442,9 +444,10 @@ def main() -> None:
     print(f"\nWrote {out_path}")
 
 
-def prompt_scaling(model: str, counts: str, precisions: str, partial_path: str) -> dict:
+def prompt_scaling(model: str, counts: str, precisions: str, partial_path: str, refine_off: bool = False) -> dict:
     """The prompt-scaling case, one child process per precision: refine on (the default),
-    one 1024 px tile of vit_b. The target is judged at `auto`, what a user gets here."""
+    one 1024 px tile of vit_b; with `refine_off` also without the refinement pass, under
+    "refine_off". The target is judged at `auto` with refine on, what a user gets here."""
     raster = common.ensure_raster(TILE, dtype="uint8")
     out = {"setup": {"model": "segment-anything vit_b, random-initialised", "tile_px": TILE, "refine": True,
                      "prompts": "N foreground points (label 1), one class, uniform over the tile; embedding cached",
@@ -454,6 +457,8 @@ def prompt_scaling(model: str, counts: str, precisions: str, partial_path: str) 
         spec = {"model": model, "raster": raster, "precision": precision, "refine": True,
                 "counts": [int(c) for c in counts.split(",") if c.strip()], "partial_path": partial_path}
         out["precisions"][precision] = run_child("prompts", spec)
+        if refine_off:
+            out.setdefault("refine_off", {})[precision] = run_child("prompts", {**spec, "refine": False})
     runs = {r["prompts"]: r for r in out["precisions"].get("auto", {}).get("runs", [])}
     if 1000 in runs:
         out["prompts_1000_pass"] = runs[1000]["seconds"] <= TARGETS["prompts_1000_s_max"]

@@ -1,8 +1,8 @@
 """Runtime jobs of the interactive tools, run off the GUI thread so the window never
 blocks while a tile encodes or a model answers.
 
-Jobs run one at a time in one thread, in the order of their lanes ("encode", "decode",
-"ask"). A lane holds at most one waiting job: a new click replaces the decode still
+Jobs run one at a time in one thread, in the order they were queued: runtime jobs, and
+work of QGIS's own that would block the window (rendering a web layer). A lane holds at most one waiting job: a new click replaces the decode still
 waiting, and the answer of a job that was superseded while it ran is dropped, so no
 queue of stale previews builds up. Results come back as Qt signals on the GUI thread.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Callable
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 from qgis.PyQt.QtCore import QObject, pyqtSignal
@@ -34,7 +35,7 @@ class _LaneFeedback(QgsProcessingFeedback):
 
 
 class BackgroundJobs(QObject):
-    finished = pyqtSignal(str, int, object)   # lane, ticket, the job's values
+    finished = pyqtSignal(str, int, object)   # lane, ticket, the job's values (what the work returned)
     failed = pyqtSignal(str, int, str)        # lane, ticket, the sentence for the user
     progress = pyqtSignal(str, float)         # lane, percent
     info = pyqtSignal(str, str)               # lane, a log line of the job
@@ -42,7 +43,7 @@ class BackgroundJobs(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._changed = threading.Condition()
-        self._waiting: OrderedDict[str, tuple[int, str, dict, str]] = OrderedDict()
+        self._waiting: OrderedDict[str, tuple[int, Callable[[QgsProcessingFeedback], object]]] = OrderedDict()
         self._latest: dict[str, int] = {}
         self._running: tuple[str, int, QgsProcessingFeedback] | None = None
         self._tickets = 0
@@ -50,13 +51,19 @@ class BackgroundJobs(QObject):
         self._thread: threading.Thread | None = None
 
     def submit(self, lane: str, job: str, arguments: dict, activity: str) -> int:
-        """Queue `job` in `lane`, replacing the lane's waiting job; returns its ticket."""
+        """Queue runtime job `job` in `lane`, replacing the lane's waiting job; returns its
+        ticket. Its values come back in `finished`."""
         arguments = {**arguments, "environment": {"GEOVL_CACHE_DIR": cache_folder()}}
+        return self.submit_call(lane, lambda feedback: run_job(job, arguments, feedback, activity))
+
+    def submit_call(self, lane: str, work: Callable[[QgsProcessingFeedback], object]) -> int:
+        """Queue `work(feedback)` in `lane` as `submit` does; what it returns comes back in
+        `finished`, the sentence of a QgsProcessingException or ValueError in `failed`."""
         with self._changed:
             self._tickets += 1
             self._latest[lane] = self._tickets
             self._waiting.pop(lane, None)
-            self._waiting[lane] = (self._tickets, job, arguments, activity)
+            self._waiting[lane] = (self._tickets, work)
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
                 self._thread = threading.Thread(target=self._serve, daemon=True, name="geovl-interactive")
@@ -97,12 +104,12 @@ class BackgroundJobs(QObject):
                 self._changed.wait_for(lambda: self._waiting or self._stopping)
                 if self._stopping:
                     return
-                lane, (ticket, job, arguments, activity) = self._waiting.popitem(last=False)
+                lane, (ticket, work) = self._waiting.popitem(last=False)
                 feedback = _LaneFeedback(self, lane)
                 self._running = (lane, ticket, feedback)
             try:
-                values = run_job(job, arguments, feedback, activity)
-            except QgsProcessingException as exc:
+                values = work(feedback)
+            except (QgsProcessingException, ValueError) as exc:
                 self._deliver(lane, ticket, failure=str(exc))
             except Exception as exc:   # the job's arguments: a bug here must not end the thread
                 self._deliver(lane, ticket, failure=f"{type(exc).__name__}: {exc}")

@@ -3,9 +3,9 @@ objects go to, and what the runtime is doing (encoding progress, cache state).""
 from __future__ import annotations
 
 import os
+from typing import Callable
 
-from qgis.core import (QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProcessingContext,
-                       QgsProcessingException, QgsProcessingFeedback, QgsProject, QgsRasterLayer, QgsVectorLayer,
+from qgis.core import (QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsRasterLayer, QgsVectorLayer,
                        QgsMemoryProviderUtils, QgsWkbTypes)
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication
@@ -92,46 +92,51 @@ class GeoVLSegmentDock(QgsDockWidget):
     def class_name(self) -> str:
         return self.object_class.text().strip() or "object"
 
-    def target(self, current: Target | None, map_point, render: bool = True) -> Target | None:
+    def target(self, current: Target | None, map_point) -> Target | None:
         """What a click at `map_point` (canvas CRS) segments: `current` while it still
-        applies, else the chosen raster, read from its file or rendered over the map view
-        (web layers; None when `render` is False). Raises ValueError with the sentence."""
-        layer = self.raster.currentLayer()
-        name = self.model.currentText().strip()
-        if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
-            raise ValueError(tr("Choose the raster to segment in the GeoVL Segment dock."))
-        if not name:
-            raise ValueError(tr("Choose a model in the GeoVL Segment dock (e.g. sam-vit-b)."))
-        model = {"name": name, "device": default_device(), "precision": default_precision()}
+        applies, else the chosen raster read from its file; None: a web layer to render
+        first (render_request). Raises ValueError with the sentence."""
+        layer, model = self._choice()
         canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
         point = QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(map_point)
         if current is not None and current.layer is layer and current.model == model and (
                 current.extent is None or current.extent.contains(point)):
             return current
         path = local_path(layer)
-        if path:
-            if not layer.extent().contains(point):
-                raise ValueError(tr("The click is outside the raster '{}'.").format(layer.name()))
-            return Target(layer, path, None, model)
-        if not render:
+        if not path:
             return None
-        return self._rendered(layer, model)
+        if not layer.extent().contains(point):
+            raise ValueError(tr("The click is outside the raster '{}'.").format(layer.name()))
+        return Target(layer, path, None, model)
 
-    def _rendered(self, layer: QgsRasterLayer, model: dict) -> Target:
-        """A web layer rendered over the map view at the canvas's resolution."""
+    def render_request(self) -> Callable[[QgsProcessingFeedback], Target]:
+        """The rendering of the chosen web layer over the map view at the canvas's
+        resolution, as work for the background thread (the view is read here, on the GUI
+        thread; the tiles are fetched there)."""
+        layer, model = self._choice()
         context = QgsProcessingContext()
         context.setProject(QgsProject.instance())
         view = current_map_view(context.transformContext())
         if view is None:
             raise ValueError(tr("The map shows nothing to segment yet: zoom to the layer '{}'.").format(layer.name()))
         extent = QgsCoordinateTransform(view.crs, layer.crs(), QgsProject.instance()).transformBoundingBox(view.extent)
+        folder = os.path.join(cache_folder(), "rendered")
         self.set_busy(tr("Rendering '{}' over the map view…").format(layer.name()))
-        try:
-            path = layer_as_file(layer, extent, view.metres_per_pixel, os.path.join(cache_folder(), "rendered"),
-                                 context, QgsProcessingFeedback(), view)
-        except QgsProcessingException as exc:
-            raise ValueError(str(exc)) from exc
-        return Target(layer, path, extent, model)
+
+        def render(feedback: QgsProcessingFeedback) -> Target:
+            path = layer_as_file(layer, extent, view.metres_per_pixel, folder, context, feedback, view)
+            return Target(layer, path, extent, model)
+        return render
+
+    def _choice(self) -> tuple[QgsRasterLayer, dict]:
+        """The chosen raster and model options; ValueError with the sentence if either is missing."""
+        layer = self.raster.currentLayer()
+        name = self.model.currentText().strip()
+        if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
+            raise ValueError(tr("Choose the raster to segment in the GeoVL Segment dock."))
+        if not name:
+            raise ValueError(tr("Choose a model in the GeoVL Segment dock (e.g. sam-vit-b)."))
+        return layer, {"name": name, "device": default_device(), "precision": default_precision()}
 
     def output_layer(self, raster: QgsRasterLayer) -> QgsVectorLayer:
         """The chosen polygon layer, or a new memory layer in the raster's CRS."""

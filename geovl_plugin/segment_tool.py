@@ -8,13 +8,15 @@ the decode). Enter accepts the object: its polygons are asked for then and added
 dock's polygon layer (the fields of geovl:segment). Esc clears the object, Backspace (or
 Ctrl+Z) takes back the last prompt.
 Resting the cursor on the raster encodes the tiles under it in the background (job
-segment_tiles), so the first click there only decodes. Clicks and previews are in the
+segment_tiles), so the first click there only decodes. On a web layer the first click
+renders the map view, also in the background, and is placed once it is done. Clicks and previews are in the
 raster's CRS; the canvas may show another.
 """
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import Callable
 
 from qgis.core import (QgsCoordinateTransform, QgsDistanceArea, QgsFeature, QgsGeometry, QgsPointXY, QgsProject,
                        QgsRasterLayer, QgsRectangle, QgsUnitTypes, QgsWkbTypes)
@@ -105,6 +107,7 @@ class SegmentMapTool(QgsMapTool):
         self.decoding: int | None = None         # the ticket of the decode whose preview is awaited
         self.accepting: int | None = None        # the ticket of the accepted object's polygons
         self._pressed_at = None
+        self._after_render: list[Callable[[], None]] = []   # clicks waiting for a web layer's rendering
         self._open_areas: list[QgsRectangle] = []   # tiles open in the worker (raster CRS)
         self._hover = QTimer(self)
         self._hover.setSingleShot(True)
@@ -119,7 +122,7 @@ class SegmentMapTool(QgsMapTool):
         dock.accept_button.clicked.connect(self.accept_object)
         dock.undo_button.clicked.connect(self.undo)
         dock.clear_button.clicked.connect(self.clear)
-        dock.cancel_button.clicked.connect(lambda: self.jobs.cancel("encode"))
+        dock.cancel_button.clicked.connect(self.cancel_background_work)
 
     def _band(self, kind, stroke: QColor, fill: QColor | None) -> QgsRubberBand:
         band = QgsRubberBand(self.canvas(), kind)
@@ -152,20 +155,23 @@ class SegmentMapTool(QgsMapTool):
             return
         start_pos, start_point, button = self._pressed_at
         self._pressed_at = None
-        if not self._ensure_target(event.mapPoint()):
+        end_point = event.mapPoint()
+        dragged = (event.pos() - start_pos).manhattanLength() >= DRAG_PX
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
-        if button == Qt.MouseButton.LeftButton and (event.pos() - start_pos).manhattanLength() >= DRAG_PX:
-            first, second = self._to_raster(start_point), self._to_raster(event.mapPoint())
+        self._with_target(end_point, lambda: self._add_prompt(start_point, end_point, button, dragged))
+
+    def _add_prompt(self, start_point: QgsPointXY, end_point: QgsPointXY, button, dragged: bool) -> None:
+        if button == Qt.MouseButton.LeftButton and dragged:
+            first, second = self._to_raster(start_point), self._to_raster(end_point)
             self.prompts = [p for p in self.prompts if p["kind"] != "box"]    # an object has one box
             self.prompts.append({"kind": "box", "label": 1, "coords": [
                 [min(first.x(), second.x()), min(first.y(), second.y())],
                 [max(first.x(), second.x()), max(first.y(), second.y())]]})
-        elif button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
-            point = self._to_raster(event.mapPoint())
+        else:
+            point = self._to_raster(end_point)
             self.prompts.append({"kind": "point", "label": 1 if button == Qt.MouseButton.LeftButton else 0,
                                  "coords": [[point.x(), point.y()]]})
-        else:
-            return
         self._prompts_changed()
 
     def keyPressEvent(self, event) -> None:
@@ -183,6 +189,14 @@ class SegmentMapTool(QgsMapTool):
     def deactivate(self) -> None:
         self._hover.stop()
         super().deactivate()
+
+    def cancel_background_work(self) -> None:
+        """The dock's Cancel: stop encoding tiles or rendering a web layer (and forget the
+        clicks that waited for it)."""
+        self.jobs.cancel("encode")
+        self.jobs.cancel("render")
+        self._after_render = []
+        self.dock.set_idle(tr("Cancelled."))
 
     # -- the object ----------------------------------------------------------------
 
@@ -284,7 +298,13 @@ class SegmentMapTool(QgsMapTool):
 
     # -- the runtime's answers -----------------------------------------------------
 
-    def _job_finished(self, lane: str, ticket: int, values: dict) -> None:
+    def _job_finished(self, lane: str, ticket: int, values) -> None:
+        if lane == "render":      # values: the Target of the rendering
+            self._use(values)
+            waiting, self._after_render = self._after_render, []
+            for then in waiting:
+                then()
+            return
         if lane == "encode":
             self._open_areas += [QgsRectangle(*bounds) for bounds in values["bounds"]]
             if self.preview_mask is not None:
@@ -302,6 +322,8 @@ class SegmentMapTool(QgsMapTool):
             self.score, len(values["tiles"])))
 
     def _job_failed(self, lane: str, ticket: int, sentence: str) -> None:
+        if lane == "render":
+            self._after_render = []
         if lane == "accept":
             self.accepting = None
         if lane == "decode":
@@ -315,16 +337,22 @@ class SegmentMapTool(QgsMapTool):
 
     # -- where the clicks go -------------------------------------------------------
 
-    def _ensure_target(self, map_point: QgsPointXY) -> bool:
-        """The dock's raster and model; a new one clears the object. False (with a
-        sentence in the dock) when there is nothing to segment at `map_point`."""
+    def _with_target(self, map_point: QgsPointXY, then: Callable[[], None]) -> None:
+        """Run `then` once the dock's raster and model are the target (a new one clears the
+        object). A web layer is rendered first, in the background; clicks meanwhile wait
+        for it. A sentence in the dock when there is nothing to segment at `map_point`."""
         try:
             target = self.dock.target(self.target, map_point)
+            if target is None and not self.jobs.busy("render"):
+                self.jobs.submit_call("render", self.dock.render_request())
         except ValueError as exc:
             self.dock.set_idle(str(exc), error=True)
-            return False
+            return
+        if target is None:
+            self._after_render.append(then)
+            return
         self._use(target)
-        return True
+        then()
 
     def _use(self, target: Target) -> None:
         """Segment `target` from now on; another raster or model starts a new object."""
@@ -345,7 +373,7 @@ class SegmentMapTool(QgsMapTool):
         if self._hover_point is None or self.jobs.busy("encode") or self.decoding is not None:
             return
         try:
-            target = self.dock.target(self.target, self._hover_point, render=False)
+            target = self.dock.target(self.target, self._hover_point)
         except ValueError:
             return
         if target is None or (target != self.target and self.prompts):

@@ -24,10 +24,16 @@ def png_tile(colour: tuple[int, int, int] = TILE_COLOUR, size: int = 256) -> byt
 
 class TileServer:
     """Serves `<prefix>/{z}/{x}/{y}.png` on 127.0.0.1: `mode` "ok" answers PNG tiles, "error" HTTP
-    500, "slow" nothing for `delay` seconds (then closes). `requests` counts the requests."""
+    500, "slow" nothing for `delay` seconds (then closes). `requests` counts the requests.
 
-    def __init__(self, mode: str = "ok", delay: float = 3.0):
+    With `gate_s`, a tile is answered only after `gate_pings` requests to `alive_url` came
+    in meanwhile (or `gate_s` later, counted in `gate_timeouts`): a client whose GUI thread
+    pings it on a timer shows that the thread was free while the tiles were fetched."""
+
+    def __init__(self, mode: str = "ok", delay: float = 3.0, gate_s: float = 0.0, gate_pings: int = 1):
         self.mode, self.delay, self.requests = mode, delay, 0
+        self.gate_s, self.gate_pings, self.gate_timeouts, self._pings = gate_s, gate_pings, 0, 0
+        self._pinged = threading.Condition()
         # QGIS keeps downloaded tiles by URL for the whole process: a server's own prefix
         # keeps a later server on a reused port from being answered from that cache.
         self.prefix = f"/{uuid.uuid4().hex[:12]}"
@@ -35,6 +41,19 @@ class TileServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path.endswith("/alive"):
+                    with server._pinged:
+                        server._pings += 1
+                        server._pinged.notify_all()
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                if server.gate_s:
+                    with server._pinged:
+                        seen = server._pings
+                        if not server._pinged.wait_for(lambda: server._pings >= seen + server.gate_pings,
+                                                       server.gate_s):
+                            server.gate_timeouts += 1
                 server.requests += 1
                 if server.mode == "slow":
                     time.sleep(server.delay)
@@ -60,6 +79,10 @@ class TileServer:
     def xyz_source(self) -> str:
         """The QGIS data source of an XYZ layer ("wms" provider) of this server."""
         return f"type=xyz&url=http://127.0.0.1:{self.http.server_port}{self.prefix}/{{z}}/{{x}}/{{y}}.png&zmin=0&zmax=19"
+
+    @property
+    def alive_url(self) -> str:
+        return f"http://127.0.0.1:{self.http.server_port}{self.prefix}/alive"
 
     def close(self) -> None:
         self.http.shutdown()

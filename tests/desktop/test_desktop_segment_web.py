@@ -1,7 +1,11 @@
 """The segment map tool on a web layer in the real desktop: an XYZ layer of a loopback
 tile server has no pixels of its own, so the first click renders the map view at the
 canvas's ground resolution (into the render cache) and segments that rendering; the
-click's prompt is in the layer's CRS and the decode answers without an error."""
+click's prompt is in the layer's CRS and the decode answers without an error. The
+rendering runs off the GUI thread: the tile server answers each tile only once the GUI
+thread has pinged it meanwhile (a timer), which a blocked window could not do; a second
+click while it renders waits for it and goes in after the first (no second rendering
+started from inside the first)."""
 from __future__ import annotations
 
 import os
@@ -21,12 +25,16 @@ TIMEOUT_S = 150
 SCRIPT = r'''
 import math
 import time
+import urllib.request
 
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
-from qgis.PyQt.QtCore import QPoint, Qt
+from qgis.PyQt.QtCore import QPoint, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 
 P = PATHS
+pinger = QTimer()   # the GUI thread's heartbeat, which the tile server waits for (the map's own tiles too)
+pinger.timeout.connect(lambda: urllib.request.urlopen(P["alive"], timeout=2).close())
+pinger.start(50)
 canvas = iface.mapCanvas()
 canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
 tiles = QgsRasterLayer(P["xyz"], "tiles", "wms")
@@ -47,13 +55,17 @@ shown = canvas.extent()
 results["canvas"] = {"units_per_px": canvas.mapUnitsPerPixel(),
                      "extent": [shown.xMinimum(), shown.yMinimum(), shown.xMaximum(), shown.yMaximum()]}
 centre = QPoint(canvas.viewport().width() // 2, canvas.viewport().height() // 2)
-results["clicked_at"] = [canvas.getCoordinateTransform().toMapCoordinates(centre).x(),
-                         canvas.getCoordinateTransform().toMapCoordinates(centre).y()]
+beside = centre + QPoint(30, 20)
+results["clicked_at"] = [[canvas.getCoordinateTransform().toMapCoordinates(p).x(),
+                          canvas.getCoordinateTransform().toMapCoordinates(p).y()] for p in (centre, beside)]
+QTimer.singleShot(150, lambda: QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton,
+                                                Qt.KeyboardModifier.NoModifier, beside))
 QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
 start = time.monotonic()
-while (not previews or tool.decoding is not None) and time.monotonic() - start < 90:
+while (len(tool.prompts) < 2 or tool.decoding is not None) and time.monotonic() - start < 90:
     QgsApplication.processEvents()
     time.sleep(0.01)
+pinger.stop()
 results["decoded"] = tool.decoding is None
 results["status"] = dock.status.text()
 results["raster"] = tool.target.path if tool.target else None
@@ -64,10 +76,10 @@ screenshot("2-clicked")
 
 def test_segment_tool_on_a_web_layer(tiny_sam_ckpt, tmp_path):
     assert shutil.which("xvfb-run"), "xvfb-run is not installed: run make setup (it installs xvfb)."
-    server = TileServer("ok")
+    server = TileServer("ok", gate_s=5.0, gate_pings=3)
     cache = tmp_path / "cache"
     try:
-        paths = {"xyz": server.xyz_source, "sam": tiny_sam_ckpt}
+        paths = {"xyz": server.xyz_source, "sam": tiny_sam_ckpt, "alive": server.alive_url}
         run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
                           env={"GEOVL_CACHE_DIR": str(cache)},
                           settings={"geovl/device": "cpu", "geovl/precision": "fp32"})
@@ -87,7 +99,9 @@ def test_segment_tool_on_a_web_layer(tiny_sam_ckpt, tmp_path):
     assert left == pytest.approx(xmin, abs=1e-3) and top == pytest.approx(ymax, abs=1e-3)
     pixel = rendering.res[0]
     assert right == pytest.approx(xmax, abs=2 * pixel) and bottom == pytest.approx(ymin, abs=2 * pixel)
-    # The click went in as an object point in the layer's CRS (the canvas's here).
-    (prompt,) = results["prompts"]
-    assert prompt["label"] == 1 and prompt["coords"][0] == pytest.approx(results["clicked_at"], abs=1e-6)
-    assert server.requests > 0
+    # The clicks went in, in their order, as an object and a background point in the layer's
+    # CRS (the canvas's here), on one rendering.
+    assert [p["label"] for p in results["prompts"]] == [1, 0]
+    assert [p["coords"][0] for p in results["prompts"]] == [pytest.approx(xy, abs=1e-6) for xy in results["clicked_at"]]
+    assert len(list((cache / "rendered").glob("*.tif"))) == 1
+    assert server.requests > 0 and server.gate_timeouts == 0    # the window went on while the tiles came
