@@ -14,6 +14,7 @@ import pytest
 import torch
 from segment_anything import SamPredictor
 from shapely import wkt
+from shapely.geometry import mapping, shape
 
 from ..models.conftest import scene
 from ..models.test_interactive import closed, rasterised
@@ -118,6 +119,23 @@ QTest.keyClick(canvas, Qt.Key.Key_Escape)
 QgsApplication.processEvents()
 state("escaped")
 results["saved"] = layer.commitChanges()      # Save Layer Edits, as the dock's message asks
+
+step("accept into a layer in another CRS")
+from qgis.core import QgsVectorLayer
+lonlat = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=class:string", "lon-lat objects", "memory")
+QgsProject.instance().addMapLayer(lonlat)
+dock.output.setLayer(lonlat)
+n = len(previews)
+QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(100, 80))
+wait_preview(n)
+state("lon-lat point")
+QTest.keyClick(canvas, Qt.Key.Key_Return)
+start = time.monotonic()
+while tool.accepting is not None and time.monotonic() - start < 60:
+    QgsApplication.processEvents()
+    time.sleep(0.01)
+results["lonlat_features"] = [{"wkt": f.geometry().asWkt(15), "class": f["class"]} for f in lonlat.getFeatures()]
+lonlat.rollBack()
 '''
 
 
@@ -201,6 +219,15 @@ def test_segment_tool_in_the_desktop(tiny_sam_ckpt, tiny_sam_factory, tmp_path):
     # Esc dropped the new object's prompt and its preview.
     assert states["escaped"]["prompts"] == [] and states["escaped"]["preview"] is None
     assert results["saved"]
+
+    # Into a layer in EPSG:4326: the same object, its geometry mapped to lon/lat.
+    (lonlat,) = results["lonlat_features"]
+    assert lonlat["class"] == "object"
+    from rasterio.warp import transform_geom
+    back = shape(transform_geom("EPSG:4326", "EPSG:32631", mapping(wkt.loads(lonlat["wkt"]))))
+    expected, _ = predictor_mask(sam, image, states["lon-lat point"]["prompts"])
+    np.testing.assert_array_equal(rasterised([back], image.shape[:2]), expected)
+    assert wkt.loads(lonlat["wkt"]).bounds[1] == pytest.approx(42.0, abs=0.1)   # degrees: a latitude near 42 N
 
     names = [os.path.basename(p) for p in run.screenshots]
     assert names == ["0-raster.png", "1-point-preview.png", "2-point-and-box-preview.png", "3-accepted.png"]
