@@ -19,7 +19,7 @@
         <translation>La couche raster « {} » n'a pas de système de coordonnées de référence. Attribuez-en un (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="186"/>
+        <location filename="../processing/render.py" line="188"/>
         <source>The extent does not overlap the layer &apos;{}&apos;.</source>
         <translation>L'emprise ne recouvre pas la couche « {} ».</translation>
     </message>
@@ -39,7 +39,7 @@
         <translation>Rendu de la couche « {} » en un GeoTIFF de {} x {} px.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="200"/>
+        <location filename="../processing/render.py" line="202"/>
         <source>Layer &apos;{}&apos; has no native resolution (web map/tile layer): set the resolution (RESOLUTION, metres per pixel) to render it at.</source>
         <translation>La couche « {} » n'a pas de résolution propre (couche web ou de tuiles) : indiquez la résolution de rendu (RESOLUTION, mètres par pixel).</translation>
     </message>
@@ -69,12 +69,12 @@
         <translation>Impossible de rendre la couche « {} » dans le cache de GeoVL : {}. Faites pointer GEOVL_CACHE_DIR vers un dossier où vous pouvez écrire.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="140"/>
+        <location filename="../processing/render.py" line="142"/>
         <source>The run was cancelled; no output was written.</source>
         <translation>L'exécution a été annulée ; aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="153"/>
+        <location filename="../processing/render.py" line="155"/>
         <source>Rendering layer &apos;{}&apos; into {} failed (QGIS writer error {}). Is the disk full? Free some space, or set GEOVL_CACHE_DIR to a folder on another disk.</source>
         <translation>Le rendu de la couche « {} » dans {} a échoué (erreur {} de l'écriture QGIS). Le disque est-il plein ? Libérez de la place, ou faites pointer GEOVL_CACHE_DIR vers un dossier sur un autre disque.</translation>
     </message>
@@ -344,27 +344,27 @@
         <translation>L'environnement d'exécution de GeoVL n'a pas pu lister les préréglages ({}) ; saisissez un modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="142"/>
+        <location filename="../processing/render.py" line="144"/>
         <source>Rendering layer &apos;{}&apos; failed: its data could not be fetched ({} error(s); the first: {}). The rendering would have blank areas, so nothing was kept. Check the network connection and that the service answers (open the layer on the map), then run again.</source>
         <translation>Le rendu de la couche « {} » a échoué : ses données n'ont pas pu être récupérées ({} erreur(s) ; la première : {}). Le rendu aurait eu des zones vides, rien n'a donc été conservé. Vérifiez la connexion réseau et que le service répond (affichez la couche sur la carte), puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="177"/>
+        <location filename="../processing/render.py" line="179"/>
         <source>Layer &apos;{}&apos; has no extent of its own: using the map view ({}).</source>
         <translation>La couche « {} » n'a pas d'emprise propre : utilisation de l'emprise du canevas de carte ({}).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="180"/>
+        <location filename="../processing/render.py" line="182"/>
         <source>Layer &apos;{}&apos; is a web map or tile layer with no extent of its own: set the extent to work on (EXTENT, e.g. xmin,xmax,ymin,ymax [EPSG:code]).</source>
         <translation>La couche « {} » est une couche web ou de tuiles sans emprise propre : indiquez l'emprise à traiter (EXTENT, par ex. xmin,xmax,ymin,ymax [EPSG:code]).</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="189"/>
+        <location filename="../processing/render.py" line="191"/>
         <source>Layer &apos;{}&apos; has no resolution of its own: using the map view&apos;s, {:.3g} m per pixel.</source>
         <translation>La couche « {} » n'a pas de résolution propre : utilisation de celle du canevas de carte, {:.3g} m par pixel.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="244"/>
+        <location filename="../processing/render.py" line="246"/>
         <source>{}: no answer in time</source>
         <translation>{} : pas de réponse dans le délai imparti</translation>
     </message>
@@ -374,7 +374,7 @@
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../processing/runtime_link.py" line="38"/>
+        <location filename="../processing/runtime_link.py" line="119"/>
         <source>GeoVL's runtime is not installed: open Plugins › GeoVL › Runtime… and press Install (about {:.0f} GB).</source>
         <translation>L'environnement d'exécution de GeoVL n'est pas installé : ouvrez Extensions › GeoVL › Environnement d'exécution… et cliquez sur Installer (environ {:.0f} Go).</translation>
     </message>
@@ -389,12 +389,12 @@
         <translation>Le résultat {} a été chargé sans son style : {}</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="148"/>
+        <location filename="../processing/render.py" line="150"/>
         <source>Rendering layer &apos;{}&apos; gave nothing: its server has no tile over this extent (it answered &quot;no tile here&quot;, HTTP 404 or 204, to all {} tile request(s), e.g. {}). The extent is outside the server&apos;s coverage: choose an extent where the layer shows data on the map (EXTENT), then run again.</source>
         <translation>Le rendu de la couche « {} » n'a rien donné : son serveur n'a aucune tuile sur cette emprise (il a répondu « pas de tuile ici », HTTP 404 ou 204, aux {} requête(s) de tuile, par ex. {}). L'emprise est hors de la couverture du serveur : choisissez une emprise où la couche affiche des données sur la carte (EXTENT), puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/render.py" line="157"/>
+        <location filename="../processing/render.py" line="159"/>
         <source>The server of layer &apos;{}&apos; has no tile for {} of the {} tile request(s) (HTTP 404 or 204): those areas are nodata.</source>
         <translation>Le serveur de la couche « {} » n'a pas de tuile pour {} des {} requête(s) de tuile (HTTP 404 ou 204) : ces zones sont sans données (nodata).</translation>
     </message>
@@ -454,7 +454,7 @@
         <translation>L'environnement d'exécution de GeoVL s'est arrêté pendant l'étape « {} » ({}). Rien n'a été écrit. Relancez l'algorithme : un nouvel environnement d'exécution démarre.</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="227"/>
+        <location filename="../runtime/remote.py" line="90"/>
         <source>running the job</source>
         <translation>exécution de la tâche</translation>
     </message>
@@ -524,7 +524,7 @@
         <translation>Question posée à {} : {}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/ask_dock.py" line="134"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="199"/>
         <source>Cancelled.</source>
         <translation>Annulé.</translation>
     </message>
@@ -629,84 +629,164 @@
         <translation>Fichier de poids SAM</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="102"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="136"/>
         <source>Choose the raster to segment in the GeoVL Segment dock.</source>
         <translation>Choisissez le raster à segmenter dans le panneau Segmentation GeoVL.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="104"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="138"/>
         <source>Choose a model in the GeoVL Segment dock (e.g. sam-vit-b).</source>
         <translation>Choisissez un modèle dans le panneau Segmentation GeoVL (par ex. sam-vit-b).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="114"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="109"/>
         <source>The click is outside the raster &apos;{}&apos;.</source>
         <translation>Le clic est en dehors du raster « {} ».</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="126"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="121"/>
         <source>The map shows nothing to segment yet: zoom to the layer &apos;{}&apos;.</source>
         <translation>La carte n'affiche encore rien à segmenter : zoomez sur la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="128"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="124"/>
         <source>Rendering '{}' over the map view…</source>
         <translation>Rendu de « {} » sur l'emprise du canevas de carte…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="175"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="218"/>
         <source>Nothing to accept yet: click on an object and wait for its preview.</source>
         <translation>Rien à accepter pour l'instant : cliquez sur un objet et attendez son aperçu.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="205"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="256"/>
         <source>The layer &apos;{}&apos; did not take the object: {}</source>
         <translation>La couche « {} » n'a pas accepté l'objet : {}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="205"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="256"/>
         <source>is it editable?</source>
         <translation>est-elle en mode édition ?</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="209"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="262"/>
         <source>Added the object to &apos;{}&apos; (press Save Layer Edits to keep it).</source>
         <translation>Objet ajouté à « {} » (cliquez sur Enregistrer les modifications de la couche pour le conserver).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="222"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="272"/>
         <source>Segmenting…</source>
         <translation>Segmentation…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="223"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="273"/>
         <source>segmenting</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="250"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="312"/>
         <source>Tiles ready: {} encoded now, the rest from the cache or already open.</source>
         <translation>Tuiles prêtes : {} encodées maintenant, les autres viennent du cache ou étaient déjà ouvertes.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="250"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="312"/>
         <source>Tiles ready (from the cache).</source>
         <translation>Tuiles prêtes (depuis le cache).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="260"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="321"/>
         <source>Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes</source>
         <translation>Score {:.2f} sur {} tuile(s) · Enter accepte, Esc efface, Backspace défait</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="314"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="385"/>
         <source>Encoding the tiles under the cursor…</source>
         <translation>Encodage des tuiles sous le curseur…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="315"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="386"/>
         <source>encoding tiles</source>
         <translation>encodage des tuiles</translation>
+    </message>
+    <message>
+        <location filename="../processing/runtime_link.py" line="88"/>
+        <source>GeoVL server</source>
+        <translation>Serveur GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../processing/runtime_link.py" line="94"/>
+        <source>QGIS could not keep the token in its authentication database (Settings › Options › Authentication): set its master password, then try again.</source>
+        <translation>QGIS n'a pas pu garder le jeton dans sa base d'authentification (Préférences › Options › Authentification) : définissez son mot de passe principal, puis réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../processing/runtime_link.py" line="115"/>
+        <source>GeoVL is set to run on a server, but its address or token is missing: open Plugins › GeoVL › Runtime… and give both (or choose Local).</source>
+        <translation>GeoVL doit travailler sur un serveur, mais son adresse ou son jeton manque : ouvrez Extensions › GeoVL › Environnement d&apos;exécution… et donnez les deux (ou choisissez Cet ordinateur).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="41"/>
+        <source>&apos;{}&apos; is not a GeoVL server address: give it as http://host:port or https://host:port.</source>
+        <translation>« {} » n'est pas une adresse de serveur GeoVL : donnez-la sous la forme http://hôte:port ou https://hôte:port.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="80"/>
+        <source>The run was cancelled; the GeoVL server did not stop it in time. No output was written here.</source>
+        <translation>Le traitement a été annulé ; le serveur GeoVL ne l'a pas arrêté à temps. Aucune sortie n'a été écrite ici.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="89"/>
+        <source> ({:.0f} % done)</source>
+        <translation> ({:.0f} % fait)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="90"/>
+        <source>The GeoVL server at {} stopped answering while {}{}. Nothing was written. Check that it still runs, then run the algorithm again.</source>
+        <translation>Le serveur GeoVL à {} a cessé de répondre pendant {}{}. Rien n'a été écrit. Vérifiez qu'il tourne encore, puis relancez l'algorithme.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="168"/>
+        <source>Sending {} to the GeoVL server ({:.0f} MB).</source>
+        <translation>Envoi de {} au serveur GeoVL ({:.0f} Mo).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="174"/>
+        <source>The run was cancelled while sending {} to the GeoVL server; nothing was written.</source>
+        <translation>Le traitement a été annulé pendant l'envoi de {} au serveur GeoVL ; rien n'a été écrit.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="210"/>
+        <source>The output {} came back from the GeoVL server cut short ({} of {} bytes); run again.</source>
+        <translation>La sortie {} est revenue du serveur GeoVL tronquée ({} octets sur {}) ; relancez.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="214"/>
+        <source>Cannot write the output {} fetched from the GeoVL server ({}). Is the disk full?</source>
+        <translation>Impossible d'écrire la sortie {} reçue du serveur GeoVL ({}). Le disque est-il plein ?</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="264"/>
+        <source>{} answered, but not as a GeoVL server: check the address in Plugins › GeoVL › Runtime….</source>
+        <translation>{} a répondu, mais pas comme un serveur GeoVL : vérifiez l'adresse dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="282"/>
+        <source>The GeoVL server at {} refused the token. Paste the token its `serve` command printed into Plugins › GeoVL › Runtime….</source>
+        <translation>Le serveur GeoVL à {} a refusé le jeton. Collez le jeton affiché par sa commande `serve` dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="286"/>
+        <source>The GeoVL server at {} refused the request (HTTP {}): {}</source>
+        <translation>Le serveur GeoVL à {} a refusé la requête (HTTP {}) : {}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="291"/>
+        <source>Cannot reach the GeoVL server at {} ({}). Check that `python -m geovl.runtime.serve` runs there and the address in Plugins › GeoVL › Runtime….</source>
+        <translation>Impossible de joindre le serveur GeoVL à {} ({}). Vérifiez que `python -m geovl.runtime.serve` y tourne, et l'adresse dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="301"/>
+        <source>The run was cancelled; nothing was written.</source>
+        <translation>Le traitement a été annulé ; rien n'a été écrit.</translation>
     </message>
 </context>
 <context>
@@ -1131,7 +1211,7 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
 <context>
     <name>InstallerTask</name>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="43"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="49"/>
         <source>The installer failed unexpectedly: {0}: {1}</source>
         <translation>L'installateur a échoué de manière inattendue : {0} : {1}</translation>
     </message>
@@ -1269,169 +1349,254 @@ Sorties : les emprises des k meilleures tuiles classées par score (similarité 
 <context>
     <name>RuntimeDialog</name>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="63"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="69"/>
         <source>GeoVL runtime</source>
         <translation>Environnement d'exécution de GeoVL</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Folder:</source>
         <translation>Dossier :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Status:</source>
         <translation>État :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Python:</source>
         <translation>Python :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Device:</source>
         <translation>Périphérique de calcul :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Install chooses:</source>
         <translation>L'installation choisit :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Disk used:</source>
         <translation>Espace disque utilisé :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="78"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="84"/>
         <source>Problems:</source>
         <translation>Problèmes :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="85"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="91"/>
         <source>Package</source>
         <translation>Paquet</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="85"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="91"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="101"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="107"/>
         <source>Install</source>
         <translation>Installer</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="102"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="108"/>
         <source>Repair</source>
         <translation>Réparer</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="103"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="109"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="124"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="131"/>
         <source>Packages:</source>
         <translation>Paquets :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="127"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="134"/>
         <source>Installer log:</source>
         <translation>Journal de l'installateur :</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="194"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="285"/>
         <source>Checking…</source>
         <translation>Vérification…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="197"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="288"/>
         <source>GeoVL: checking the runtime</source>
         <translation>GeoVL : vérification de l'environnement d'exécution</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="203"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="294"/>
         <source>Unknown</source>
         <translation>Inconnu</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="204"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="295"/>
         <source>The check was cancelled.</source>
         <translation>La vérification a été annulée.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="211"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="302"/>
         <source>Installed</source>
         <translation>Installé</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="211"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="302"/>
         <source>Not installed</source>
         <translation>Non installé</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="216"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="307"/>
         <source>None yet</source>
         <translation>Aucun pour l'instant</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="217"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="308"/>
         <source>Found once the runtime is installed</source>
         <translation>Détecté une fois l'environnement d'exécution installé</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="219"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="310"/>
         <source>Downloads about {0:.1f} GB.</source>
         <translation>Téléchargement d'environ {0:.1f} Go.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="223"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="314"/>
         <source>None</source>
         <translation>Aucun</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="245"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="336"/>
         <source>GeoVL: repairing the runtime</source>
         <translation>GeoVL : réparation de l'environnement d'exécution</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="245"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="336"/>
         <source>GeoVL: installing the runtime</source>
         <translation>GeoVL : installation de l'environnement d'exécution</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="250"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="341"/>
         <source>Repair cancelled.</source>
         <translation>Réparation annulée.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="250"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="341"/>
         <source>Install cancelled.</source>
         <translation>Installation annulée.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="253"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="344"/>
         <source>Repair failed: {0}</source>
         <translation>La réparation a échoué : {0}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="253"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="344"/>
         <source>Install failed: {0}</source>
         <translation>L'installation a échoué : {0}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="257"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="348"/>
         <source>Repair finished.</source>
         <translation>Réparation terminée.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/runtime_dialog.py" line="257"/>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="348"/>
         <source>Install finished.</source>
         <translation>Installation terminée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="144"/>
+        <source>Where GeoVL runs</source>
+        <translation>Où GeoVL travaille</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="145"/>
+        <source>This computer (the runtime below)</source>
+        <translation>Cet ordinateur (l'environnement ci-dessous)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="146"/>
+        <source>A GeoVL server</source>
+        <translation>Un serveur GeoVL</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="221"/>
+        <source>stored; paste a new one to replace it</source>
+        <translation>enregistré ; collez-en un nouveau pour le remplacer</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="154"/>
+        <source>the token `python -m geovl.runtime.serve` printed</source>
+        <translation>le jeton affiché par `python -m geovl.runtime.serve`</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="156"/>
+        <source>Kept in QGIS&apos;s authentication database, never in project files.</source>
+        <translation>Gardé dans la base d'authentification de QGIS, jamais dans les fichiers de projet.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="159"/>
+        <source>Certificates (*.pem *.crt)</source>
+        <translation>Certificats (*.pem *.crt)</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="160"/>
+        <source>Only for a server whose certificate is its own (self-signed).</source>
+        <translation>Seulement pour un serveur dont le certificat lui est propre (auto-signé).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="161"/>
+        <source>Connect</source>
+        <translation>Se connecter</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="165"/>
+        <source>Address:</source>
+        <translation>Adresse :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="166"/>
+        <source>Token:</source>
+        <translation>Jeton :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="167"/>
+        <source>Certificate:</source>
+        <translation>Certificat :</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="190"/>
+        <source>Jobs run on this computer.</source>
+        <translation>Les traitements tournent sur cet ordinateur.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="199"/>
+        <source>Connecting…</source>
+        <translation>Connexion…</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="207"/>
+        <source>GeoVL: connecting to the server</source>
+        <translation>GeoVL : connexion au serveur</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="213"/>
+        <source>The connection was cancelled.</source>
+        <translation>La connexion a été annulée.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/runtime_dialog.py" line="222"/>
+        <source>Connected: jobs now run on {0} ({1} running there).</source>
+        <translation>Connecté : les traitements tournent désormais sur {0} ({1} en cours là-bas).</translation>
     </message>
 </context>
 <context>
