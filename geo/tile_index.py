@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from shapely.geometry import Polygon
@@ -154,15 +155,38 @@ def load_embeddings(path: str) -> tuple[np.ndarray, np.ndarray]:
             return _cache[key]
     with _connect(path) as con:
         rows = con.execute(f"SELECT fid, embedding FROM {TABLE} ORDER BY fid").fetchall()
-    fids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    dim = len(rows[0][1]) // 2 if rows else 0
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), dim).astype(np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    fids, matrix = _unit_rows(rows)
     matrix.setflags(write=False)  # shared through the cache
     with _cache_lock:
         _cache[key] = (fids, matrix)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
+    return fids, matrix
+
+
+def embedding_batches(path: str, rows: int = 100_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(fids, float32 unit rows) of all tiles in fid order, `rows` at a time: for work
+    over an index too large to hold as one float matrix."""
+    with _connect(path) as con:
+        cursor = con.execute(f"SELECT fid, embedding FROM {TABLE} ORDER BY fid")
+        while batch := cursor.fetchmany(rows):
+            yield _unit_rows(batch)
+
+
+def read_embeddings(path: str, fids: list[int]) -> np.ndarray:
+    """The float32 unit embeddings of the tiles with these fids, in the order given."""
+    with _connect(path) as con:
+        found = dict(con.execute(f"SELECT fid, embedding FROM {TABLE} WHERE fid IN ({','.join('?' * len(fids))})",
+                                 fids).fetchall())
+    return _unit_rows([(fid, found[fid]) for fid in fids])[1]
+
+
+def _unit_rows(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """(fids, float32 matrix of unit rows) of (fid, float16 blob) rows."""
+    fids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    dim = len(rows[0][1]) // 2 if rows else 0
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), dim).astype(np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     return fids, matrix
 
 

@@ -1,7 +1,9 @@
 """Text-to-image retrieval over the tiles of a raster.
 
 Tiles are embedded once into a GeoPackage index (reused while the raster, model and
-tiling are unchanged); queries are a cosine ranking against the stored embeddings.
+tiling are unchanged); queries are a cosine ranking against the stored embeddings: all
+of them up to ann_index.min_tiles() tiles, above it the candidates of an approximate
+(ANN) index built beside the tile index, re-scored exactly.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from ..errors import InputError, ModelError
-from ..geo import tile_index
+from ..geo import ann_index, tile_index
 from ..geo.files import atomic_path, sweep_leftovers
 from ..geo.gpkg import wkb_2d
 from ..geo.georef import window_footprint
@@ -75,14 +77,55 @@ def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: s
         index_path, embedded = ensure_index(source, grid, embedder, index_path, batch_size, feedback)
         vector = query_vector(embedder, source, query, negative, examples)
         crs_wkt = source.crs_wkt
-    fids, matrix = tile_index.load_embeddings(index_path)
-    scores = matrix @ vector
+    tile_count = int(tile_index.read_meta(index_path)["tile_count"])
+    if heatmap_path or tile_count < ann_index.min_tiles():
+        fids, matrix = tile_index.load_embeddings(index_path)
+        scores = matrix @ vector
+        order = top_indices(scores, top_k)
+        best, best_scores = [int(fids[i]) for i in order], scores[order]
+        if heatmap_path:
+            write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
+    else:
+        best, best_scores = approximate_top(index_path, tile_count, vector, top_k, feedback)
+    tiles = tile_index.read_tiles(index_path, best)
+    hits = [Hit(rank + 1, float(score), t.row, t.col, t.footprint)
+            for rank, (score, t) in enumerate(zip(best_scores, tiles))]
+    return RetrievalResult(hits, crs_wkt, index_path, embedded, tile_count, heatmap_path)
+
+
+def approximate_top(index_path: str, tile_count: int, vector: np.ndarray, top_k: int,
+                    feedback: Feedback) -> tuple[list[int], np.ndarray]:
+    """(fids, exact scores) of the top-k tiles by the ANN index beside `index_path`
+    (built now if missing or damaged): its candidates re-scored exactly."""
+    path = ann_file(index_path)
+    ann = ann_index.load(path, tile_count)
+    if ann is None:
+        if os.path.exists(path):
+            feedback.warning(f"The approximate-search index {path} is damaged; building it again.")
+        build_ann(index_path, tile_count, feedback)
+        ann = ann_index.load(path, tile_count)
+    candidates = [int(fid) for fid in ann_index.search(ann, vector, top_k * ann_index.CANDIDATES_PER_HIT)]
+    scores = tile_index.read_embeddings(index_path, candidates) @ vector
     order = top_indices(scores, top_k)
-    tiles = tile_index.read_tiles(index_path, [int(fids[i]) for i in order])
-    hits = [Hit(rank + 1, float(scores[i]), t.row, t.col, t.footprint) for rank, (i, t) in enumerate(zip(order, tiles))]
-    if heatmap_path:
-        write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
-    return RetrievalResult(hits, crs_wkt, index_path, embedded, len(fids), heatmap_path)
+    return [candidates[i] for i in order], scores[order]
+
+
+def ann_file(index_path: str) -> str:
+    meta = tile_index.read_meta(index_path)
+    return ann_index.ann_path(index_path, f"{meta['key']}|{meta['created']}|{meta['tile_count']}")
+
+
+def build_ann(index_path: str, tile_count: int, feedback: Feedback) -> None:
+    """The ANN index of the tile index at `index_path`, from its embeddings in batches;
+    those of its earlier builds removed."""
+    feedback.info(f"Building the approximate-search index of {tile_count} tiles ({ann_index.cell_count(tile_count)} "
+                  f"cells), for search above {ann_index.min_tiles()} tiles.")
+    path = ann_file(index_path)
+    for stale in ann_index.stale_files(index_path, path):
+        os.remove(stale)
+    dim = int(tile_index.read_meta(index_path)["embedding_dim"])
+    sample = ann_index.training_sample(tile_index.embedding_batches(index_path), tile_count)
+    ann_index.build(path, tile_count, dim, sample, tile_index.embedding_batches(index_path))
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -150,6 +193,8 @@ def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
                                  "(PRECISION), and check the raster for NaN pixels.")
             writer.set_meta("non_finite_tiles", non_finite)
     _warn_non_finite(non_finite, count, embedder, feedback)
+    if count >= ann_index.min_tiles():
+        build_ann(index_path, count, feedback)
     return index_path, count
 
 
