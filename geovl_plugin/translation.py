@@ -6,7 +6,7 @@ import os
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 
-from ..runtime import client
+from ..runtime import i18n
 
 I18N_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "i18n")
 
@@ -19,7 +19,7 @@ def install_translator(locale: str | None = None) -> QTranslator | None:
     if not os.path.isfile(path) or not translator.load(path):
         return None
     QCoreApplication.installTranslator(translator)
-    client.set_translate(QCoreApplication.translate)   # the runtime client cannot import Qt itself
+    i18n.set_translate(QCoreApplication.translate)   # the runtime cannot import Qt itself
     return translator
 
 

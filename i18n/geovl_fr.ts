@@ -399,62 +399,62 @@
         <translation>Le serveur de la couche « {} » n'a pas de tuile pour {} des {} requête(s) de tuile (HTTP 404 ou 204) : ces zones sont sans données (nodata).</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="83"/>
+        <location filename="../runtime/client.py" line="63"/>
         <source>still running</source>
         <translation>toujours en cours</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="88"/>
+        <location filename="../runtime/client.py" line="68"/>
         <source>signal</source>
         <translation>signal</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="90"/>
+        <location filename="../runtime/client.py" line="70"/>
         <source>signal {}, {}, killed: often for lack of memory</source>
         <translation>signal {}, {}, tué : souvent par manque de mémoire</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="91"/>
+        <location filename="../runtime/client.py" line="71"/>
         <source>signal {}, {}</source>
         <translation>signal {}, {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="92"/>
+        <location filename="../runtime/client.py" line="72"/>
         <source>exit code {}</source>
         <translation>code de sortie {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="141"/>
+        <location filename="../runtime/client.py" line="121"/>
         <source>The run was cancelled; the GeoVL runtime did not stop in time and was restarted. No output was written.</source>
         <translation>L'exécution a été annulée ; l'environnement d'exécution de GeoVL ne s'est pas arrêté à temps et a été redémarré. Aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="196"/>
+        <location filename="../runtime/client.py" line="176"/>
         <source>GeoVL runtime: a line that is not a message: {!r}</source>
         <translation>Environnement d'exécution de GeoVL : une ligne qui n'est pas un message : {!r}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="222"/>
+        <location filename="../runtime/client.py" line="202"/>
         <source>no message</source>
         <translation>aucun message</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="223"/>
+        <location filename="../runtime/client.py" line="203"/>
         <source>GeoVL's runtime could not start ({}): {}. Open Plugins › GeoVL › Runtime… to see what is wrong and press Repair.</source>
         <translation>L'environnement d'exécution de GeoVL n'a pas pu démarrer ({}) : {}. Ouvrez Extensions › GeoVL › Environnement d'exécution… pour voir ce qui ne va pas et cliquez sur Réparer.</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="225"/>
+        <location filename="../runtime/client.py" line="205"/>
         <source>{:.0f} % done; {}</source>
         <translation>{:.0f} % effectués ; {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="226"/>
+        <location filename="../runtime/client.py" line="206"/>
         <source>The GeoVL runtime stopped while {} ({}). Nothing was written. Run the algorithm again: a new runtime starts.</source>
         <translation>L'environnement d'exécution de GeoVL s'est arrêté pendant l'étape « {} » ({}). Rien n'a été écrit. Relancez l'algorithme : un nouvel environnement d'exécution démarre.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="90"/>
+        <location filename="../runtime/remote.py" line="91"/>
         <source>running the job</source>
         <translation>exécution de la tâche</translation>
     </message>
@@ -721,72 +721,301 @@
     <message>
         <location filename="../processing/runtime_link.py" line="115"/>
         <source>GeoVL is set to run on a server, but its address or token is missing: open Plugins › GeoVL › Runtime… and give both (or choose Local).</source>
-        <translation>GeoVL doit travailler sur un serveur, mais son adresse ou son jeton manque : ouvrez Extensions › GeoVL › Environnement d&apos;exécution… et donnez les deux (ou choisissez Cet ordinateur).</translation>
+        <translation>GeoVL doit travailler sur un serveur, mais son adresse ou son jeton manque : ouvrez Extensions › GeoVL › Environnement d'exécution… et donnez les deux (ou choisissez Cet ordinateur).</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="41"/>
+        <location filename="../runtime/remote.py" line="42"/>
         <source>&apos;{}&apos; is not a GeoVL server address: give it as http://host:port or https://host:port.</source>
         <translation>« {} » n'est pas une adresse de serveur GeoVL : donnez-la sous la forme http://hôte:port ou https://hôte:port.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="80"/>
+        <location filename="../runtime/remote.py" line="81"/>
         <source>The run was cancelled; the GeoVL server did not stop it in time. No output was written here.</source>
         <translation>Le traitement a été annulé ; le serveur GeoVL ne l'a pas arrêté à temps. Aucune sortie n'a été écrite ici.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="89"/>
+        <location filename="../runtime/remote.py" line="90"/>
         <source> ({:.0f} % done)</source>
         <translation> ({:.0f} % fait)</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="90"/>
+        <location filename="../runtime/remote.py" line="91"/>
         <source>The GeoVL server at {} stopped answering while {}{}. Nothing was written. Check that it still runs, then run the algorithm again.</source>
         <translation>Le serveur GeoVL à {} a cessé de répondre pendant {}{}. Rien n'a été écrit. Vérifiez qu'il tourne encore, puis relancez l'algorithme.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="168"/>
+        <location filename="../runtime/remote.py" line="169"/>
         <source>Sending {} to the GeoVL server ({:.0f} MB).</source>
         <translation>Envoi de {} au serveur GeoVL ({:.0f} Mo).</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="174"/>
+        <location filename="../runtime/remote.py" line="175"/>
         <source>The run was cancelled while sending {} to the GeoVL server; nothing was written.</source>
         <translation>Le traitement a été annulé pendant l'envoi de {} au serveur GeoVL ; rien n'a été écrit.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="210"/>
+        <location filename="../runtime/remote.py" line="211"/>
         <source>The output {} came back from the GeoVL server cut short ({} of {} bytes); run again.</source>
         <translation>La sortie {} est revenue du serveur GeoVL tronquée ({} octets sur {}) ; relancez.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="214"/>
+        <location filename="../runtime/remote.py" line="215"/>
         <source>Cannot write the output {} fetched from the GeoVL server ({}). Is the disk full?</source>
         <translation>Impossible d'écrire la sortie {} reçue du serveur GeoVL ({}). Le disque est-il plein ?</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="264"/>
+        <location filename="../runtime/remote.py" line="265"/>
         <source>{} answered, but not as a GeoVL server: check the address in Plugins › GeoVL › Runtime….</source>
-        <translation>{} a répondu, mais pas comme un serveur GeoVL : vérifiez l'adresse dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+        <translation>{} a répondu, mais pas comme un serveur GeoVL : vérifiez l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="282"/>
+        <location filename="../runtime/remote.py" line="283"/>
         <source>The GeoVL server at {} refused the token. Paste the token its `serve` command printed into Plugins › GeoVL › Runtime….</source>
-        <translation>Le serveur GeoVL à {} a refusé le jeton. Collez le jeton affiché par sa commande `serve` dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+        <translation>Le serveur GeoVL à {} a refusé le jeton. Collez le jeton affiché par sa commande `serve` dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="286"/>
+        <location filename="../runtime/remote.py" line="287"/>
         <source>The GeoVL server at {} refused the request (HTTP {}): {}</source>
         <translation>Le serveur GeoVL à {} a refusé la requête (HTTP {}) : {}</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="291"/>
+        <location filename="../runtime/remote.py" line="292"/>
         <source>Cannot reach the GeoVL server at {} ({}). Check that `python -m geovl.runtime.serve` runs there and the address in Plugins › GeoVL › Runtime….</source>
-        <translation>Impossible de joindre le serveur GeoVL à {} ({}). Vérifiez que `python -m geovl.runtime.serve` y tourne, et l'adresse dans Extensions › GeoVL › Environnement d&apos;exécution….</translation>
+        <translation>Impossible de joindre le serveur GeoVL à {} ({}). Vérifiez que `python -m geovl.runtime.serve` y tourne, et l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="301"/>
+        <location filename="../runtime/remote.py" line="302"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>Le traitement a été annulé ; rien n'a été écrit.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="99"/>
+        <source>The installation was cancelled; the runtime is not installed (install again to finish it).</source>
+        <translation>L'installation a été annulée ; l'environnement d'exécution n'est pas installé (relancez l'installation pour la terminer).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="137"/>
+        <source>{} does not run as Python</source>
+        <translation>{} ne s'exécute pas comme Python</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="140"/>
+        <source>{} is Python {}; GeoVL needs 3.10 or newer</source>
+        <translation>{} est Python {} ; GeoVL demande la version 3.10 ou plus récente</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="142"/>
+        <source>{} is itself a virtual environment</source>
+        <translation>{} est lui-même un environnement virtuel</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="144"/>
+        <source>{} cannot make virtual environments ({})</source>
+        <translation>{} ne peut pas créer d'environnements virtuels ({})</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="200"/>
+        <source>GEOVL_PYTHON names a Python GeoVL cannot use: {}. Point it at a Python 3.10 or newer that has the venv module, or unset it, then install again.</source>
+        <translation>GEOVL_PYTHON désigne un Python que GeoVL ne peut pas utiliser : {}. Faites-la pointer vers un Python 3.10 ou plus récent qui a le module venv, ou supprimez-la, puis relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="203"/>
+        <source>install Python 3.12 from python.org (tick &quot;Add python.exe to PATH&quot;) or from the Microsoft Store</source>
+        <translation>installez Python 3.12 depuis python.org (cochez « Add python.exe to PATH ») ou depuis le Microsoft Store</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="205"/>
+        <source>install Python 3.12 from python.org or with Homebrew (brew install python@3.12)</source>
+        <translation>installez Python 3.12 depuis python.org ou avec Homebrew (brew install python@3.12)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="207"/>
+        <source>install it from your distribution (Debian/Ubuntu: sudo apt install python3 python3-venv)</source>
+        <translation>installez-le depuis votre distribution (Debian/Ubuntu : sudo apt install python3 python3-venv)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="208"/>
+        <source>No Python 3.10 or newer that can make virtual environments was found on this machine: {}, or set the environment variable GEOVL_PYTHON to one, then install again.</source>
+        <translation>Aucun Python 3.10 ou plus récent capable de créer des environnements virtuels n'a été trouvé sur cette machine : {}, ou faites pointer la variable d'environnement GEOVL_PYTHON vers un tel Python, puis relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="249"/>
+        <source>macOS: torch from PyPI, which runs on the CPU and on Apple GPUs (MPS).</source>
+        <translation>macOS : torch depuis PyPI, qui tourne sur le CPU et sur les GPU Apple (MPS).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="254"/>
+        <source>An NVIDIA GPU was found ({}): the CUDA build of torch from {}.</source>
+        <translation>Un GPU NVIDIA a été trouvé ({}) : la version CUDA de torch depuis {}.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="259"/>
+        <source>No NVIDIA GPU was found: the CPU build of torch from {} (about {:.1f} GB).</source>
+        <translation>Aucun GPU NVIDIA trouvé : la version CPU de torch depuis {} (environ {:.1f} Go).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="263"/>
+        <source>No NVIDIA GPU was found and {} did not answer: torch from PyPI, whose Windows build runs on the CPU.</source>
+        <translation>Aucun GPU NVIDIA trouvé et {} n'a pas répondu : torch depuis PyPI, dont la version Windows tourne sur le CPU.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="266"/>
+        <source>No NVIDIA GPU was found, but {} (the CPU build) did not answer: torch from PyPI, whose build carries CUDA (about {:.0f} GB) and runs on the CPU too.</source>
+        <translation>Aucun GPU NVIDIA trouvé, mais {} (la version CPU) n'a pas répondu : torch depuis PyPI, dont la version embarque CUDA (environ {:.0f} Go) et tourne aussi sur le CPU.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="308"/>
+        <source>Cannot read {} ({}): check the path and install again.</source>
+        <translation>Impossible de lire {} ({}) : vérifiez le chemin et relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="322"/>
+        <source>the disk is full: free some space</source>
+        <translation>le disque est plein : libérez de la place</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="322"/>
+        <source>check the folder&apos;s permissions</source>
+        <translation>vérifiez les droits du dossier</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="324"/>
+        <source>Could not write {} ({}): {}, then install again.</source>
+        <translation>Impossible d'écrire {} ({}) : {}, puis relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="331"/>
+        <source>{} is a file, not a folder: choose another folder for the runtime.</source>
+        <translation>{} est un fichier, pas un dossier : choisissez un autre dossier pour l'environnement d'exécution.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="334"/>
+        <source>{} is not empty and is not a GeoVL runtime (it has no runtime.json and no pyvenv.cfg), so it might hold your own files and the installer leaves it alone: choose an empty or new folder (the QGIS setting geovl/runtime, or GEOVL_RUNTIME).</source>
+        <translation>{} n'est pas vide et n'est pas un environnement d'exécution de GeoVL (il n'a ni runtime.json ni pyvenv.cfg) : il pourrait contenir vos propres fichiers, l'installateur n'y touche donc pas. Choisissez un dossier vide ou nouveau (le paramètre QGIS geovl/runtime, ou GEOVL_RUNTIME).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="367"/>
+        <source>{} could not start ({}): {}.</source>
+        <translation>{} n'a pas pu démarrer ({}) : {}.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="398"/>
+        <source>{} failed: the disk is full (No space left on device). Free some space (the runtime takes a few GB) or choose a folder on another disk, then install again.</source>
+        <translation>{} a échoué : le disque est plein (No space left on device). Libérez de la place (l'environnement d'exécution occupe quelques Go) ou choisissez un dossier sur un autre disque, puis relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="401"/>
+        <source>{} failed (exit status {}). Its last lines:
+{}
+Fix what they name (often the network or a proxy: pip&apos;s own settings apply), then install again.</source>
+        <translation>{} a échoué (code de sortie {}). Ses dernières lignes :
+{}
+Corrigez ce qu'elles signalent (souvent le réseau ou un proxy : les réglages propres à pip s'appliquent), puis relancez l'installation.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="410"/>
+        <source>The runtime&apos;s Python ({}) does not start or cannot list its packages: repair it.</source>
+        <translation>Le Python de l'environnement d'exécution ({}) ne démarre pas ou ne peut pas lister ses paquets : réparez-le.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="441"/>
+        <source>The runtime in {} is installed and up to date.</source>
+        <translation>L'environnement d'exécution dans {} est installé et à jour.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="451"/>
+        <source>Could not remove {} ({}): check the folder&apos;s permissions.</source>
+        <translation>Impossible de supprimer {} ({}) : vérifiez les droits du dossier.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="458"/>
+        <source>Creating the runtime&apos;s environment in {} from {}</source>
+        <translation>Création de l'environnement d'exécution dans {} à partir de {}</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="460"/>
+        <source>Creating the environment</source>
+        <translation>La création de l'environnement</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="471"/>
+        <source>torch and torchvision from the wheel folder {}, whichever build it holds.</source>
+        <translation>torch et torchvision depuis le dossier de wheels {}, quelle que soit la version qu'il contient.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="478"/>
+        <source>pip installing torch</source>
+        <translation>L'installation de torch par pip</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="492"/>
+        <source>pip installing the runtime&apos;s packages</source>
+        <translation>L'installation des paquets de l'environnement d'exécution par pip</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="503"/>
+        <source>The runtime is installed in {} (Python {}).</source>
+        <translation>L'environnement d'exécution est installé dans {} (Python {}).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="534"/>
+        <source>CUDA GPU {} ({:.0f} GiB)</source>
+        <translation>GPU CUDA {} ({:.0f} Gio)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="536"/>
+        <source>Apple GPU (MPS)</source>
+        <translation>GPU Apple (MPS)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="539"/>
+        <source>CPU with native bf16 (AVX512-BF16/AMX)</source>
+        <translation>CPU avec bf16 natif (AVX512-BF16/AMX)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="539"/>
+        <source>CPU without native bf16 (models run in fp32)</source>
+        <translation>CPU sans bf16 natif (les modèles tournent en fp32)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="565"/>
+        <source>unknown</source>
+        <translation>inconnu</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="571"/>
+        <source>The runtime is not installed in {}: press Install (about {:.1f} GB).</source>
+        <translation>L'environnement d'exécution n'est pas installé dans {} : cliquez sur Installer (environ {:.1f} Go).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="575"/>
+        <source>The installation in {} did not finish (it has no runtime.json): press Repair.</source>
+        <translation>L'installation dans {} ne s'est pas terminée (il n'y a pas de runtime.json) : cliquez sur Réparer.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="578"/>
+        <source>The runtime&apos;s Python ({}) does not start: press Repair.</source>
+        <translation>Le Python de l'environnement d'exécution ({}) ne démarre pas : cliquez sur Réparer.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="586"/>
+        <source>unknown (torch cannot be imported)</source>
+        <translation>inconnu (torch ne peut pas être importé)</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="587"/>
+        <source>torch cannot be imported in the runtime ({}): press Repair.</source>
+        <translation>torch ne peut pas être importé dans l'environnement d'exécution ({}) : cliquez sur Réparer.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="591"/>
+        <source>The runtime lacks {}: press Repair.</source>
+        <translation>Il manque {} à l'environnement d'exécution : cliquez sur Réparer.</translation>
+    </message>
+    <message>
+        <location filename="../runtime/install.py" line="594"/>
+        <source>An NVIDIA GPU is present ({}) but the runtime&apos;s torch {} cannot use it: press Repair to install the CUDA build (or update the GPU driver).</source>
+        <translation>Un GPU NVIDIA est présent ({}) mais le torch {} de l'environnement d'exécution ne peut pas l'utiliser : cliquez sur Réparer pour installer la version CUDA (ou mettez à jour le pilote du GPU).</translation>
     </message>
 </context>
 <context>

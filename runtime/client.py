@@ -19,6 +19,7 @@ import uuid
 from typing import Callable
 
 from . import messages
+from .i18n import tr
 
 # How long a cancelled job may take to stop before its worker is killed (and replaced).
 CANCEL_GRACE_S = 5.0
@@ -27,27 +28,6 @@ STOP_GRACE_S = 3.0
 STDERR_LINES_KEPT = 20
 
 Log = Callable[[str], None]
-
-
-def _untranslated(context: str, text: str) -> str:
-    return text
-
-
-# The sentences for the user go through tr(): in QGIS the plugin points it at Qt's
-# translator (set_translate), as processing/ uses; standard library only, this module
-# cannot import Qt, and the worker and scripts keep the English source.
-_translate: Callable[[str, str], str] = _untranslated
-
-
-def set_translate(translate: Callable[[str, str], str]) -> None:
-    """Translate this module's sentences with `translate(context, text)`, e.g. QCoreApplication.translate."""
-    global _translate
-    _translate = translate
-
-
-def tr(text: str) -> str:
-    # pylupdate5 files module-level tr() calls under the "@default" context.
-    return _translate("@default", text)
 
 
 class WorkerStopped(Exception):

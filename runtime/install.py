@@ -1,7 +1,7 @@
 """The GeoVL runtime installer: creates, repairs and reports on the venv the worker runs in.
 
-Standard library only and no package-relative imports: it runs inside QGIS (the runtime
-dialog, any Python >= 3.8), as `python -m geovl.runtime.install` and as a plain script:
+Standard library only: it runs inside QGIS (the runtime dialog, any Python >= 3.8), as
+`python -m geovl.runtime.install` and as a plain script (then its sentences stay English):
 
     python3 runtime/install.py {status,install,repair} [--folder DIR] [--constraints FILE] [--json]
 
@@ -34,6 +34,12 @@ import sys
 import threading
 import urllib.request
 
+try:
+    from .i18n import tr
+except ImportError:  # run as a plain script (python3 runtime/install.py): no package, no translator
+    def tr(text: str) -> str:
+        return text
+
 FORMAT = 1
 STAMP = "runtime.json"
 REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
@@ -44,7 +50,6 @@ WINDOWS_CUDA_INDEX = "https://download.pytorch.org/whl/cu128"
 # Download and disk, roughly, of a whole runtime (torch dominates).
 DOWNLOAD_GB = {"cuda": 5.0, "cpu": 1.5}
 TORCH_PACKAGES = ("torch", "torchvision")
-_CANCELLED = "The installation was cancelled; the runtime is not installed (install again to finish it)."
 
 # Run by a candidate base Python (any version: it must answer even when too old).
 _BASE_PROBE = """
@@ -89,6 +94,12 @@ class InstallError(Exception):
     """An install that could not be done; the message is the sentence for the user."""
 
 
+def _cancelled_error() -> InstallError:
+    # Made when raised, not at import: tr() translates only once the plugin set the translator.
+    return InstallError(tr("The installation was cancelled; the runtime is not installed (install again to "
+                           "finish it)."))
+
+
 def python_executable(folder: str) -> str:
     """The interpreter of the runtime venv in `folder`."""
     if os.name == "nt":
@@ -123,14 +134,14 @@ def _usable_base(path: str) -> tuple:
     venvs and is not itself a venv; else (None, why not)."""
     info = _run_json([path, "-c", _BASE_PROBE], timeout=30)
     if info is None:
-        return None, f"{path} does not run as Python"
+        return None, tr("{} does not run as Python").format(path)
     version = tuple(info.get("version", ()))
     if version < MIN_PYTHON:
-        return None, f"{path} is Python {'.'.join(map(str, version))}; GeoVL needs 3.10 or newer"
+        return None, tr("{} is Python {}; GeoVL needs 3.10 or newer").format(path, ".".join(map(str, version)))
     if info.get("venv"):
-        return None, f"{path} is itself a virtual environment"
+        return None, tr("{} is itself a virtual environment").format(path)
     if info.get("missing"):
-        return None, f"{path} cannot make virtual environments ({info['missing']})"
+        return None, tr("{} cannot make virtual environments ({})").format(path, info["missing"])
     return info.get("executable") or path, None
 
 
@@ -186,16 +197,16 @@ def find_base_python() -> str | None:
 def _no_python_message() -> str:
     chosen = os.environ.get("GEOVL_PYTHON", "").strip()
     if chosen:
-        return (f"GEOVL_PYTHON names a Python GeoVL cannot use: {_usable_base(chosen)[1]}. "
-                "Point it at a Python 3.10 or newer that has the venv module, or unset it, then install again.")
+        return tr("GEOVL_PYTHON names a Python GeoVL cannot use: {}. Point it at a Python 3.10 or newer that has "
+                  "the venv module, or unset it, then install again.").format(_usable_base(chosen)[1])
     if sys.platform == "win32":
-        how = ("install Python 3.12 from python.org (tick \"Add python.exe to PATH\") or from the Microsoft Store")
+        how = tr("install Python 3.12 from python.org (tick \"Add python.exe to PATH\") or from the Microsoft Store")
     elif sys.platform == "darwin":
-        how = "install Python 3.12 from python.org or with Homebrew (brew install python@3.12)"
+        how = tr("install Python 3.12 from python.org or with Homebrew (brew install python@3.12)")
     else:
-        how = "install it from your distribution (Debian/Ubuntu: sudo apt install python3 python3-venv)"
-    return (f"No Python 3.10 or newer that can make virtual environments was found on this machine: {how}, "
-            "or set the environment variable GEOVL_PYTHON to one, then install again.")
+        how = tr("install it from your distribution (Debian/Ubuntu: sudo apt install python3 python3-venv)")
+    return tr("No Python 3.10 or newer that can make virtual environments was found on this machine: {}, or set "
+              "the environment variable GEOVL_PYTHON to one, then install again.").format(how)
 
 
 def _nvidia_gpu() -> str | None:
@@ -235,25 +246,26 @@ def torch_build() -> dict:
     or None for the default one, "reason": a sentence for the user}."""
     if sys.platform == "darwin":
         return {"build": "cpu", "index_url": None,
-                "reason": "macOS: torch from PyPI, which runs on the CPU and on Apple GPUs (MPS)."}
+                "reason": tr("macOS: torch from PyPI, which runs on the CPU and on Apple GPUs (MPS).")}
     gpu = _nvidia_gpu()
     if gpu:
         index = WINDOWS_CUDA_INDEX if sys.platform == "win32" else None
         return {"build": "cuda", "index_url": index,
-                "reason": f"An NVIDIA GPU was found ({gpu}): the CUDA build of torch "
-                          f"from {index or 'PyPI'}."}
+                "reason": tr("An NVIDIA GPU was found ({}): the CUDA build of torch from {}.").format(
+                    gpu, index or "PyPI")}
     cpu_index = os.environ.get("GEOVL_TORCH_INDEX", "").strip() or CPU_INDEX
     if _index_answers(cpu_index):
         return {"build": "cpu", "index_url": cpu_index,
-                "reason": f"No NVIDIA GPU was found: the CPU build of torch from {cpu_index} "
-                          f"(about {DOWNLOAD_GB['cpu']:.1f} GB)."}
+                "reason": tr("No NVIDIA GPU was found: the CPU build of torch from {} (about {:.1f} GB).").format(
+                    cpu_index, DOWNLOAD_GB["cpu"])}
     if sys.platform == "win32":
         return {"build": "cpu", "index_url": None,
-                "reason": f"No NVIDIA GPU was found and {cpu_index} did not answer: torch from PyPI, "
-                          "whose Windows build runs on the CPU."}
+                "reason": tr("No NVIDIA GPU was found and {} did not answer: torch from PyPI, whose Windows "
+                             "build runs on the CPU.").format(cpu_index)}
     return {"build": "cuda", "index_url": None,
-            "reason": f"No NVIDIA GPU was found, but {cpu_index} (the CPU build) did not answer: torch from "
-                      f"PyPI, whose build carries CUDA (about {DOWNLOAD_GB['cuda']:.0f} GB) and runs on the CPU too."}
+            "reason": tr("No NVIDIA GPU was found, but {} (the CPU build) did not answer: torch from PyPI, whose "
+                         "build carries CUDA (about {:.0f} GB) and runs on the CPU too.").format(
+                cpu_index, DOWNLOAD_GB["cuda"])}
 
 
 def download_estimate_gb() -> float:
@@ -293,7 +305,8 @@ def _requirements_sha(requirements: str, constraints: str | None, torch: bool) -
                 with open(path, "rb") as f:
                     digest.update(f.read())
             except OSError as exc:
-                raise InstallError(f"Cannot read {path} ({exc.strerror}): check the path and install again.")
+                raise InstallError(tr("Cannot read {} ({}): check the path and install again.").format(
+                    path, exc.strerror))
     return digest.hexdigest()
 
 
@@ -306,20 +319,22 @@ def _write_atomic(path: str, text: str) -> None:
             os.fsync(f.fileno())
         os.replace(partial, path)
     except OSError as exc:
-        hint = "the disk is full: free some space" if exc.errno == errno.ENOSPC else "check the folder's permissions"
-        raise InstallError(f"Could not write {path} ({exc.strerror}): {hint}, then install again.")
+        hint = (tr("the disk is full: free some space") if exc.errno == errno.ENOSPC
+                else tr("check the folder's permissions"))
+        raise InstallError(tr("Could not write {} ({}): {}, then install again.").format(path, exc.strerror, hint))
 
 
 def _check_folder(folder: str) -> None:
     """Refuse a folder that might be the user's own: it exists, is not empty, and holds
     neither a runtime.json nor a venv."""
     if os.path.exists(folder) and not os.path.isdir(folder):
-        raise InstallError(f"{folder} is a file, not a folder: choose another folder for the runtime.")
+        raise InstallError(tr("{} is a file, not a folder: choose another folder for the runtime.").format(folder))
     if os.path.isdir(folder) and os.listdir(folder) and not any(
             os.path.exists(os.path.join(folder, name)) for name in (STAMP, "pyvenv.cfg")):
-        raise InstallError(f"{folder} is not empty and is not a GeoVL runtime (it has no runtime.json and no "
-                           "pyvenv.cfg), so it might hold your own files and the installer leaves it alone: choose an "
-                           "empty or new folder (the QGIS setting geovl/runtime, or GEOVL_RUNTIME).")
+        raise InstallError(tr("{} is not empty and is not a GeoVL runtime (it has no runtime.json and no "
+                              "pyvenv.cfg), so it might hold your own files and the installer leaves it alone: "
+                              "choose an empty or new folder (the QGIS setting geovl/runtime, or "
+                              "GEOVL_RUNTIME).").format(folder))
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -349,7 +364,7 @@ def _stream(cmd: list, what: str, log, cancelled) -> None:
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    text=True, errors="replace", env=_child_env(), **session)
     except OSError as exc:
-        raise InstallError(f"{what} could not start ({exc.strerror}): {cmd[0]}.")
+        raise InstallError(tr("{} could not start ({}): {}.").format(what, exc.strerror, cmd[0]))
     lines: queue.Queue = queue.Queue()
 
     def read() -> None:
@@ -363,7 +378,7 @@ def _stream(cmd: list, what: str, log, cancelled) -> None:
     try:
         while True:
             if cancelled():
-                raise InstallError(_CANCELLED)  # pip is killed below
+                raise _cancelled_error()  # pip is killed below
             try:
                 line = lines.get(timeout=0.2)
             except queue.Empty:
@@ -380,18 +395,20 @@ def _stream(cmd: list, what: str, log, cancelled) -> None:
     if status == 0:
         return
     if disk_full:
-        raise InstallError(f"{what} failed: the disk is full (No space left on device). Free some space (the runtime "
-                           "takes a few GB) or choose a folder on another disk, then install again.")
-    raise InstallError(f"{what} failed (exit status {status}). Its last lines:\n" + "\n".join(tail)
-                       + "\nFix what they name (often the network or a proxy: pip's own settings apply), then install "
-                         "again.")
+        raise InstallError(tr("{} failed: the disk is full (No space left on device). Free some space (the "
+                              "runtime takes a few GB) or choose a folder on another disk, then install "
+                              "again.").format(what))
+    raise InstallError(tr("{} failed (exit status {}). Its last lines:\n{}\nFix what they name (often the network "
+                          "or a proxy: pip's own settings apply), then install again.").format(
+        what, status, "\n".join(tail)))
 
 
 def _environment(python: str, with_torch: bool = False) -> dict:
     """What the runtime's interpreter reports about itself (see _ENV_PROBE)."""
     found = _run_json([python, "-c", _ENV_PROBE] + (["--torch"] if with_torch else []), timeout=300)
     if found is None:
-        raise InstallError(f"The runtime's Python ({python}) does not start or cannot list its packages: repair it.")
+        raise InstallError(tr("The runtime's Python ({}) does not start or cannot list its packages: "
+                              "repair it.").format(python))
     return found
 
 
@@ -421,7 +438,7 @@ def install(folder: str, log, progress=None, repair: bool = False, constraints: 
     python = python_executable(folder)
     status = read_status(folder)
     if not repair and status is not None and status.get("requirements_sha") == sha and _works(python):
-        log(f"The runtime in {folder} is installed and up to date.")
+        log(tr("The runtime in {} is installed and up to date.").format(folder))
         progress(100)
         return status
 
@@ -431,16 +448,16 @@ def install(folder: str, log, progress=None, repair: bool = False, constraints: 
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise InstallError(f"Could not remove {os.path.join(folder, STAMP)} ({exc.strerror}): check the folder's "
-                           "permissions.")
+        raise InstallError(tr("Could not remove {} ({}): check the folder's permissions.").format(
+            os.path.join(folder, STAMP), exc.strerror))
     progress(0)
     if not _works(python):
         base = find_base_python()
         if base is None:
             raise InstallError(_no_python_message())
-        log(f"Creating the runtime's environment in {folder} from {base}")
+        log(tr("Creating the runtime's environment in {} from {}").format(folder, base))
         # --clear: what is left of a broken venv goes; the folder is ours (checked above).
-        _stream([base, "-m", "venv", "--clear", folder], "Creating the environment", log, cancelled)
+        _stream([base, "-m", "venv", "--clear", folder], tr("Creating the environment"), log, cancelled)
     progress(10)
 
     pip = [python, "-m", "pip", "install", "--progress-bar", "off"]
@@ -451,14 +468,15 @@ def install(folder: str, log, progress=None, repair: bool = False, constraints: 
     if torch:
         if wheels:
             build = {"build": "cuda" if _nvidia_gpu() else "cpu", "index_url": None,
-                     "reason": f"torch and torchvision from the wheel folder {wheels}, whichever build it holds."}
+                     "reason": tr("torch and torchvision from the wheel folder {}, whichever build it "
+                                  "holds.").format(wheels)}
         else:
             build = torch_build()
         log(build["reason"])
         index = build["index_url"] if not wheels else None
         # Not forced: a repair reinstalls torch in the next step, from the same build.
         _stream(pip + (["--index-url", index] if index else sources) + pins + list(TORCH_PACKAGES),
-                "pip installing torch", log, cancelled)
+                tr("pip installing torch"), log, cancelled)
         progress(55)
         # The next step keeps this torch: pinned to its release, with its index preferred
         # (pip ranks 2.14.1+cpu above PyPI's 2.14.1).
@@ -470,8 +488,8 @@ def install(folder: str, log, progress=None, repair: bool = False, constraints: 
         if index:
             sources = ["--extra-index-url", index]
     if cancelled():
-        raise InstallError(_CANCELLED)
-    _stream(pip + force + sources + pins + ["-r", requirements], "pip installing the runtime's packages", log,
+        raise _cancelled_error()
+    _stream(pip + force + sources + pins + ["-r", requirements], tr("pip installing the runtime's packages"), log,
             cancelled)
     progress(95)
 
@@ -482,7 +500,7 @@ def install(folder: str, log, progress=None, repair: bool = False, constraints: 
               "packages": found["packages"]}
     _write_atomic(os.path.join(folder, STAMP), json.dumps(status, indent=1, sort_keys=True) + "\n")
     progress(100)
-    log(f"The runtime is installed in {folder} (Python {status['python']}).")
+    log(tr("The runtime is installed in {} (Python {}).").format(folder, status["python"]))
     return status
 
 
@@ -513,13 +531,13 @@ def _cpu_bf16() -> bool:
 def _describe_device(device: dict) -> dict:
     device = dict(device)
     if device["kind"] == "cuda":
-        device["text"] = f"CUDA GPU {device['name']} ({device['memory_bytes'] / 2 ** 30:.0f} GiB)"
+        device["text"] = tr("CUDA GPU {} ({:.0f} GiB)").format(device["name"], device["memory_bytes"] / 2 ** 30)
     elif device["kind"] == "mps":
-        device["text"] = "Apple GPU (MPS)"
+        device["text"] = tr("Apple GPU (MPS)")
     else:
         device["bf16"] = _cpu_bf16()
-        device["text"] = ("CPU with native bf16 (AVX512-BF16/AMX)" if device["bf16"]
-                          else "CPU without native bf16 (models run in fp32)")
+        device["text"] = (tr("CPU with native bf16 (AVX512-BF16/AMX)") if device["bf16"]
+                          else tr("CPU without native bf16 (models run in fp32)"))
     return device
 
 
@@ -544,19 +562,20 @@ def report(folder: str) -> dict:
     python = python_executable(folder)
     status = read_status(folder)
     result = {"folder": folder, "installed": status is not None, "python": python, "python_version": None,
-              "base_python": None, "packages": {}, "device": {"kind": "unknown", "text": "unknown"},
+              "base_python": None, "packages": {}, "device": {"kind": "unknown", "text": tr("unknown")},
               "torch_build": status["torch_build"] if status else None,
               "installed_at": status["installed"] if status else None,
               "disk_bytes": folder_bytes(folder), "problems": []}
     problems = result["problems"]
-    size = f"about {download_estimate_gb():.1f} GB"
     if not os.path.isfile(python):
-        problems.append(f"The runtime is not installed in {folder}: press Install ({size}).")
+        problems.append(tr("The runtime is not installed in {}: press Install (about {:.1f} GB).").format(
+            folder, download_estimate_gb()))
         return result
     if status is None:
-        problems.append(f"The installation in {folder} did not finish (it has no runtime.json): press Repair.")
+        problems.append(tr("The installation in {} did not finish (it has no runtime.json): press Repair.").format(
+            folder))
     if not _works(python):
-        problems.append(f"The runtime's Python ({python}) does not start: press Repair.")
+        problems.append(tr("The runtime's Python ({}) does not start: press Repair.").format(python))
         return result
     found = _environment(python, with_torch=True)
     result.update(python_version=found["python_version"], base_python=found["base_python"],
@@ -564,16 +583,17 @@ def report(folder: str) -> dict:
     if "torch" in found:
         result["device"] = _describe_device(found["torch"]["device"])
     else:
-        result["device"]["text"] = "unknown (torch cannot be imported)"
-        problems.append(f"torch cannot be imported in the runtime ({found['torch_error']}): press Repair.")
+        result["device"]["text"] = tr("unknown (torch cannot be imported)")
+        problems.append(tr("torch cannot be imported in the runtime ({}): press Repair.").format(found["torch_error"]))
     present = {_normalised(name) for name in found["packages"]}
     missing = [name for name in _requirement_names(REQUIREMENTS) if _normalised(name) not in present]
     if missing:
-        problems.append(f"The runtime lacks {', '.join(missing)}: press Repair.")
+        problems.append(tr("The runtime lacks {}: press Repair.").format(", ".join(missing)))
     gpu = _nvidia_gpu()
     if gpu and "torch" in found and result["device"]["kind"] != "cuda":
-        problems.append(f"An NVIDIA GPU is present ({gpu}) but the runtime's torch {found['torch']['version']} "
-                        "cannot use it: press Repair to install the CUDA build (or update the GPU driver).")
+        problems.append(tr("An NVIDIA GPU is present ({}) but the runtime's torch {} cannot use it: press Repair "
+                           "to install the CUDA build (or update the GPU driver).").format(
+            gpu, found["torch"]["version"]))
     return result
 
 

@@ -22,7 +22,8 @@ import uuid
 from typing import Callable
 
 from . import job_files, messages
-from .client import CANCEL_GRACE_S, JobFailed, WorkerStopped, tr
+from .client import CANCEL_GRACE_S, JobFailed, WorkerStopped
+from .i18n import tr
 
 CHUNK_BYTES = 8 << 20
 CONNECT_TIMEOUT_S = 10.0

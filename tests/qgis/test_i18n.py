@@ -138,3 +138,24 @@ def ts_source_in(path: str) -> str:
                 if any(p.endswith(path) for p in places) and translation and translation != message.findtext("source"):
                     return message.findtext("source")
     raise AssertionError(f"no translated sentence of {path} in geovl_fr.ts")
+
+
+def test_installer_sentences_in_french(french, tmp_path):
+    """runtime/install.py (standard library only) speaks French with the plugin's translator:
+    the report's problem for a folder without a runtime, and a refusal raised by install()."""
+    from geovl.runtime import install
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    source = "The runtime is not installed in {}: press Install (about {:.1f} GB)."
+    expected = ts_translation("@default", source)
+    assert expected != source
+    assert install.report(str(empty))["problems"] == [expected.format(empty, install.download_estimate_gb())]
+
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    with pytest.raises(install.InstallError) as info:
+        install.install(str(tmp_path), lambda line: None, torch=False)
+    source = ("{} is not empty and is not a GeoVL runtime (it has no runtime.json and no pyvenv.cfg), so it might "
+              "hold your own files and the installer leaves it alone: choose an empty or new folder (the QGIS "
+              "setting geovl/runtime, or GEOVL_RUNTIME).")
+    assert str(info.value) == ts_translation("@default", source).format(tmp_path) != source.format(tmp_path)
