@@ -66,6 +66,15 @@ def wait_preview(before, limit_s=90):
         time.sleep(0.01)
 
 
+def accept():
+    """Enter, then wait for the object's polygons to come and be added."""
+    QTest.keyClick(canvas, Qt.Key.Key_Return)
+    start = time.monotonic()
+    while tool.accepting is not None and time.monotonic() - start < 60:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+
+
 def state(name):
     results.setdefault("states", {})[name] = {
         "prompts": [dict(p) for p in tool.prompts],
@@ -99,11 +108,7 @@ wait_preview(n)
 state("undone")
 
 step("accept")
-QTest.keyClick(canvas, Qt.Key.Key_Return)
-start = time.monotonic()
-while tool.accepting is not None and time.monotonic() - start < 60:
-    QgsApplication.processEvents()
-    time.sleep(0.01)
+accept()
 layer = QgsProject.instance().mapLayersByName("GeoVL objects")[0]
 results["features"] = [{"wkt": f.geometry().asWkt(12), **{k: f[k] for k in layer.fields().names()}}
                        for f in layer.getFeatures()]
@@ -129,11 +134,7 @@ n = len(previews)
 QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(100, 80))
 wait_preview(n)
 state("lon-lat point")
-QTest.keyClick(canvas, Qt.Key.Key_Return)
-start = time.monotonic()
-while tool.accepting is not None and time.monotonic() - start < 60:
-    QgsApplication.processEvents()
-    time.sleep(0.01)
+accept()
 results["lonlat_features"] = [{"wkt": f.geometry().asWkt(15), "class": f["class"]} for f in lonlat.getFeatures()]
 lonlat.rollBack()
 '''
