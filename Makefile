@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/runtime.py
 	$(PY) bench/interactive.py
 	$(PY) bench/remote.py
+	$(PY) bench/archive.py
 
 # Mutation testing (cosmic-ray, a dev tool kept out of requirements.txt) in a copy of the
 # tree: `make mutation` runs every module of scripts/mutation.py's table, MODULES=... some,

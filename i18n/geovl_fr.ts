@@ -399,62 +399,62 @@
         <translation>Le serveur de la couche « {} » n'a pas de tuile pour {} des {} requête(s) de tuile (HTTP 404 ou 204) : ces zones sont sans données (nodata).</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="63"/>
+        <location filename="../runtime/client.py" line="95"/>
         <source>still running</source>
         <translation>toujours en cours</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="68"/>
+        <location filename="../runtime/client.py" line="100"/>
         <source>signal</source>
         <translation>signal</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="70"/>
+        <location filename="../runtime/client.py" line="102"/>
         <source>signal {}, {}, killed: often for lack of memory</source>
         <translation>signal {}, {}, tué : souvent par manque de mémoire</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="71"/>
+        <location filename="../runtime/client.py" line="103"/>
         <source>signal {}, {}</source>
         <translation>signal {}, {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="72"/>
+        <location filename="../runtime/client.py" line="104"/>
         <source>exit code {}</source>
         <translation>code de sortie {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="121"/>
+        <location filename="../runtime/client.py" line="154"/>
         <source>The run was cancelled; the GeoVL runtime did not stop in time and was restarted. No output was written.</source>
         <translation>L'exécution a été annulée ; l'environnement d'exécution de GeoVL ne s'est pas arrêté à temps et a été redémarré. Aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="176"/>
+        <location filename="../runtime/client.py" line="193"/>
         <source>GeoVL runtime: a line that is not a message: {!r}</source>
         <translation>Environnement d'exécution de GeoVL : une ligne qui n'est pas un message : {!r}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="202"/>
+        <location filename="../runtime/client.py" line="219"/>
         <source>no message</source>
         <translation>aucun message</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="203"/>
+        <location filename="../runtime/client.py" line="220"/>
         <source>GeoVL's runtime could not start ({}): {}. Open Plugins › GeoVL › Runtime… to see what is wrong and press Repair.</source>
         <translation>L'environnement d'exécution de GeoVL n'a pas pu démarrer ({}) : {}. Ouvrez Extensions › GeoVL › Environnement d'exécution… pour voir ce qui ne va pas et cliquez sur Réparer.</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="205"/>
+        <location filename="../runtime/client.py" line="222"/>
         <source>{:.0f} % done; {}</source>
         <translation>{:.0f} % effectués ; {}</translation>
     </message>
     <message>
-        <location filename="../runtime/client.py" line="206"/>
+        <location filename="../runtime/client.py" line="223"/>
         <source>The GeoVL runtime stopped while {} ({}). Nothing was written. Run the algorithm again: a new runtime starts.</source>
         <translation>L'environnement d'exécution de GeoVL s'est arrêté pendant l'étape « {} » ({}). Rien n'a été écrit. Relancez l'algorithme : un nouvel environnement d'exécution démarre.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="91"/>
+        <location filename="../runtime/remote.py" line="76"/>
         <source>running the job</source>
         <translation>exécution de la tâche</translation>
     </message>
@@ -724,67 +724,67 @@
         <translation>GeoVL doit travailler sur un serveur, mais son adresse ou son jeton manque : ouvrez Extensions › GeoVL › Environnement d'exécution… et donnez les deux (ou choisissez Cet ordinateur).</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="42"/>
+        <location filename="../runtime/remote.py" line="41"/>
         <source>&apos;{}&apos; is not a GeoVL server address: give it as http://host:port or https://host:port.</source>
         <translation>« {} » n'est pas une adresse de serveur GeoVL : donnez-la sous la forme http://hôte:port ou https://hôte:port.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="81"/>
+        <location filename="../runtime/remote.py" line="80"/>
         <source>The run was cancelled; the GeoVL server did not stop it in time. No output was written here.</source>
         <translation>Le traitement a été annulé ; le serveur GeoVL ne l'a pas arrêté à temps. Aucune sortie n'a été écrite ici.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="90"/>
+        <location filename="../runtime/remote.py" line="75"/>
         <source> ({:.0f} % done)</source>
         <translation> ({:.0f} % fait)</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="91"/>
+        <location filename="../runtime/remote.py" line="76"/>
         <source>The GeoVL server at {} stopped answering while {}{}. Nothing was written. Check that it still runs, then run the algorithm again.</source>
         <translation>Le serveur GeoVL à {} a cessé de répondre pendant {}{}. Rien n'a été écrit. Vérifiez qu'il tourne encore, puis relancez l'algorithme.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="169"/>
+        <location filename="../runtime/remote.py" line="153"/>
         <source>Sending {} to the GeoVL server ({:.0f} MB).</source>
         <translation>Envoi de {} au serveur GeoVL ({:.0f} Mo).</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="175"/>
+        <location filename="../runtime/remote.py" line="159"/>
         <source>The run was cancelled while sending {} to the GeoVL server; nothing was written.</source>
         <translation>Le traitement a été annulé pendant l'envoi de {} au serveur GeoVL ; rien n'a été écrit.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="211"/>
+        <location filename="../runtime/remote.py" line="195"/>
         <source>The output {} came back from the GeoVL server cut short ({} of {} bytes); run again.</source>
         <translation>La sortie {} est revenue du serveur GeoVL tronquée ({} octets sur {}) ; relancez.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="215"/>
+        <location filename="../runtime/remote.py" line="199"/>
         <source>Cannot write the output {} fetched from the GeoVL server ({}). Is the disk full?</source>
         <translation>Impossible d'écrire la sortie {} reçue du serveur GeoVL ({}). Le disque est-il plein ?</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="265"/>
+        <location filename="../runtime/remote.py" line="249"/>
         <source>{} answered, but not as a GeoVL server: check the address in Plugins › GeoVL › Runtime….</source>
         <translation>{} a répondu, mais pas comme un serveur GeoVL : vérifiez l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="283"/>
+        <location filename="../runtime/remote.py" line="267"/>
         <source>The GeoVL server at {} refused the token. Paste the token its `serve` command printed into Plugins › GeoVL › Runtime….</source>
         <translation>Le serveur GeoVL à {} a refusé le jeton. Collez le jeton affiché par sa commande `serve` dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="287"/>
+        <location filename="../runtime/remote.py" line="271"/>
         <source>The GeoVL server at {} refused the request (HTTP {}): {}</source>
         <translation>Le serveur GeoVL à {} a refusé la requête (HTTP {}) : {}</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="292"/>
+        <location filename="../runtime/remote.py" line="276"/>
         <source>Cannot reach the GeoVL server at {} ({}). Check that `python -m geovl.runtime.serve` runs there and the address in Plugins › GeoVL › Runtime….</source>
         <translation>Impossible de joindre le serveur GeoVL à {} ({}). Vérifiez que `python -m geovl.runtime.serve` y tourne, et l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="302"/>
+        <location filename="../runtime/remote.py" line="286"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>Le traitement a été annulé ; rien n'a été écrit.</translation>
     </message>

@@ -58,6 +58,38 @@ def worker_environment(base: dict | None = None) -> dict:
     return env
 
 
+def follow_job(events: queue.Queue, on_event: Callable[[dict], None], cancelled: Callable[[], bool],
+               send_cancel: Callable[[], None], gave_up: Callable[[], Exception],
+               stopped: Callable[[float | None], Exception]) -> dict:
+    """The values of a job whose events arrive in `events`, whatever the transport: its
+    progress, info and warning events go to `on_event`; an error event raises JobFailed.
+    The queue may also carry an exception (raised) or None (the transport ended: the
+    exception `stopped(percent done)` is raised). `cancelled()` true sends the cancel
+    once; a job still running CANCEL_GRACE_S later raises `gave_up()`."""
+    percent, cancel_sent = None, None
+    while True:
+        if cancel_sent is None and cancelled():
+            cancel_sent = time.monotonic()
+            send_cancel()
+        elif cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
+            raise gave_up()
+        try:
+            event = events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(event, Exception):
+            raise event
+        if event is None:
+            raise stopped(percent)
+        if event["type"] == "result":
+            return event.get("values") or {}
+        if event["type"] == "error":
+            raise JobFailed(event.get("kind", "internal"), event.get("message", ""))
+        if event["type"] == "progress":
+            percent = event.get("percent")
+        on_event(event)
+
+
 def describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return tr("still running")
@@ -109,33 +141,18 @@ class Worker:
             self._jobs[job_id] = events
         if self.ended.is_set():  # died before this job was listed, so its reader will not tell it
             events.put(None)
-        percent, cancel_sent = None, None
         try:
             self._send(messages.run(job_id, job, arguments))
-            while True:
-                if cancel_sent is None and cancelled():
-                    cancel_sent = time.monotonic()
-                    self._send(messages.cancel(job_id))
-                elif cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
-                    self.kill()
-                    raise JobFailed("cancelled", tr("The run was cancelled; the GeoVL runtime did not stop in "
-                                                    "time and was restarted. No output was written."))
-                try:
-                    event = events.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if event is None:
-                    raise WorkerStopped(self._stopped_sentence(activity, percent))
-                if event["type"] == "result":
-                    return event.get("values") or {}
-                if event["type"] == "error":
-                    raise JobFailed(event.get("kind", "internal"), event.get("message", ""))
-                if event["type"] == "progress":
-                    percent = event.get("percent")
-                on_event(event)
+            return follow_job(events, on_event, cancelled, lambda: self._send(messages.cancel(job_id)),
+                              self._gave_up, lambda percent: WorkerStopped(self._stopped_sentence(activity, percent)))
         finally:
             with self._jobs_lock:
                 self._jobs.pop(job_id, None)
+
+    def _gave_up(self) -> JobFailed:
+        self.kill()
+        return JobFailed("cancelled", tr("The run was cancelled; the GeoVL runtime did not stop in time and was "
+                                         "restarted. No output was written."))
 
     def stop(self) -> None:
         """End the worker: its input closes (it cancels its jobs and exits), then a kill.

@@ -16,13 +16,12 @@ import queue
 import re
 import ssl
 import threading
-import time
 import urllib.parse
 import uuid
 from typing import Callable
 
 from . import job_files, messages
-from .client import CANCEL_GRACE_S, JobFailed, WorkerStopped
+from .client import JobFailed, WorkerStopped, follow_job
 from .i18n import tr
 
 CHUNK_BYTES = 8 << 20
@@ -71,33 +70,18 @@ class RemoteRuntime:
         events: queue.Queue = queue.Queue()
         threading.Thread(target=self._stream, args=(messages.run(job_id, job, remote), events), daemon=True,
                          name="geovl-remote-events").start()
-        percent, cancel_sent = None, None
         try:
-            while True:
-                if cancel_sent is None and cancelled():
-                    cancel_sent = time.monotonic()
-                    self._call("POST", f"jobs/{job_id}/cancel", {})
-                elif cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
-                    raise JobFailed("cancelled", tr("The run was cancelled; the GeoVL server did not stop it in time. "
-                                                    "No output was written here."))
-                try:
-                    event = events.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if isinstance(event, JobFailed):
-                    raise event
-                if event is None:
-                    state = tr(" ({:.0f} % done)").format(percent) if percent is not None else ""
-                    raise WorkerStopped(tr("The GeoVL server at {} stopped answering while {}{}. Nothing was written. "
-                                           "Check that it still runs, then run the algorithm again.").format(
-                                               self.url, activity or tr("running the job"), state))
-                if event["type"] == "result":
-                    return self._fetch_outputs(job_id, event.get("values") or {}, outputs)
-                if event["type"] == "error":
-                    raise JobFailed(event.get("kind", "internal"), event.get("message", ""))
-                if event["type"] == "progress":
-                    percent = event.get("percent")
-                on_event(event)
+            def stopped(percent: float | None) -> WorkerStopped:
+                state = tr(" ({:.0f} % done)").format(percent) if percent is not None else ""
+                return WorkerStopped(tr("The GeoVL server at {} stopped answering while {}{}. Nothing was written. "
+                                        "Check that it still runs, then run the algorithm again.").format(
+                                            self.url, activity or tr("running the job"), state))
+
+            values = follow_job(events, on_event, cancelled, lambda: self._call("POST", f"jobs/{job_id}/cancel", {}),
+                                lambda: JobFailed("cancelled", tr("The run was cancelled; the GeoVL server did not "
+                                                                  "stop it in time. No output was written here.")),
+                                stopped)
+            return self._fetch_outputs(job_id, values, outputs)
         finally:
             try:
                 self._call("DELETE", f"jobs/{job_id}")
