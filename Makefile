@@ -57,7 +57,7 @@ clean:
 SHOTS := dialogs/dialog-retrieve dialogs/dialog-retrieve-models dialogs/dialog-segment dialogs/dialog-ask \
 	dialogs/dialog-change desktop-styles/1-change-styled desktop-styles/2-segment-styled \
 	desktop-styles/3-retrieve-styled styles/ask desktop-menu/settings desktop-segment-tool/2-point-and-box-preview \
-	desktop-segment-tool/3-accepted desktop-ask-dock/1-answer
+	desktop-segment-tool/3-accepted desktop-ask-dock/1-answer runtime-dialog-server
 screenshots:
 	@mkdir -p docs/screenshots
 	@for shot in $(SHOTS); do cp "test-artifacts/$$shot.png" "docs/screenshots/$$(echo $$shot | tr / -).png" || exit 1; done
