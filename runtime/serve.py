@@ -48,6 +48,7 @@ MAX_CHUNK_BYTES = 16 << 20
 DRAINED_BYTES = 64 << 20     # a body over the limits up to this size is read before the refusal
 FREE_SPACE_MARGIN = 1 << 30     # an upload that would leave less free space is refused
 JOB_FOLDER_MAX_AGE_S = 24 * 3600
+UPLOAD_MAX_AGE_S = 30 * 24 * 3600   # a raster sent and not used by any job for this long is dropped
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -125,6 +126,7 @@ def job_arguments(server: Server, job: str, arguments: dict, folder: str) -> dic
             resolved[key] = upload_path(server, bundle, name)
             if not os.path.isfile(resolved[key]):
                 raise Refused(410, f"The GeoVL server has no upload {value[len(job_files.UPLOAD):]}: send it first.")
+            os.utime(os.path.dirname(resolved[key]))   # used now: kept another UPLOAD_MAX_AGE_S
         elif key in job_files.INPUTS[job]:
             resolved[key] = server.readable(value)
         else:
@@ -383,20 +385,25 @@ def token_hash(workdir: str, new: bool) -> tuple[str, str | None]:
 
 
 def clean_workdir(workdir: str) -> None:
-    """Job folders of runs a day old (a client that never fetched them) and upload parts
-    left by killed uploads older than that."""
+    """Job folders of runs a day old (a client that never fetched them), upload parts
+    left by killed uploads older than that, and uploads no job used for a month (a
+    client sends them again if it needs them)."""
     now = time.time()
-    for folder in ("jobs", "uploads"):
-        root = os.path.join(workdir, folder)
-        for entry in os.scandir(root) if os.path.isdir(root) else ():
-            if now - entry.stat().st_mtime < JOB_FOLDER_MAX_AGE_S:
-                continue
-            if folder == "jobs":
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                for part in os.scandir(entry.path):
-                    if part.name.endswith(".partial"):
-                        os.remove(part.path)
+    for entry in _entries(os.path.join(workdir, "jobs")):
+        if now - entry.stat().st_mtime > JOB_FOLDER_MAX_AGE_S:
+            shutil.rmtree(entry.path, ignore_errors=True)
+    for bundle in _entries(os.path.join(workdir, "uploads")):
+        age = now - bundle.stat().st_mtime
+        if age > UPLOAD_MAX_AGE_S:
+            shutil.rmtree(bundle.path, ignore_errors=True)
+        elif age > JOB_FOLDER_MAX_AGE_S:
+            for part in _entries(bundle.path):
+                if part.name.endswith(".partial"):
+                    os.remove(part.path)
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    return list(os.scandir(folder)) if os.path.isdir(folder) else []
 
 
 def make_http_server(server: Server, host: str, port: int, cert: str | None = None,

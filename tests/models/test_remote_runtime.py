@@ -228,3 +228,22 @@ def test_the_token_is_shown_once_and_kept_only_as_its_hash(tmp_path):
         assert oct((tmp_path / "server" / "token.sha256").stat().st_mode & 0o777) == "0o600"
     finally:
         again.stop()
+
+
+def test_a_restart_drops_old_job_folders_and_uploads_no_job_used_for_a_month(tmp_path):
+    import time
+
+    workdir = tmp_path / "server"
+    day = 24 * 3600
+    for name, age in [("jobs/old", 2 * day), ("jobs/new", 60), ("uploads/" + "a" * 64, 31 * day),
+                      ("uploads/" + "b" * 64, 2 * day), ("uploads/" + "c" * 64, 60)]:
+        folder = workdir / name
+        folder.mkdir(parents=True)
+        (folder / "x.tif").write_bytes(b"x")
+        if name.startswith("uploads"):
+            (folder / "y.tif.partial").write_bytes(b"y")
+        os.utime(folder, (time.time() - age,) * 2)
+    restarted = ServerProcess(workdir)
+    restarted.stop()
+    assert sorted(restarted.files()) == sorted([
+        "jobs/new/x.tif", f"uploads/{'b' * 64}/x.tif", f"uploads/{'c' * 64}/x.tif", f"uploads/{'c' * 64}/y.tif.partial"])
