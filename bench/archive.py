@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -93,12 +92,6 @@ def exact_top(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return np.take_along_axis(best_ids, order, 1)
 
 
-def spread(values_ms: list[float]) -> dict:
-    ordered = sorted(values_ms)
-    return {"median": round(statistics.median(ordered), 2), "p90": round(ordered[int(0.9 * (len(ordered) - 1))], 2),
-            "max": round(ordered[-1], 2), "queries": len(ordered)}
-
-
 def in_memory_exact(matrix: np.ndarray, count: int, vectors: np.ndarray) -> dict:
     """The product's exact path (pipelines/retrieve: all scores of a float32 matrix in
     memory, then the top k) over the first `count` rows."""
@@ -110,7 +103,7 @@ def in_memory_exact(matrix: np.ndarray, count: int, vectors: np.ndarray) -> dict
         t = common.Timer()
         top_indices(dense @ vector, K)
         times.append(1000 * t.seconds)
-    return {"tiles": count, "ms": spread(times), "matrix_mb": round(dense.nbytes / 1e6)}
+    return {"tiles": count, "ms": common.spread(times, digits=2), "matrix_mb": round(dense.nbytes / 1e6)}
 
 
 def main() -> None:
@@ -146,7 +139,7 @@ def main() -> None:
         t = common.Timer()
         exact_top(matrix, vector[None])
         streamed.append(1000 * t.seconds)
-    results["exact_streamed_ms"] = spread(streamed)
+    results["exact_streamed_ms"] = common.spread(streamed, digits=2)
 
     rss_before = common.current_rss_mb()
     t = common.Timer()
@@ -173,7 +166,8 @@ def main() -> None:
             found = rows[top_indices(scores, K)]
             times.append(1000 * t.seconds)
             recalls.append(len(set(found.tolist()) & set(exact.tolist())) / K)
-        results["ann"][str(nprobe)] = {"ms": spread(times), "recall_at_10": round(float(np.mean(recalls)), 4),
+        results["ann"][str(nprobe)] = {"ms": common.spread(times, digits=2),
+                                       "recall_at_10": round(float(np.mean(recalls)), 4),
                                        "recall_at_10_min": round(float(np.min(recalls)), 2)}
         print(f"nprobe {nprobe}: median {results['ann'][str(nprobe)]['ms']['median']} ms, recall@10 "
               f"{results['ann'][str(nprobe)]['recall_at_10']}", flush=True)

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -295,6 +296,14 @@ def run_child(script: str, kind: str, spec: dict, env: dict | None = None) -> di
     finally:
         os.remove(result_path)
         print(f"   done in {t.seconds:.1f} s", flush=True)
+
+
+def spread(values_ms: list[float], digits: int = 1) -> dict:
+    """Median, p90 and max of latencies in ms, and how many."""
+    ordered = sorted(values_ms)
+    return {"median": round(statistics.median(ordered), digits),
+            "p90": round(ordered[int(0.9 * (len(ordered) - 1))], digits), "max": round(ordered[-1], digits),
+            "count": len(ordered)}
 
 
 def start_qgis():

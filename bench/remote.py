@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -72,12 +71,6 @@ def retrieve(raster: str, model: str, query: str) -> float:
     return t.seconds
 
 
-def spread(values_ms: list[float]) -> dict:
-    ordered = sorted(values_ms)
-    return {"median": round(statistics.median(ordered), 1), "p90": round(ordered[int(0.9 * (len(ordered) - 1))], 1),
-            "min": round(ordered[0], 1), "max": round(ordered[-1], 1), "repeats": len(ordered)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="672 px raster, 2048 px upload, 5 repeats")
@@ -101,7 +94,8 @@ def main() -> None:
                    "targets": TARGETS,
                    "setup": {"transport": "HTTP on 127.0.0.1, events as JSON lines, files in 8 MiB chunks",
                              "model": "CLIP ViT-B/32 random (save_pretrained folder)", "raster_px": size,
-                             "tile_px": 224, "precision": "fp32", "server": "--data: the model folder only, so every raster is sent"}}
+                             "tile_px": 224, "precision": "fp32",
+                             "server": "--data: the model folder only, so every raster is sent"}}
         remote = RemoteRuntime(url, token)
         size_mb = os.path.getsize(files["upload"]) / 1e6
         t = common.Timer()
@@ -120,8 +114,8 @@ def main() -> None:
         first = retrieve(files["raster"], files["model"], "warm up")
         queries = [retrieve(files["raster"], files["model"], f"query {i}") * 1000 for i in range(repeats)]
         results["first_remote_run_s"] = round(first, 3)   # send, model load, indexing on the server
-        results["repeat_query_ms"] = spread(queries)
-        results["local_repeat_query_ms"] = spread(local[1:])
+        results["repeat_query_ms"] = common.spread(queries)
+        results["local_repeat_query_ms"] = common.spread(local[1:])
         results["verdict"] = {"repeat_query_pass": results["repeat_query_ms"]["median"] <= TARGETS[
             "repeat_query_ms_max"]}
     finally:

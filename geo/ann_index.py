@@ -21,11 +21,12 @@ import numpy as np
 from .files import atomic_path
 
 # Below this many tiles exact search (all scores, one matrix product in memory) is fast
-# enough. bench/archive.py on 2 cores: 16 ms at 100,000 tiles, 161 ms and 2 GB at 1M;
-# the ANN 15 ms at 10M (recall@10 0.998 at NPROBE 48).
+# enough. bench/archive.py on 2 cores: 15 ms at 100,000 tiles, 150-180 ms and 2 GB at 1M;
+# the ANN 19 ms at 10M.
 DEFAULT_MIN_TILES = 200_000
-# Cells scanned per query; bench/archive.py measured recall@10 against exact search.
-NPROBE = 48
+# Cells scanned per query. bench/archive.py's recall@10 against exact search at 48 cells:
+# 0.953 at 200,000 tiles (the threshold), 0.982 at 1M; at 64: 0.972 and 0.987.
+NPROBE = 64
 # Candidates taken per wanted result, then re-scored exactly from the index.
 CANDIDATES_PER_HIT = 4
 TRAINING_POINTS_PER_CELL = 40   # FAISS warns below 39

@@ -744,47 +744,47 @@
         <translation>Le serveur GeoVL à {} a cessé de répondre pendant {}{}. Rien n'a été écrit. Vérifiez qu'il tourne encore, puis relancez l'algorithme.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="153"/>
+        <location filename="../runtime/remote.py" line="160"/>
         <source>Sending {} to the GeoVL server ({:.0f} MB).</source>
         <translation>Envoi de {} au serveur GeoVL ({:.0f} Mo).</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="159"/>
+        <location filename="../runtime/remote.py" line="166"/>
         <source>The run was cancelled while sending {} to the GeoVL server; nothing was written.</source>
         <translation>Le traitement a été annulé pendant l'envoi de {} au serveur GeoVL ; rien n'a été écrit.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="195"/>
+        <location filename="../runtime/remote.py" line="202"/>
         <source>The output {} came back from the GeoVL server cut short ({} of {} bytes); run again.</source>
         <translation>La sortie {} est revenue du serveur GeoVL tronquée ({} octets sur {}) ; relancez.</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="199"/>
+        <location filename="../runtime/remote.py" line="206"/>
         <source>Cannot write the output {} fetched from the GeoVL server ({}). Is the disk full?</source>
         <translation>Impossible d'écrire la sortie {} reçue du serveur GeoVL ({}). Le disque est-il plein ?</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="249"/>
+        <location filename="../runtime/remote.py" line="256"/>
         <source>{} answered, but not as a GeoVL server: check the address in Plugins › GeoVL › Runtime….</source>
         <translation>{} a répondu, mais pas comme un serveur GeoVL : vérifiez l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="267"/>
+        <location filename="../runtime/remote.py" line="274"/>
         <source>The GeoVL server at {} refused the token. Paste the token its `serve` command printed into Plugins › GeoVL › Runtime….</source>
         <translation>Le serveur GeoVL à {} a refusé le jeton. Collez le jeton affiché par sa commande `serve` dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="271"/>
+        <location filename="../runtime/remote.py" line="278"/>
         <source>The GeoVL server at {} refused the request (HTTP {}): {}</source>
         <translation>Le serveur GeoVL à {} a refusé la requête (HTTP {}) : {}</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="276"/>
+        <location filename="../runtime/remote.py" line="283"/>
         <source>Cannot reach the GeoVL server at {} ({}). Check that `python -m geovl.runtime.serve` runs there and the address in Plugins › GeoVL › Runtime….</source>
         <translation>Impossible de joindre le serveur GeoVL à {} ({}). Vérifiez que `python -m geovl.runtime.serve` y tourne, et l'adresse dans Extensions › GeoVL › Environnement d'exécution….</translation>
     </message>
     <message>
-        <location filename="../runtime/remote.py" line="286"/>
+        <location filename="../runtime/remote.py" line="293"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>Le traitement a été annulé ; rien n'a été écrit.</translation>
     </message>
@@ -1016,6 +1016,11 @@ Corrigez ce qu'elles signalent (souvent le réseau ou un proxy : les réglages p
         <location filename="../runtime/install.py" line="594"/>
         <source>An NVIDIA GPU is present ({}) but the runtime&apos;s torch {} cannot use it: press Repair to install the CUDA build (or update the GPU driver).</source>
         <translation>Un GPU NVIDIA est présent ({}) mais le torch {} de l'environnement d'exécution ne peut pas l'utiliser : cliquez sur Réparer pour installer la version CUDA (ou mettez à jour le pilote du GPU).</translation>
+    </message>
+    <message>
+        <location filename="../runtime/remote.py" line="117"/>
+        <source>Cannot read {} to send it to the GeoVL server ({}): check that the file exists and can be read.</source>
+        <translation>Impossible de lire {} pour l’envoyer au serveur GeoVL ({}) : vérifiez que le fichier existe et peut être lu.</translation>
     </message>
 </context>
 <context>

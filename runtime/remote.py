@@ -111,6 +111,13 @@ class RemoteRuntime:
     def _input(self, path: str, on_event, cancelled) -> str:
         """The name the server reads `path` by: the path itself where it sees the same
         file, else the reference of the copy sent to it."""
+        try:
+            return self._visible_or_sent(path, on_event, cancelled)
+        except OSError as exc:
+            raise JobFailed("input", tr("Cannot read {} to send it to the GeoVL server ({}): check that the file "
+                                        "exists and can be read.").format(path, exc.strerror or exc)) from exc
+
+    def _visible_or_sent(self, path: str, on_event, cancelled) -> str:
         stat = os.stat(path)
         key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
         with self._lock:

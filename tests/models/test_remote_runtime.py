@@ -109,6 +109,13 @@ def test_the_segment_tools_jobs_answer_as_in_the_local_worker(remote, tiny_sam_c
         assert there == here, job
 
 
+def test_an_input_that_cannot_be_read_is_a_sentence(remote, tiny_clip_dir, tmp_path):
+    with pytest.raises(JobFailed) as info:
+        remote.run("retrieve", retrieve_job(str(tmp_path / "gone.tif"), tiny_clip_dir, tmp_path, tmp_path / "cache"),
+                   lambda event: None)
+    assert info.value.kind == "input" and "Cannot read" in str(info.value) and "gone.tif" in str(info.value)
+
+
 @pytest.mark.parametrize("token", ["", "not-the-token"])
 def test_a_missing_or_wrong_token_is_refused_and_nothing_is_written(server, rgb_raster, tiny_clip_dir, tmp_path,
                                                                     token):
