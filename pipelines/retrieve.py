@@ -77,7 +77,8 @@ def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: s
         index_path, embedded = ensure_index(source, grid, embedder, index_path, batch_size, feedback)
         vector = query_vector(embedder, source, query, negative, examples)
         crs_wkt = source.crs_wkt
-    tile_count = int(tile_index.read_meta(index_path)["tile_count"])
+    meta = tile_index.read_meta(index_path)
+    tile_count = int(meta["tile_count"])
     if heatmap_path or tile_count < ann_index.min_tiles():
         fids, matrix = tile_index.load_embeddings(index_path)
         scores = matrix @ vector
@@ -86,23 +87,23 @@ def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: s
         if heatmap_path:
             write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
     else:
-        best, best_scores = approximate_top(index_path, tile_count, vector, top_k, feedback)
+        best, best_scores = approximate_top(index_path, meta, vector, top_k, feedback)
     tiles = tile_index.read_tiles(index_path, best)
     hits = [Hit(rank + 1, float(score), t.row, t.col, t.footprint)
             for rank, (score, t) in enumerate(zip(best_scores, tiles))]
     return RetrievalResult(hits, crs_wkt, index_path, embedded, tile_count, heatmap_path)
 
 
-def approximate_top(index_path: str, tile_count: int, vector: np.ndarray, top_k: int,
+def approximate_top(index_path: str, meta: dict, vector: np.ndarray, top_k: int,
                     feedback: Feedback) -> tuple[list[int], np.ndarray]:
     """(fids, exact scores) of the top-k tiles by the ANN index beside `index_path`
     (built now if missing or damaged): its candidates re-scored exactly."""
-    path = ann_file(index_path)
+    path, tile_count = ann_file(index_path, meta), int(meta["tile_count"])
     ann = ann_index.load(path, tile_count)
     if ann is None:
         if os.path.exists(path):
             feedback.warning(f"The approximate-search index {path} is damaged; building it again.")
-        build_ann(index_path, tile_count, feedback)
+        build_ann(index_path, meta, feedback)
         ann = ann_index.load(path, tile_count)
     candidates = [int(fid) for fid in ann_index.search(ann, vector, top_k * ann_index.CANDIDATES_PER_HIT)]
     scores = tile_index.read_embeddings(index_path, candidates) @ vector
@@ -110,22 +111,21 @@ def approximate_top(index_path: str, tile_count: int, vector: np.ndarray, top_k:
     return [candidates[i] for i in order], scores[order]
 
 
-def ann_file(index_path: str) -> str:
-    meta = tile_index.read_meta(index_path)
+def ann_file(index_path: str, meta: dict) -> str:
+    """The ANN file of the tile index at `index_path` as built (`meta`: its metadata)."""
     return ann_index.ann_path(index_path, f"{meta['key']}|{meta['created']}|{meta['tile_count']}")
 
 
-def build_ann(index_path: str, tile_count: int, feedback: Feedback) -> None:
+def build_ann(index_path: str, meta: dict, feedback: Feedback) -> None:
     """The ANN index of the tile index at `index_path`, from its embeddings in batches;
     those of its earlier builds removed."""
+    tile_count, path = int(meta["tile_count"]), ann_file(index_path, meta)
     feedback.info(f"Building the approximate-search index of {tile_count} tiles ({ann_index.cell_count(tile_count)} "
                   f"cells), for search above {ann_index.min_tiles()} tiles.")
-    path = ann_file(index_path)
     for stale in ann_index.stale_files(index_path, path):
         os.remove(stale)
-    dim = int(tile_index.read_meta(index_path)["embedding_dim"])
     sample = ann_index.training_sample(tile_index.embedding_batches(index_path), tile_count)
-    ann_index.build(path, tile_count, dim, sample, tile_index.embedding_batches(index_path))
+    ann_index.build(path, tile_count, int(meta["embedding_dim"]), sample, tile_index.embedding_batches(index_path))
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -194,7 +194,7 @@ def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
             writer.set_meta("non_finite_tiles", non_finite)
     _warn_non_finite(non_finite, count, embedder, feedback)
     if count >= ann_index.min_tiles():
-        build_ann(index_path, count, feedback)
+        build_ann(index_path, tile_index.read_meta(index_path), feedback)
     return index_path, count
 
 

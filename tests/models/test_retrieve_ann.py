@@ -41,12 +41,13 @@ def test_hits_above_the_threshold_are_the_exact_searchs(raster, tiny_clip_dir, t
 
 
 def test_a_damaged_or_stale_ann_file_is_rebuilt(raster, tiny_clip_dir, tmp_path, monkeypatch):
+    from geovl.geo.tile_index import read_meta
     from geovl.pipelines.retrieve import ann_file
 
     monkeypatch.setenv("GEOVL_ANN_MIN_TILES", "10")
     index = str(tmp_path / "ann.gpkg")
     first = run(raster, tiny_clip_dir, index)
-    path = ann_file(index)
+    path = ann_file(index, read_meta(index))
     with open(path, "r+b") as damaged:
         damaged.truncate(200)
     feedback = Recorder()
@@ -58,5 +59,5 @@ def test_a_damaged_or_stale_ann_file_is_rebuilt(raster, tiny_clip_dir, tmp_path,
     feedback = Recorder()
     run(raster, tiny_clip_dir, index, feedback)             # the raster changed: a new tile index, a new ANN file
     assert any("approximate-search index of 80 tiles" in line for line in feedback.infos)
-    assert [p.name for p in tmp_path.glob("ann.gpkg.*.ann")] == [os.path.basename(ann_file(index))] != \
+    assert [p.name for p in tmp_path.glob("ann.gpkg.*.ann")] == [os.path.basename(ann_file(index, read_meta(index)))] != \
         [os.path.basename(path)]
