@@ -145,11 +145,12 @@ class FeatureTable:
     rows: list[tuple[BaseGeometry, tuple]]
 
 
-def write_feature_tables(path: str, tables: dict[str, FeatureTable]) -> None:
-    """One GeoPackage with `tables` and no CRS, written under a temp name and renamed: how
-    results cross from the worker to QGIS, which knows their CRS."""
+def write_feature_tables(path: str, tables: dict[str, FeatureTable], crs_wkt: str | None = None,
+                         epsg: int | None = None) -> None:
+    """One GeoPackage with `tables`, written under a temp name and renamed. Without a CRS:
+    how results cross from the worker to QGIS, which knows their CRS."""
     with atomic_path(path) as tmp:
-        con, srs_id = create(tmp, None, None)
+        con, srs_id = create(tmp, crs_wkt, epsg)
         with contextlib.closing(con):
             for name, table in tables.items():
                 add_feature_table(con, name, ", ".join(f'"{c}" {kind}' for c, kind in table.columns), srs_id,

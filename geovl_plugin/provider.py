@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..processing.ask import AskAlgorithm
 from ..processing.change import ChangeAlgorithm
+from ..processing.index_archive import IndexArchiveAlgorithm
 from ..processing.retrieve import RetrieveAlgorithm
 from ..processing.segment import SegmentAlgorithm
 
@@ -35,5 +36,6 @@ class GeoVLProvider(QgsProcessingProvider):
         return ["tif"]  # the engine writes GeoTIFF
 
     def loadAlgorithms(self):
-        for algorithm in (RetrieveAlgorithm(), SegmentAlgorithm(), AskAlgorithm(), ChangeAlgorithm()):
+        for algorithm in (RetrieveAlgorithm(), IndexArchiveAlgorithm(), SegmentAlgorithm(), AskAlgorithm(),
+                          ChangeAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -79,19 +79,30 @@ def retrieve(raster_path: str, model: ModelOptions, query: str = "", negative: s
         crs_wkt = source.crs_wkt
     meta = tile_index.read_meta(index_path)
     tile_count = int(meta["tile_count"])
-    if heatmap_path or tile_count < ann_index.min_tiles():
+    if heatmap_path:
         fids, matrix = tile_index.load_embeddings(index_path)
         scores = matrix @ vector
         order = top_indices(scores, top_k)
         best, best_scores = [int(fids[i]) for i in order], scores[order]
-        if heatmap_path:
-            write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
+        write_heatmap(heatmap_path, index_path, grid, scores, crs_wkt)
     else:
-        best, best_scores = approximate_top(index_path, meta, vector, top_k, feedback)
+        best, best_scores = rank_tiles(index_path, meta, vector, top_k, feedback)
     tiles = tile_index.read_tiles(index_path, best)
     hits = [Hit(rank + 1, float(score), t.row, t.col, t.footprint)
             for rank, (score, t) in enumerate(zip(best_scores, tiles))]
     return RetrievalResult(hits, crs_wkt, index_path, embedded, tile_count, heatmap_path)
+
+
+def rank_tiles(index_path: str, meta: dict, vector: np.ndarray, top_k: int,
+               feedback: Feedback) -> tuple[list[int], np.ndarray]:
+    """(fids, scores) of the top-k tiles of the index at `index_path` (`meta`: its
+    metadata): exact up to ann_index.min_tiles() tiles, approximate above."""
+    if int(meta["tile_count"]) < ann_index.min_tiles():
+        fids, matrix = tile_index.load_embeddings(index_path)
+        scores = matrix @ vector
+        order = top_indices(scores, top_k)
+        return [int(fids[i]) for i in order], scores[order]
+    return approximate_top(index_path, meta, vector, top_k, feedback)
 
 
 def approximate_top(index_path: str, meta: dict, vector: np.ndarray, top_k: int,
@@ -176,7 +187,7 @@ def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
         feedback.info(f"Reusing the tile index {index_path} ({found.meta['tile_count']} tiles).")
         _warn_non_finite(found.meta.get("non_finite_tiles", 0), found.meta["tile_count"], embedder, feedback)
         return index_path, 0
-    _explain_rebuild(index_path, chosen, found, feedback)
+    explain_rebuild(index_path, chosen, found, feedback)
     feedback.info(f"Indexing {len(grid)} tiles of {grid.tile_size} px ({grid.rows} x {grid.cols}) into {index_path}.")
     meta = {"key": key, **settings, "raster_path": source.path, "model_name": embedder.name,
             "crs_wkt": source.crs_wkt, "normalisation": source.stretch.as_dict(),
@@ -198,7 +209,7 @@ def ensure_index(source: RasterSource, grid: TileGrid, embedder: ImageTextEmbedd
     return index_path, count
 
 
-def _explain_rebuild(index_path: str, chosen: bool, found: tile_index.IndexCheck, feedback: Feedback) -> None:
+def explain_rebuild(index_path: str, chosen: bool, found: tile_index.IndexCheck, feedback: Feedback) -> None:
     """Refuse to replace a file the user chose that is not a GeoVL index; else say why
     the index at `index_path` (if any) is rebuilt."""
     if not found.exists:

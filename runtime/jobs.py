@@ -24,6 +24,7 @@ from affine import Affine
 from ..errors import InputError
 from ..geo.gpkg import FeatureTable, write_feature_tables
 from ..geo.raster import file_fingerprint
+from ..pipelines.archive import ArchiveHit, index_archive
 from ..pipelines.ask import ask
 from ..pipelines.change import detect_changes
 from ..pipelines.feedback import Feedback
@@ -100,6 +101,25 @@ def _retrieve(a: dict, feedback: Feedback) -> dict:
         [(hit.footprint, (hit.rank, hit.score, hit.row, hit.col)) for hit in result.hits])})
     return {"features": a["features"], "tile_count": result.tile_count, "tiles_embedded": result.tiles_embedded,
             "index_path": result.index_path}
+
+
+def _index_archive(a: dict, feedback: Feedback) -> dict:
+    result = index_archive(a["archive"], _model(a["model"]), tiling=_tiling(a["tiling"]), asset=a.get("asset", ""),
+                           index_path=a.get("index_path"), query=a.get("query", ""), negative=a.get("negative", ""),
+                           top_k=int(a.get("top_k", 10)), batch_size=int(a["batch_size"]),
+                           cluster=a.get("cluster", ""), workers=int(a.get("workers", 0)), feedback=feedback)
+    write_feature_tables(a["features"], {"hits": hits_table(result.hits)})
+    return {"features": a["features"], "index_path": result.index_path, "crs_wkt": result.crs_wkt,
+            "tile_count": result.tile_count, "raster_count": result.raster_count,
+            "tiles_embedded": result.tiles_embedded, "tiles_resumed": result.tiles_resumed}
+
+
+def hits_table(hits: list[ArchiveHit]) -> FeatureTable:
+    """An archive query's hits as a feature table: rank, score, source raster and its
+    name, tile cell."""
+    return FeatureTable("POLYGON", [("rank", "INTEGER"), ("score", "REAL"), ("raster", "TEXT"), ("name", "TEXT"),
+                                    ("tile_row", "INTEGER"), ("tile_col", "INTEGER")],
+                        [(h.footprint, (h.rank, h.score, h.raster, h.name, h.row, h.col)) for h in hits])
 
 
 def _prompts(a: dict) -> list[MapPrompt]:
@@ -233,5 +253,6 @@ def _models(a: dict, feedback: Feedback) -> dict:
 
 
 JOBS: dict[str, Callable[[dict, Feedback], dict]] = {
-    "retrieve": _retrieve, "segment": _segment, "ask": _ask, "change": _change, "models": _models,
+    "retrieve": _retrieve, "index_archive": _index_archive, "segment": _segment, "ask": _ask, "change": _change,
+    "models": _models,
     "segment_tiles": _segment_tiles, "segment_object": _segment_object}

@@ -1,0 +1,115 @@
+"""Embedding an archive's tiles on Ray: Ray Data streams batches of tiles through a pool
+of actors (archive.TileEmbedder), each holding its own copy of the model, and a GPU
+where the cluster has GPUs. The driver (this process) writes what comes back.
+
+Ray is imported here only, so the rest of GeoVL runs without it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import GeoVLError, InputError, ModelError
+from .archive import Execution, TileEmbedder
+from .feedback import Feedback
+
+# a local instance's shared memory for the tile batches in flight (small: rows of integers
+# going out, float16 embeddings coming back)
+LOCAL_OBJECT_STORE_BYTES = 512 << 20
+# at most this many input blocks (each a multiple of the batch size), so a huge archive
+# does not drown Ray in block metadata
+MAX_BLOCKS = 2000
+# what a cluster need not receive of the plugin folder
+_NOT_SHIPPED = [".git", ".venv", ".runtime", "test-artifacts", "bench/results", "docs"]
+
+_connected_to: str | None = None
+
+
+def embed_on_ray(tasks: dict[str, np.ndarray], rasters: list[str], tile_size: int, execution: Execution,
+                 feedback: Feedback) -> Iterator[dict[str, np.ndarray]]:
+    """The batches of `tasks` (archive.pending_tiles' columns) embedded on Ray, in the
+    order they finish."""
+    ray = _import_ray()
+    connect(execution.cluster, feedback)
+    resources = ray.cluster_resources()
+    cpus, gpus = max(1.0, float(resources.get("CPU", 1))), int(resources.get("GPU", 0))
+    workers = execution.workers or gpus or int(cpus)
+    if gpus and workers > gpus:
+        feedback.warning(f"{workers} workers asked for and the Ray cluster has {gpus} GPU(s): running {gpus} "
+                         "workers, one per GPU.")
+        workers = gpus
+    feedback.info(f"Ray: {workers} worker(s) holding {execution.model.name}, on {cpus:g} CPU(s)"
+                  f"{f' and {gpus} GPU(s)' if gpus else ''}.")
+    if not len(tasks["source"]):
+        return
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    dataset = ray.data.from_arrow(_blocks(tasks, execution.batch_size)).map_batches(
+        TileEmbedder, fn_constructor_kwargs={"model": execution.model, "rasters": rasters, "bands": execution.bands,
+                                             "tile_size": tile_size},
+        batch_size=execution.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=cpus / workers, num_gpus=1 if gpus else 0)
+    batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
+    try:
+        yield from batches
+    except Exception as exc:
+        raise _geovl_error(exc) or ModelError(f"The Ray job failed: {exc}") from exc
+
+
+def connect(cluster: str, feedback: Feedback) -> None:
+    """Join the Ray cluster at `cluster` (else RAY_ADDRESS), or start a local instance;
+    once per process, unless another address is asked for."""
+    global _connected_to
+    ray = _import_ray()
+    address = cluster or os.environ.get("RAY_ADDRESS", "")
+    if ray.is_initialized() and _connected_to == address:
+        return
+    if ray.is_initialized():
+        ray.shutdown()
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        if address:
+            feedback.info(f"Connecting to the Ray cluster at {address}.")
+            # the workers get this GeoVL with the job; its packages (torch, ...) must be theirs
+            ray.init(address=address, log_to_driver=False, configure_logging=False,
+                     runtime_env={"py_modules": [package], "excludes": _NOT_SHIPPED})
+        else:
+            feedback.info("Starting a local Ray instance (set a Ray address, or RAY_ADDRESS, to use a cluster).")
+            ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                     runtime_env={"env_vars": {"PYTHONPATH": os.path.dirname(package)}})
+    except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+        raise InputError(f"Cannot reach the Ray cluster at {address or 'this machine'}: {exc}. Check the address "
+                         "(ray://host:10001, or auto for the cluster this machine belongs to) and that the cluster "
+                         "runs (`ray status` on its head node).") from exc
+    _connected_to = address
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the Data library is a part of ray[data])
+    except ImportError as exc:
+        raise ModelError(f"Ray is not installed in the GeoVL runtime ({exc}). Open Plugins › GeoVL › Runtime… and "
+                         "press Repair, or install ray[data] into it; or run the archive job in one process.") from exc
+    return ray
+
+
+def _blocks(tasks: dict[str, np.ndarray], batch_size: int) -> list:
+    """The tasks as Arrow tables of whole batches, so every worker gets blocks to do."""
+    import pyarrow
+    count = len(tasks["source"])
+    rows = batch_size * max(1, -(-count // (batch_size * MAX_BLOCKS)))
+    return [pyarrow.table({k: v[i:i + rows] for k, v in tasks.items()}) for i in range(0, count, rows)]
+
+
+def _geovl_error(exc: BaseException) -> GeoVLError | None:
+    """The GeoVL error (a sentence for the user) a worker raised, wherever Ray wrapped it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, GeoVLError):
+            return exc
+        seen.add(id(exc))
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return None
