@@ -51,11 +51,14 @@ fi
 # The worker's runtime for the tests and the demo, at .runtime/, made from the same
 # interpreter as .venv and pinned to .venv's versions (numpy aside: the runtime has its
 # own), so tests compare the two processes' results exactly. Local version labels go
-# (Debian's +dfsg is on no index; torch==X matches X+cpu). install.py returns at once when
+# (Debian's +dfsg is on no index; torch==X matches X+cpu). Debian's requests and its HTTP
+# libraries are left free too: its requests 2.28 is patched to take charset-normalizer 3,
+# which pip (resolving Ray's requests) refuses. install.py returns at once when
 # requirements and constraints are unchanged (its runtime.json stamps both).
 constraints=.venv/runtime-constraints.txt
 .venv/bin/python -m pip freeze --disable-pip-version-check \
-  | grep -E '^[A-Za-z0-9._-]+==' | grep -viE '^(numpy|pip|setuptools|wheel)==' | sed 's/+.*//' > "$constraints.partial"
+  | grep -E '^[A-Za-z0-9._-]+==' | grep -viE '^(numpy|pip|setuptools|wheel|requests|charset-normalizer|urllib3|chardet)==' \
+  | sed 's/+.*//' > "$constraints.partial"
 mv "$constraints.partial" "$constraints"
 GEOVL_PYTHON="${GEOVL_PYTHON:-$SYSTEM_PYTHON}" "$SYSTEM_PYTHON" runtime/install.py install --folder .runtime \
   --constraints "$constraints"
