@@ -1,8 +1,18 @@
-"""Archive-scale benchmark: top-k query latency over a very large tile index, exact and
-approximate (geo/ann_index.py), and the ANN's recall@10 against exact search.
+"""Archive-scale benchmark, in two parts.
 
-    .venv/bin/python bench/archive.py            # 10 million tiles, ~15 min on 2 cores, ~16 GB of RAM
-    .venv/bin/python bench/archive.py --quick    # 1 million tiles, ~2 min
+`--part ann`: top-k query latency over a very large tile index, exact and approximate
+(geo/ann_index.py), and the ANN's recall@10 against exact search.
+`--part ray`: indexing an archive of rasters (pipelines/archive.py) with CLIP ViT-B/32
+(random weights) in one process and on a local Ray instance with 1 and 2 workers.
+
+    .venv/bin/python bench/archive.py            # both: 10 million tiles, ~20 min on 2 cores, ~16 GB of RAM
+    .venv/bin/python bench/archive.py --quick    # 1 million tiles, ~5 min
+    .venv/bin/python bench/archive.py --part ray # the Ray part only, into the same JSON
+
+Ray part: the same rasters (copies of one synthetic 0.5 m orthophoto sheet) indexed
+anew by each path; the wall time of the job, and the steady rate (tiles per second from
+the first batch written to the last: without Ray's start and the workers' model load).
+Each part replaces its own keys of the result JSON and keeps the other's.
 
 Synthetic embeddings stand in for a model's (compute and memory are what is measured):
 512-d unit vectors around 10,000 random centres (one per kind of scene; within a cluster
@@ -20,6 +30,7 @@ Results: bench/results/archive.json (--quick: archive-quick.json).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -106,20 +117,108 @@ def in_memory_exact(matrix: np.ndarray, count: int, vectors: np.ndarray) -> dict
     return {"tiles": count, "ms": common.spread(times, digits=2), "matrix_mb": round(dense.nbytes / 1e6)}
 
 
+class Pace:
+    """Pipeline feedback that keeps the time of each batch written, and the log."""
+
+    def __init__(self):
+        self.times, self.infos = [], []
+
+    def progress(self, percent: float) -> None:
+        self.times.append(time.perf_counter())
+
+    def info(self, message: str) -> None:
+        self.infos.append(message)
+
+    def warning(self, message: str) -> None:
+        self.infos.append(message)
+
+    def cancelled(self) -> bool:
+        return False
+
+
+def ray_part(quick: bool) -> dict:
+    """Index the same archive in one process, then on Ray with 1 and 2 workers."""
+    import shutil
+
+    import ray
+    import torch
+
+    from geovl.pipelines.archive import IN_PROCESS, index_archive
+    from geovl.pipelines.archive_ray import connect
+    from geovl.pipelines.options import ModelOptions, TilingOptions
+
+    sheets, size, batch = (4, 1344, 16) if quick else (8, 1344, 16)
+    folder = os.path.join(common.CACHE_DIR, f"archive-{sheets}x{size}")
+    os.makedirs(folder, exist_ok=True)
+    sheet = common.ensure_raster(size, dtype="uint8")
+    for i in range(sheets):
+        if not os.path.isfile(os.path.join(folder, f"sheet{i}.tif")):
+            shutil.copyfile(sheet, os.path.join(folder, f"sheet{i}.tif"))
+    model = ModelOptions(common.ensure_clip_vit_b32(), "cpu", "fp32")
+    out = os.path.join(common.CACHE_DIR, "archive-ray-runs")
+    shutil.rmtree(out, ignore_errors=True)
+    os.environ["GEOVL_CACHE_DIR"] = os.path.join(out, "cache")
+    t = common.Timer()
+    connect("", Pace())
+    runs = {"ray_start_s": round(t.seconds, 1)}
+    for name, cluster, workers in (("in_process", IN_PROCESS, 0), ("ray_1_worker", "", 1),
+                                   ("ray_2_workers", "", 2)):
+        pace = Pace()
+        t = common.Timer()
+        result = index_archive(folder, model, TilingOptions(), index_path=os.path.join(out, f"{name}.gpkg"),
+                               batch_size=batch, cluster=cluster, workers=workers, feedback=pace)
+        wall = t.seconds
+        after_first = result.tile_count - batch
+        steady = after_first / (pace.times[-1] - pace.times[0])
+        runs[name] = {"tiles": result.tile_count, "wall_s": round(wall, 1),
+                      "tiles_per_s": round(result.tile_count / wall, 2), "steady_tiles_per_s": round(steady, 2),
+                      "first_batch_s": round(pace.times[0] - t.start, 1)}
+        print(f"{name}: {result.tile_count} tiles in {wall:.1f} s ({runs[name]['tiles_per_s']} tiles/s; steady "
+              f"{steady:.2f})", flush=True)
+    ray.shutdown()
+    one, two, single = runs["ray_1_worker"], runs["ray_2_workers"], runs["in_process"]
+    return {"setup": {"rasters": sheets, "raster_px": size, "tile_px": 224, "batch_size": batch,
+                      "model": "CLIP ViT-B/32, random weights, fp32", "ray": ray.__version__,
+                      "torch_threads_in_process": torch.get_num_threads()},
+            "runs": runs,
+            "verdict": {"throughput_2_over_1_worker": round(two["steady_tiles_per_s"] / one["steady_tiles_per_s"], 3),
+                        "throughput_2_over_1_worker_wall": round(two["tiles_per_s"] / one["tiles_per_s"], 3),
+                        "ray_overhead_steady": round(1 - max(one["steady_tiles_per_s"], two["steady_tiles_per_s"])
+                                                     / single["steady_tiles_per_s"], 3),
+                        "ray_overhead_wall": round(1 - max(one["tiles_per_s"], two["tiles_per_s"])
+                                                   / single["tiles_per_s"], 3)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 million tiles")
+    parser.add_argument("--quick", action="store_true", help="1 million tiles; 4 rasters for Ray")
+    parser.add_argument("--part", choices=("all", "ann", "ray"), default="all")
     parser.add_argument("--tiles", type=int, help="number of tiles (default 10,000,000; --quick 1,000,000)")
     parser.add_argument("--out", help="result JSON (default bench/results/archive[-quick].json)")
     args = parser.parse_args()
-    count = args.tiles or (1_000_000 if args.quick else 10_000_000)
     out_path = args.out or os.path.join(common.RESULTS_DIR, "archive-quick.json" if args.quick else "archive.json")
+    results = {}
+    if os.path.isfile(out_path):
+        with open(out_path) as f:
+            results = json.load(f)
+    if args.part in ("all", "ann"):
+        results.update(ann_part(args.tiles or (1_000_000 if args.quick else 10_000_000), args.quick))
+        common.write_json(out_path, results)
+    if args.part in ("all", "ray"):
+        results["ray"] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": common.machine_info(),
+                          **ray_part(args.quick)}
+        common.write_json(out_path, results)
+    print(f"Wrote {out_path}")
+
+
+def ann_part(count: int, quick: bool) -> dict:
+    """The ANN part's results (see the module's docstring)."""
     import faiss
 
     from geovl.geo import ann_index
     from geovl.pipelines.retrieve import top_indices
 
-    results = {"benchmark": "archive", "quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    results = {"benchmark": "archive", "quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                "machine": common.machine_info(), "targets": {"ann_median_ms_max": 50.0, "recall_at_10_min": 0.95},
                "setup": {"tiles": count, "dim": DIM, "clusters": CLUSTERS, "noise": NOISE, "queries": QUERIES,
                          "k": K, "storage": "float16", "faiss": faiss.__version__,
@@ -177,10 +276,9 @@ def main() -> None:
                           "ann_median_pass": chosen["ms"]["median"] <= 50.0,
                           "recall_pass": chosen["recall_at_10"] >= 0.95}
     os.remove(path)
-    common.write_json(out_path, results)
     print(f"exact streamed {results['exact_streamed_ms']['median']} ms; ANN (nprobe {ann_index.NPROBE}) "
           f"{chosen['ms']['median']} ms, recall@10 {chosen['recall_at_10']}; build {build_s:.0f} s")
-    print(f"Wrote {out_path}")
+    return results
 
 
 if __name__ == "__main__":
