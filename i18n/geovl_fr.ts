@@ -1432,14 +1432,199 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
 <context>
     <name>GeoVLProvider</name>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="23"/>
+        <location filename="../geovl_plugin/provider.py" line="24"/>
         <source>GeoVL (vision-language)</source>
         <translation>GeoVL (vision-langage)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="26"/>
+        <location filename="../geovl_plugin/provider.py" line="27"/>
         <source>GeoVL: remote-sensing vision-language models</source>
         <translation>GeoVL : modèles vision-langage pour la télédétection</translation>
+    </message>
+</context>
+<context>
+    <name>IndexArchiveAlgorithm</name>
+    <message>
+        <location filename="../processing/index_archive.py" line="39"/>
+        <source>Index an archive of rasters</source>
+        <translation>Indexer une archive de rasters</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="42"/>
+        <source>Search and ask</source>
+        <translation>Recherche et interrogation</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="48"/>
+        <source>archive,index,retrieval,search,query,stac,vrt,mosaic,scenes,ray,cluster,batch,clip,embedding</source>
+        <translation>archive,index,indexer,recherche,requête,stac,vrt,mosaïque,scènes,ray,cluster,lot,clip,plongement,retrieval,search,query,mosaic,scenes,batch,embedding</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="52"/>
+        <source>Builds one retrieval index over the tiles of many rasters (an archive of scenes, the sheets of an orthophoto mosaic), and finds the tiles of all of them that best match a text query.
+
+The archive is a STAC ItemCollection JSON of COGs, a VRT (its source files), a text list of raster paths (one per line), a folder of rasters, or raster layers. Each tile of the index records its source raster: the index&apos;s layer archive_tiles shows it with the raster&apos;s path.
+
+The tiles are embedded on Ray: a local Ray instance on this machine, or the cluster at the Ray address (ray://host:10001; default RAY_ADDRESS), with one copy of the model per worker (per GPU where the cluster has GPUs). A run that is cancelled or stopped goes on, when run again, from the tiles it wrote; a finished index is reused while the rasters, model and tiling are unchanged.
+
+Outputs: the top-k tiles for the query (when one is given) with their raster, and the index (a GeoPackage).</source>
+        <translation>Construit un seul index de recherche sur les tuiles de nombreux rasters (une archive de scènes, les dalles d'une mosaïque d'orthophotos), et trouve, parmi les tuiles de tous ces rasters, celles qui correspondent le mieux à une requête textuelle.
+
+L'archive est un JSON STAC ItemCollection de COG, un VRT (ses fichiers sources), une liste texte de chemins de rasters (un par ligne), un dossier de rasters ou des couches raster. Chaque tuile de l'index enregistre son raster source : la couche archive_tiles de l'index l'affiche avec le chemin du raster.
+
+Les tuiles sont encodées sur Ray : une instance Ray locale sur cette machine, ou le cluster à l'adresse Ray (ray://host:10001 ; par défaut RAY_ADDRESS), avec une copie du modèle par worker (par GPU lorsque le cluster a des GPU). Une exécution annulée ou interrompue reprend, quand on la relance, à partir des tuiles qu'elle a écrites ; un index terminé est réutilisé tant que les rasters, le modèle et le tuilage sont inchangés.
+
+Sorties : les k meilleures tuiles pour la requête (si une requête est donnée) avec leur raster, et l'index (un GeoPackage).</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="66"/>
+        <source>Archive: STAC ItemCollection, VRT or list of rasters</source>
+        <translation>Archive : STAC ItemCollection, VRT ou liste de rasters</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="66"/>
+        <source>A STAC ItemCollection (or Item) JSON, a VRT, or a text file with one raster path per line. Or give a folder, or raster layers, below.</source>
+        <translation>Un JSON STAC ItemCollection (ou Item), un VRT, ou un fichier texte avec un chemin de raster par ligne. Ou bien indiquez un dossier, ou des couches raster, ci-dessous.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="70"/>
+        <source>Or a folder of rasters</source>
+        <translation>Ou un dossier de rasters</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="72"/>
+        <source>Or raster layers</source>
+        <translation>Ou des couches raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="74"/>
+        <source>Query text</source>
+        <translation>Texte de la requête</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="74"/>
+        <source>What to find across the archive; leave empty to build the index only.</source>
+        <translation>Ce qu'il faut trouver dans toute l'archive ; laissez vide pour seulement construire l'index.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="76"/>
+        <source>Negative text</source>
+        <translation>Texte négatif</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="78"/>
+        <source>Number of results</source>
+        <translation>Nombre de résultats</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="80"/>
+        <source>Ray address</source>
+        <translation>Adresse Ray</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="80"/>
+        <source>ray://host:10001 or auto for a Ray cluster; empty: RAY_ADDRESS, else a local Ray instance on this machine; {}: no Ray, in the GeoVL runtime itself.</source>
+        <translation>ray://host:10001 ou auto pour un cluster Ray ; vide : RAY_ADDRESS, sinon une instance Ray locale sur cette machine ; {} : sans Ray, dans l'environnement d'exécution de GeoVL lui-même.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="85"/>
+        <source>Ray workers</source>
+        <translation>Workers Ray</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="85"/>
+        <source>Copies of the model on Ray; 0: one per GPU of the cluster, else one per CPU.</source>
+        <translation>Nombre de copies du modèle sur Ray ; 0 : une par GPU du cluster, sinon une par CPU.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="89"/>
+        <source>STAC asset</source>
+        <translation>Asset STAC</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="89"/>
+        <source>The key of the STAC items&apos; asset to read; default: visual, else the first image asset.</source>
+        <translation>La clé de l'asset des items STAC à lire ; par défaut : visual, sinon le premier asset image.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="92"/>
+        <source>Bands</source>
+        <translation>Bandes</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="92"/>
+        <source>1 band for grey, or 3 for red, green, blue (1,2,3); default: each raster&apos;s RGB colour interpretation, else its first three bands.</source>
+        <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu (1,2,3) ; par défaut : l'interprétation des couleurs RVB de chaque raster, sinon ses trois premières bandes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="95"/>
+        <source>Tile size (px)</source>
+        <translation>Taille des tuiles (px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="97"/>
+        <source>Tile overlap (px)</source>
+        <translation>Recouvrement des tuiles (px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="99"/>
+        <source>Resolution (m/px)</source>
+        <translation>Résolution (m/px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="102"/>
+        <source>Batch size</source>
+        <translation>Taille des lots</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="104"/>
+        <source>Matching tiles</source>
+        <translation>Tuiles correspondantes</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="106"/>
+        <source>Archive index (default: kept in the GeoVL cache)</source>
+        <translation>Index de l'archive (par défaut : conservé dans le cache GeoVL)</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="106"/>
+        <source>GeoPackage (*.gpkg)</source>
+        <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="109"/>
+        <source>Tiles in the index</source>
+        <translation>Tuiles dans l'index</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="110"/>
+        <source>Rasters in the index</source>
+        <translation>Rasters dans l'index</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="115"/>
+        <source>Give the archive one way: a STAC ItemCollection, VRT or list file (INPUT), a folder (FOLDER), or raster layers (LAYERS).</source>
+        <translation>Donnez l'archive d'une seule façon : un STAC ItemCollection, un VRT ou un fichier de liste (INPUT), un dossier (FOLDER), ou des couches raster (LAYERS).</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="122"/>
+        <source>Archive jobs run on Ray, not on a GeoVL server: in Plugins › GeoVL › Runtime… choose Local, and give the Ray address of a cluster (RAY_ADDRESS) to use more machines.</source>
+        <translation>Les traitements d'archive tournent sur Ray, pas sur un serveur GeoVL : dans Extensions › GeoVL › Environnement d'exécution…, choisissez Cet ordinateur, et indiquez l'adresse Ray d'un cluster (RAY_ADDRESS) pour utiliser plusieurs machines.</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="130"/>
+        <source>indexing the archive</source>
+        <translation>indexation de l'archive</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="142"/>
+        <source>{} tiles of {} rasters in the index ({} embedded in this run, {} by an earlier one).</source>
+        <translation>{} tuiles de {} rasters dans l'index ({} encodées lors de cette exécution, {} lors d'une exécution précédente).</translation>
+    </message>
+    <message>
+        <location filename="../processing/index_archive.py" line="169"/>
+        <source>The layer {} is not a raster file (a web or virtual layer): an archive is made of files. Export it (Raster › Conversion › Translate) or index it with geovl:retrieve.</source>
+        <translation>La couche {} n'est pas un fichier raster (c'est une couche web ou virtuelle) : une archive est faite de fichiers. Exportez-la (Raster › Conversion › Traduire) ou indexez-la avec geovl:retrieve.</translation>
     </message>
 </context>
 <context>
