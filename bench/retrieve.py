@@ -382,7 +382,7 @@ def cold_load_breakdown(path: str) -> dict:
 
     times = {}
     t = common.Timer()
-    with tile_index._connect(path) as con:
+    with tile_index.connect_read_only(path) as con:
         rows = con.execute(f"SELECT fid, embedding FROM {tile_index.TABLE} ORDER BY fid").fetchall()
     times["sql_fetchall"] = t.seconds
     t = common.Timer()

@@ -22,7 +22,7 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from . import gpkg
-from .tile_index import META_TABLE, TABLE, _connect
+from .tile_index import META_TABLE, TABLE, connect_read_only
 
 SOURCES_TABLE = "geovl_sources"
 VIEW = "archive_tiles"
@@ -112,7 +112,7 @@ def read_meta(path: str) -> dict:
     """The metadata of the (possibly unfinished) archive index at `path`; {} if it is not
     readable as one (a damaged resume file is started again, never trusted)."""
     try:
-        with _connect(path) as con:
+        with connect_read_only(path) as con:
             return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}")}
     except (sqlite3.DatabaseError, ValueError, TypeError):
         return {}
@@ -120,7 +120,7 @@ def read_meta(path: str) -> dict:
 
 def read_sources(path: str, fids: list[int]) -> list[tuple[str, str]]:
     """(raster path, name) of the source of each tile with these fids, in the order given."""
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         found = dict((fid, (p, n)) for fid, p, n in con.execute(
             f'SELECT t.fid, s.path, s.name FROM "{TABLE}" t JOIN "{SOURCES_TABLE}" s ON s.fid = t.source_id '
             f'WHERE t.fid IN ({",".join("?" * len(fids))})', fids))
@@ -129,6 +129,6 @@ def read_sources(path: str, fids: list[int]) -> list[tuple[str, str]]:
 
 def is_archive(path: str) -> bool:
     """Whether the GeoVL index at `path` is an archive index (has the sources table)."""
-    with contextlib.suppress(sqlite3.DatabaseError), _connect(path) as con:
+    with contextlib.suppress(sqlite3.DatabaseError), connect_read_only(path) as con:
         return con.execute("SELECT count(*) FROM sqlite_master WHERE name = ?", (SOURCES_TABLE,)).fetchone()[0] > 0
     return False

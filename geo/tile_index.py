@@ -99,7 +99,7 @@ def check_index(path: str) -> IndexCheck:
         return IndexCheck(os.path.exists(path), False, {}, "it is a folder" if os.path.exists(path) else "")
     geovl, meta = False, {}
     try:
-        with _connect(path) as con:
+        with connect_read_only(path) as con:
             tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             # a GeoVL index registers its metadata table; a dropped table leaves the entry
             geovl = META_TABLE in tables or ("gpkg_contents" in tables and con.execute(
@@ -153,7 +153,7 @@ def load_embeddings(path: str) -> tuple[np.ndarray, np.ndarray]:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         rows = con.execute(f"SELECT fid, embedding FROM {TABLE} ORDER BY fid").fetchall()
     fids, matrix = _unit_rows(rows)
     matrix.setflags(write=False)  # shared through the cache
@@ -167,7 +167,7 @@ def load_embeddings(path: str) -> tuple[np.ndarray, np.ndarray]:
 def embedding_batches(path: str, rows: int = 100_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(fids, float32 unit rows) of all tiles in fid order, `rows` at a time: for work
     over an index too large to hold as one float matrix."""
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         cursor = con.execute(f"SELECT fid, embedding FROM {TABLE} ORDER BY fid")
         while batch := cursor.fetchmany(rows):
             yield _unit_rows(batch)
@@ -175,7 +175,7 @@ def embedding_batches(path: str, rows: int = 100_000) -> Iterator[tuple[np.ndarr
 
 def read_embeddings(path: str, fids: list[int]) -> np.ndarray:
     """The float32 unit embeddings of the tiles with these fids, in the order given."""
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         found = dict(con.execute(f"SELECT fid, embedding FROM {TABLE} WHERE fid IN ({','.join('?' * len(fids))})",
                                  fids).fetchall())
     return _unit_rows([(fid, found[fid]) for fid in fids])[1]
@@ -192,7 +192,7 @@ def _unit_rows(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
 
 def read_tiles(path: str, fids: list[int]) -> list[IndexedTile]:
     """The tiles with these fids, in the order given."""
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         found = {fid: IndexedTile(fid, row, col, gpkg.blob_geometry(geom)) for fid, row, col, geom in con.execute(
             f"SELECT fid, grid_row, grid_col, geom FROM {TABLE} WHERE fid IN ({','.join('?' * len(fids))})", fids)}
     return [found[f] for f in fids]
@@ -200,12 +200,12 @@ def read_tiles(path: str, fids: list[int]) -> list[IndexedTile]:
 
 def read_cells(path: str) -> tuple[np.ndarray, np.ndarray]:
     """(grid_row, grid_col) of every tile, in fid order (matches load_embeddings)."""
-    with _connect(path) as con:
+    with connect_read_only(path) as con:
         cells = np.array(con.execute(f"SELECT grid_row, grid_col FROM {TABLE} ORDER BY fid").fetchall(), np.int64)
     return cells.reshape(-1, 2)[:, 0], cells.reshape(-1, 2)[:, 1]
 
 
-def _connect(path: str) -> contextlib.closing:
+def connect_read_only(path: str) -> contextlib.closing:
     """Read-only connection that closes on leaving the `with` block."""
     return contextlib.closing(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True))
 

@@ -244,32 +244,32 @@
         <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu ; par défaut : l'interprétation des couleurs RVB du raster, sinon ses trois premières bandes.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="304"/>
+        <location filename="../processing/base.py" line="308"/>
         <source>Tile size (px)</source>
         <translation>Taille des tuiles (px)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="304"/>
+        <location filename="../processing/base.py" line="308"/>
         <source>Pixels a side of the tiles the model sees; 0: the model&apos;s input size.</source>
         <translation>Côté en pixels des tuiles que voit le modèle ; 0 : la taille d'entrée du modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="307"/>
+        <location filename="../processing/base.py" line="311"/>
         <source>Tile overlap (px)</source>
         <translation>Recouvrement des tuiles (px)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="307"/>
+        <location filename="../processing/base.py" line="311"/>
         <source>Pixels neighbouring tiles share, for objects on tile borders.</source>
         <translation>Pixels partagés par les tuiles voisines, pour les objets situés en bordure de tuile.</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="310"/>
+        <location filename="../processing/base.py" line="314"/>
         <source>Resolution (m/px)</source>
         <translation>Résolution (m/px)</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="310"/>
+        <location filename="../processing/base.py" line="314"/>
         <source>Ground metres per pixel the raster is resampled to before tiling; 0: the raster&apos;s own.</source>
         <translation>Mètres au sol par pixel auxquels le raster est rééchantillonné avant le découpage en tuiles ; 0 : sa propre résolution.</translation>
     </message>
@@ -1419,12 +1419,12 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
         <translation>sans raison donnée</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="356"/>
+        <location filename="../processing/base.py" line="360"/>
         <source>BANDS must be band numbers, such as 1 for grey or 1,2,3 for red, green, blue; not &apos;{}&apos;.</source>
         <translation>BANDS doit contenir des numéros de bandes, comme 1 pour du gris ou 1,2,3 pour rouge, vert, bleu ; pas « {} ».</translation>
     </message>
     <message>
-        <location filename="../processing/base.py" line="373"/>
+        <location filename="../processing/base.py" line="377"/>
         <source>The GeoVL runtime&apos;s result {} cannot be read ({}).</source>
         <translation>Le résultat {} de l'environnement d'exécution de GeoVL ne peut pas être lu ({}).</translation>
     </message>
@@ -1557,72 +1557,57 @@ Sorties : les k meilleures tuiles pour la requête (si une requête est donnée)
         <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu (1,2,3) ; par défaut : l'interprétation des couleurs RVB de chaque raster, sinon ses trois premières bandes.</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="95"/>
-        <source>Tile size (px)</source>
-        <translation>Taille des tuiles (px)</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="97"/>
-        <source>Tile overlap (px)</source>
-        <translation>Recouvrement des tuiles (px)</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="99"/>
-        <source>Resolution (m/px)</source>
-        <translation>Résolution (m/px)</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="102"/>
+        <location filename="../processing/index_archive.py" line="96"/>
         <source>Batch size</source>
         <translation>Taille des lots</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="104"/>
+        <location filename="../processing/index_archive.py" line="98"/>
         <source>Matching tiles</source>
         <translation>Tuiles correspondantes</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="106"/>
+        <location filename="../processing/index_archive.py" line="100"/>
         <source>Archive index (default: kept in the GeoVL cache)</source>
         <translation>Index de l'archive (par défaut : conservé dans le cache GeoVL)</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="106"/>
+        <location filename="../processing/index_archive.py" line="100"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="109"/>
+        <location filename="../processing/index_archive.py" line="103"/>
         <source>Tiles in the index</source>
         <translation>Tuiles dans l'index</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="110"/>
+        <location filename="../processing/index_archive.py" line="104"/>
         <source>Rasters in the index</source>
         <translation>Rasters dans l'index</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="115"/>
+        <location filename="../processing/index_archive.py" line="109"/>
         <source>Give the archive one way: a STAC ItemCollection, VRT or list file (INPUT), a folder (FOLDER), or raster layers (LAYERS).</source>
         <translation>Donnez l'archive d'une seule façon : un STAC ItemCollection, un VRT ou un fichier de liste (INPUT), un dossier (FOLDER), ou des couches raster (LAYERS).</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="122"/>
+        <location filename="../processing/index_archive.py" line="116"/>
         <source>Archive jobs run on Ray, not on a GeoVL server: in Plugins › GeoVL › Runtime… choose Local, and give the Ray address of a cluster (RAY_ADDRESS) to use more machines.</source>
         <translation>Les traitements d'archive tournent sur Ray, pas sur un serveur GeoVL : dans Extensions › GeoVL › Environnement d'exécution…, choisissez Cet ordinateur, et indiquez l'adresse Ray d'un cluster (RAY_ADDRESS) pour utiliser plusieurs machines.</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="130"/>
+        <location filename="../processing/index_archive.py" line="124"/>
         <source>indexing the archive</source>
         <translation>indexation de l'archive</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="142"/>
+        <location filename="../processing/index_archive.py" line="136"/>
         <source>{} tiles of {} rasters in the index ({} embedded in this run, {} by an earlier one).</source>
         <translation>{} tuiles de {} rasters dans l'index ({} encodées lors de cette exécution, {} lors d'une exécution précédente).</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="169"/>
+        <location filename="../processing/index_archive.py" line="163"/>
         <source>The layer {} is not a raster file (a web or virtual layer): an archive is made of files. Export it (Raster › Conversion › Translate) or index it with geovl:retrieve.</source>
         <translation>La couche {} n'est pas un fichier raster (c'est une couche web ou virtuelle) : une archive est faite de fichiers. Exportez-la (Raster › Conversion › Traduire) ou indexez-la avec geovl:retrieve.</translation>
     </message>

@@ -128,12 +128,9 @@ def index_archive(source: str, model: ModelOptions, tiling: TilingOptions = Tili
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         execution = Execution(model, list(tiling.bands) if tiling.bands else None, batch_size, cluster, workers)
         embedded, resumed = _build(index_path, planned, crs, meta, embedder, execution, feedback)
-    result = ArchiveResult(index_path, crs.to_wkt(), len(planned), 0, embedded, resumed, [])
     meta = tile_index.read_meta(index_path)
-    result.tile_count = int(meta["tile_count"])
-    if query:
-        result.hits = rank_archive(index_path, meta, embedder, query, negative, top_k, feedback)
-    return result
+    hits = rank_archive(index_path, meta, embedder, query, negative, top_k, feedback) if query else []
+    return ArchiveResult(index_path, crs.to_wkt(), len(planned), int(meta["tile_count"]), embedded, resumed, hits)
 
 
 def plan_raster(raster: ArchiveRaster, tiling: TilingOptions, model_input_size: int) -> PlannedRaster:
@@ -230,9 +227,11 @@ def _write_tiles(writer: archive_index.ArchiveIndexWriter, tasks: dict[str, np.n
         from .archive_ray import embed_on_ray
         batches = embed_on_ray(tasks, rasters, tile_size, execution, feedback)
     written = non_finite = visited = 0
-    pace = PaceReport(feedback, len(tasks["source"]))
+    pace, first = None, 0
     try:
         for batch in batches:
+            if pace is None:   # timed from the first batch: Ray's start and its workers' model loads are not the pace
+                pace, first = PaceReport(feedback, len(tasks["source"]) - len(batch["source"])), len(batch["source"])
             visited += len(batch["source"])
             valid = batch["valid"] & np.isfinite(batch["embedding"].astype(np.float32)).all(axis=1)
             non_finite += int((batch["valid"] & ~valid).sum())
@@ -243,7 +242,7 @@ def _write_tiles(writer: archive_index.ArchiveIndexWriter, tasks: dict[str, np.n
                        batch["embedding"][keep])
             written += len(keep)
             feedback.progress(100.0 * (done + visited) / max(total, 1))
-            pace.done(visited)
+            pace.done(visited - first)
             check_cancelled(feedback)
     finally:
         batches.close()  # a cancelled run stops the workers now

@@ -301,6 +301,10 @@ class GeoVLAlgorithm(QgsProcessingAlgorithm):
                                                             allowMultiple=True),
                                  tr("1 band for grey, or 3 for red, green, blue; default: the raster's RGB colour "
                                     "interpretation, else its first three bands.")))
+        self.add_grid_parameters()
+
+    def add_grid_parameters(self) -> None:
+        """TILE_SIZE, OVERLAP and RESOLUTION: the tile grid, without a layer's extent and bands."""
         self._advanced(with_help(QgsProcessingParameterNumber(self.TILE_SIZE, tr("Tile size (px)"), minValue=0,
                                                               maxValue=MAX_TILE_SIZE, defaultValue=0),
                                  tr("Pixels a side of the tiles the model sees; 0: the model's input size.")))

@@ -92,13 +92,7 @@ class IndexArchiveAlgorithm(GeoVLAlgorithm):
         self._advanced(with_help(QgsProcessingParameterString(self.BANDS, self.tr("Bands"), optional=True),
                                  self.tr("1 band for grey, or 3 for red, green, blue (1,2,3); default: each "
                                          "raster's RGB colour interpretation, else its first three bands.")))
-        self._advanced(QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (px)"), minValue=0,
-                                                    defaultValue=0))
-        self._advanced(QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (px)"), minValue=0,
-                                                    defaultValue=0))
-        self._advanced(QgsProcessingParameterNumber(
-            self.RESOLUTION, self.tr("Resolution (m/px)"), type=QgsProcessingParameterNumber.Type.Double,
-            minValue=0.0, defaultValue=0.0, optional=True))
+        self.add_grid_parameters()
         self._advanced(QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size"), minValue=1,
                                                     defaultValue=32))
         self.addParameter(QgsProcessingParameterFeatureSink(

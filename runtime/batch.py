@@ -15,7 +15,9 @@ import signal
 import sys
 
 from ..errors import GeoVLError, InputError
+from ..geo import archive_index, tile_index
 from ..geo.gpkg import write_feature_tables
+from ..models.resolver import load_embedder
 from ..pipelines.archive import IN_PROCESS, ArchiveHit, index_archive, rank_archive
 from ..pipelines.options import ModelOptions, TilingOptions
 from .jobs import hits_table
@@ -27,8 +29,12 @@ class ConsoleFeedback:
 
     def __init__(self):
         self._stop, self._shown = False, -5.0
-        signal.signal(signal.SIGINT, self._cancel)
-        signal.signal(signal.SIGTERM, self._cancel)
+        self._previous = {number: signal.signal(number, self._cancel) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def close(self) -> None:
+        """Give the signals back to their earlier handlers."""
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
     def _cancel(self, *_) -> None:
         self._stop = True
@@ -71,18 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     except GeoVLError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    finally:
+        feedback.close()
     return 0
 
 
 def _query(args, feedback: ConsoleFeedback) -> tuple[list[ArchiveHit], dict]:
     """The hits of the query, and the index's metadata."""
-    from ..geo import tile_index
-    from ..models.resolver import load_embedder
-
     found = tile_index.check_index(args.index)
-    if not found.geovl or found.problem:
-        raise InputError(f"'{args.index}' is not a complete GeoVL archive index ({found.problem or 'not GeoVL'}). "
-                         "Build it with `python -m geovl.runtime.batch index`.")
+    if not found.geovl or found.problem or not archive_index.is_archive(args.index):
+        problem = found.problem or ("it is another kind of file or index" if found.exists else "it does not exist")
+        raise InputError(f"'{args.index}' is not a complete GeoVL archive index ({problem}). Build it with "
+                         "`python -m geovl.runtime.batch index`.")
     embedder = load_embedder(args.model or found.meta["model_name"], args.device, args.precision, log=feedback.info)
     return rank_archive(args.index, found.meta, embedder, args.text, args.negative, args.top_k, feedback), found.meta
 

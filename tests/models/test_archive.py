@@ -176,3 +176,24 @@ def test_a_query_with_another_model_than_the_index_is_refused(tiny_clip_dir, tin
     with pytest.raises(ModelError, match="query it with the model it was made with"):
         rank_archive(result.index_path, tile_index.read_meta(result.index_path),
                      load_embedder(tiny_siglip_dir, "cpu", "fp32"), "a field", "", 5, Recorder())
+
+
+def test_the_command_line_queries_an_archive_index(tiny_clip_dir, tmp_path, cache_dir, capsys):
+    import sqlite3
+
+    from geovl.runtime.batch import main
+
+    rasters = write_archive(tmp_path / "archive", 2)
+    index, hits = tmp_path / "archive.gpkg", tmp_path / "hits.gpkg"
+    assert main(["index", str(tmp_path / "archive"), "--model", tiny_clip_dir, "--index", str(index),
+                 "--tile-size", "32", "--device", "cpu", "--precision", "fp32", "--ray", IN_PROCESS]) == 0
+    assert "40 tiles of 2 rasters (40 embedded now, 0 by an earlier run)" in capsys.readouterr().out
+    assert main(["query", str(index), "a field", "--top-k", "3", "--output", str(hits), "--precision", "fp32"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"]
+    assert {line.split("\t")[2] for line in lines} <= set(rasters)
+    with sqlite3.connect(hits) as con:
+        assert con.execute("SELECT count(*) FROM hits").fetchone()[0] == 3
+        assert con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'hits'").fetchone()[0] == 32633
+    assert main(["query", str(tmp_path / "nothing.gpkg"), "a field"]) == 1
+    assert "is not a complete GeoVL archive index (it does not exist)" in capsys.readouterr().err
