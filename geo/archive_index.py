@@ -22,7 +22,7 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from . import gpkg
-from .tile_index import META_TABLE, TABLE, connect_read_only
+from .tile_index import META_TABLE, TABLE, connect_read_only, set_meta
 
 SOURCES_TABLE = "geovl_sources"
 VIEW = "archive_tiles"
@@ -58,7 +58,7 @@ class ArchiveIndexWriter:
                                   [(i, s["path"], s["name"], s["fingerprint"]) for i, s in enumerate(sources)])
             gpkg.add_attribute_table(self._con, META_TABLE, "key TEXT UNIQUE NOT NULL, value TEXT")
             for key, value in meta.items():
-                self._set_meta(key, value)
+                set_meta(self._con, key, value)
             self._con.commit()
         except BaseException:
             self._con.close()
@@ -89,14 +89,11 @@ class ArchiveIndexWriter:
         the tile count."""
         count, length = self._con.execute(f'SELECT count(*), max(length(embedding)) FROM "{TABLE}"').fetchone()
         for key, value in {**extra_meta, "tile_count": count, "embedding_dim": (length or 0) // 2}.items():
-            self._set_meta(key, value)
+            set_meta(self._con, key, value)
         gpkg.finish_feature_table(self._con, TABLE)
         self._add_view()
         self._con.commit()
         return count
-
-    def _set_meta(self, key: str, value) -> None:
-        self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def _add_view(self) -> None:
         self._con.execute(f'CREATE VIEW "{VIEW}" AS SELECT t.fid AS fid, t.geom AS geom, s.path AS raster, '

@@ -69,7 +69,7 @@ class TileIndexWriter:
             self._con.close()
 
     def set_meta(self, key: str, value) -> None:
-        self._con.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        set_meta(self._con, key, value)
 
     def add(self, footprints: list[Polygon], rows: list[int], cols: list[int], embeddings: np.ndarray) -> None:
         if len(embeddings) and self._dim and embeddings.shape[1] != self._dim:
@@ -79,6 +79,11 @@ class TileIndexWriter:
         gpkg.insert_features(self._con, TABLE, _COLUMNS, self._srs_id,
                              [(f, (r, c, b)) for f, r, c, b in zip(footprints, rows, cols, blobs)])
         self._count += len(blobs)
+
+
+def set_meta(con: sqlite3.Connection, key: str, value) -> None:
+    """Record `value` (as JSON) under `key` in an index's metadata table."""
+    con.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
 
 @dataclass(frozen=True)

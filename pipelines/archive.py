@@ -224,8 +224,10 @@ def _write_tiles(writer: archive_index.ArchiveIndexWriter, tasks: dict[str, np.n
     if execution.cluster == IN_PROCESS:
         batches = embed_in_process(embedder, tasks, rasters, execution.bands, tile_size, execution.batch_size)
     else:
-        from .archive_ray import embed_on_ray
-        batches = embed_on_ray(tasks, rasters, tile_size, execution, feedback)
+        from .archive_ray import map_on_ray
+        batches = map_on_ray(tasks, TileEmbedder, {"model": execution.model, "rasters": rasters,
+                                                   "bands": execution.bands, "tile_size": tile_size},
+                             execution.batch_size, execution.cluster, execution.workers, execution.model.name, feedback)
     written = non_finite = visited = 0
     pace, first = None, 0
     try:

@@ -1,6 +1,7 @@
-"""Embedding an archive's tiles on Ray: Ray Data streams batches of tiles through a pool
-of actors (archive.TileEmbedder), each holding its own copy of the model, and a GPU
-where the cluster has GPUs. The driver (this process) writes what comes back.
+"""Archive jobs on Ray: Ray Data streams batches of work (tiles to embed, rasters to
+segment) through a pool of actors (archive.TileEmbedder, archive_segment.RasterSegmenter),
+each holding its own copy of the model, and a GPU where the cluster has GPUs. The driver
+(this process) writes what comes back.
 
 Ray is imported here only, so the rest of GeoVL runs without it.
 """
@@ -12,7 +13,6 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import GeoVLError, InputError, ModelError
-from .archive import Execution, TileEmbedder
 from .feedback import Feedback
 
 # a local instance's shared memory for the tile batches in flight (small: rows of integers
@@ -27,29 +27,28 @@ _NOT_SHIPPED = [".git", ".venv", ".runtime", "test-artifacts", "bench/results", 
 _connected_to: str | None = None
 
 
-def embed_on_ray(tasks: dict[str, np.ndarray], rasters: list[str], tile_size: int, execution: Execution,
-                 feedback: Feedback) -> Iterator[dict[str, np.ndarray]]:
-    """The batches of `tasks` (archive.pending_tiles' columns) embedded on Ray, in the
-    order they finish."""
+def map_on_ray(tasks: dict[str, np.ndarray], worker: type, worker_arguments: dict, batch_size: int, cluster: str,
+               workers: int, model_name: str, feedback: Feedback) -> Iterator[dict[str, np.ndarray]]:
+    """The batches of `tasks` (columns of equal length) through a pool of Ray actors of
+    class `worker` (made with `worker_arguments`; each holds its own copy of the model),
+    in the order they finish."""
     ray = _import_ray()
-    connect(execution.cluster, feedback)
+    connect(cluster, feedback)
     resources = ray.cluster_resources()
     cpus, gpus = max(1.0, float(resources.get("CPU", 1))), int(resources.get("GPU", 0))
-    workers = execution.workers or gpus or int(cpus)
+    workers = workers or gpus or int(cpus)
     if gpus and workers > gpus:
         feedback.warning(f"{workers} workers asked for and the Ray cluster has {gpus} GPU(s): running {gpus} "
                          "workers, one per GPU.")
         workers = gpus
-    feedback.info(f"Ray: {workers} worker(s) holding {execution.model.name}, on {cpus:g} CPU(s)"
+    feedback.info(f"Ray: {workers} worker(s) holding {model_name}, on {cpus:g} CPU(s)"
                   f"{f' and {gpus} GPU(s)' if gpus else ''}.")
-    if not len(tasks["source"]):
+    if not len(next(iter(tasks.values()))):
         return
     ray.data.DataContext.get_current().enable_progress_bars = False
-    dataset = ray.data.from_arrow(_blocks(tasks, execution.batch_size)).map_batches(
-        TileEmbedder, fn_constructor_kwargs={"model": execution.model, "rasters": rasters, "bands": execution.bands,
-                                             "tile_size": tile_size},
-        batch_size=execution.batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=cpus / workers, num_gpus=1 if gpus else 0)
+    dataset = ray.data.from_arrow(_blocks(tasks, batch_size)).map_batches(
+        worker, fn_constructor_kwargs=worker_arguments, batch_size=batch_size, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus / workers, num_gpus=1 if gpus else 0)
     batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
     try:
         yield from batches
@@ -99,7 +98,7 @@ def _import_ray():
 def _blocks(tasks: dict[str, np.ndarray], batch_size: int) -> list:
     """The tasks as Arrow tables of whole batches, so every worker gets blocks to do."""
     import pyarrow
-    count = len(tasks["source"])
+    count = len(next(iter(tasks.values())))
     rows = batch_size * max(1, -(-count // (batch_size * MAX_BLOCKS)))
     return [pyarrow.table({k: v[i:i + rows] for k, v in tasks.items()}) for i in range(0, count, rows)]
 

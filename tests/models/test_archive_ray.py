@@ -108,3 +108,21 @@ def written_tiles(path: str) -> int:
             return con.execute("SELECT count(*) FROM tiles").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_segmentation_on_ray_is_the_in_process_one(ray_instance, tiny_sam_ckpt, tmp_path, cache_dir):
+    from geovl.pipelines.archive_segment import segment_archive
+
+    from .test_archive_segment import features, job, write_sheets
+
+    write_sheets(tmp_path / "sheets")
+    here = segment_archive(str(tmp_path / "sheets"), job(tiny_sam_ckpt), str(tmp_path / "here.gpkg"),
+                           cluster=IN_PROCESS)
+    feedback = Recorder()
+    on_ray = segment_archive(str(tmp_path / "sheets"), job(tiny_sam_ckpt), str(tmp_path / "ray.gpkg"), cluster="",
+                             workers=2, feedback=feedback)
+    assert any(line.startswith("Ray: 2 worker(s)") for line in feedback.infos)
+    assert (on_ray.rasters_segmented, on_ray.region_count) == (3, here.region_count)
+    expected, found = features(here.output_path), features(on_ray.output_path)
+    assert [f[:3] + f[4:5] for f in found] == [f[:3] + f[4:5] for f in expected]   # raster, name, class, prompt
+    assert [f[3] for f in found] == pytest.approx([f[3] for f in expected], rel=0.02)   # areas
