@@ -12,6 +12,7 @@ from ..processing.change import ChangeAlgorithm
 from ..processing.index_archive import IndexArchiveAlgorithm
 from ..processing.retrieve import RetrieveAlgorithm
 from ..processing.segment import SegmentAlgorithm
+from ..processing.segment_archive import SegmentArchiveAlgorithm
 
 ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.svg")
 
@@ -36,6 +37,6 @@ class GeoVLProvider(QgsProcessingProvider):
         return ["tif"]  # the engine writes GeoTIFF
 
     def loadAlgorithms(self):
-        for algorithm in (RetrieveAlgorithm(), IndexArchiveAlgorithm(), SegmentAlgorithm(), AskAlgorithm(),
-                          ChangeAlgorithm()):
+        for algorithm in (RetrieveAlgorithm(), IndexArchiveAlgorithm(), SegmentAlgorithm(), SegmentArchiveAlgorithm(),
+                          AskAlgorithm(), ChangeAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -1022,6 +1022,76 @@ Corrigez ce qu'elles signalent (souvent le réseau ou un proxy : les réglages p
         <source>Cannot read {} to send it to the GeoVL server ({}): check that the file exists and can be read.</source>
         <translation>Impossible de lire {} pour l’envoyer au serveur GeoVL ({}) : vérifiez que le fichier existe et peut être lu.</translation>
     </message>
+    <message>
+        <location filename="../processing/archive.py" line="28"/>
+        <source>Archive: STAC ItemCollection, VRT or list of rasters</source>
+        <translation>Archive : STAC ItemCollection, VRT ou liste de rasters</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="28"/>
+        <source>A STAC ItemCollection (or Item) JSON, a VRT, or a text file with one raster path per line. Or give a folder, or raster layers, below.</source>
+        <translation>Un JSON STAC ItemCollection (ou Item), un VRT, ou un fichier texte avec un chemin de raster par ligne. Ou bien indiquez un dossier, ou des couches raster, ci-dessous.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="32"/>
+        <source>Or a folder of rasters</source>
+        <translation>Ou un dossier de rasters</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="34"/>
+        <source>Or raster layers</source>
+        <translation>Ou des couches raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="39"/>
+        <source>Ray address</source>
+        <translation>Adresse Ray</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="39"/>
+        <source>ray://host:10001 or auto for a Ray cluster; empty: RAY_ADDRESS, else a local Ray instance on this machine; {}: no Ray, in the GeoVL runtime itself.</source>
+        <translation>ray://host:10001 ou auto pour un cluster Ray ; vide : RAY_ADDRESS, sinon une instance Ray locale sur cette machine ; {} : sans Ray, dans l'environnement d'exécution de GeoVL lui-même.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="43"/>
+        <source>Ray workers</source>
+        <translation>Workers Ray</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="43"/>
+        <source>Copies of the model on Ray; 0: one per GPU of the cluster, else one per CPU.</source>
+        <translation>Nombre de copies du modèle sur Ray ; 0 : une par GPU du cluster, sinon une par CPU.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="46"/>
+        <source>STAC asset</source>
+        <translation>Asset STAC</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="46"/>
+        <source>The key of the STAC items&apos; asset to read; default: visual, else the first image asset.</source>
+        <translation>La clé de l'asset des items STAC à lire ; par défaut : visual, sinon le premier asset image.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="49"/>
+        <source>1 band for grey, or 3 for red, green, blue (1,2,3); default: each raster&apos;s RGB colour interpretation, else its first three bands.</source>
+        <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu (1,2,3) ; par défaut : l'interprétation des couleurs RVB de chaque raster, sinon ses trois premières bandes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="57"/>
+        <source>Give the archive one way: a STAC ItemCollection, VRT or list file (INPUT), a folder (FOLDER), or raster layers (LAYERS).</source>
+        <translation>Donnez l'archive d'une seule façon : un STAC ItemCollection, un VRT ou un fichier de liste (INPUT), un dossier (FOLDER), ou des couches raster (LAYERS).</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="65"/>
+        <source>Archive jobs run on Ray, not on a GeoVL server: in Plugins › GeoVL › Runtime… choose Local, and give the Ray address of a cluster (RAY_ADDRESS) to use more machines.</source>
+        <translation>Les traitements d'archive tournent sur Ray, pas sur un serveur GeoVL : dans Extensions › GeoVL › Environnement d'exécution…, choisissez Cet ordinateur, et indiquez l'adresse Ray d'un cluster (RAY_ADDRESS) pour utiliser plusieurs machines.</translation>
+    </message>
+    <message>
+        <location filename="../processing/archive.py" line="88"/>
+        <source>The layer {} is not a raster file (a web or virtual layer): an archive is made of files. Export it (Raster › Conversion › Translate) or run the one-raster algorithm on it.</source>
+        <translation>La couche {} n'est pas un fichier raster (c'est une couche web ou virtuelle) : une archive est faite de fichiers. Exportez-la (Raster › Conversion › Traduire) ou lancez dessus l'algorithme qui traite un seul raster.</translation>
+    </message>
 </context>
 <context>
     <name>AskAlgorithm</name>
@@ -1432,12 +1502,12 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
 <context>
     <name>GeoVLProvider</name>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="24"/>
+        <location filename="../geovl_plugin/provider.py" line="25"/>
         <source>GeoVL (vision-language)</source>
         <translation>GeoVL (vision-langage)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/provider.py" line="27"/>
+        <location filename="../geovl_plugin/provider.py" line="28"/>
         <source>GeoVL: remote-sensing vision-language models</source>
         <translation>GeoVL : modèles vision-langage pour la télédétection</translation>
     </message>
@@ -1445,22 +1515,22 @@ Sorties : les polygones de changement (surface en m², amplitude moyenne, légen
 <context>
     <name>IndexArchiveAlgorithm</name>
     <message>
-        <location filename="../processing/index_archive.py" line="39"/>
+        <location filename="../processing/index_archive.py" line="28"/>
         <source>Index an archive of rasters</source>
         <translation>Indexer une archive de rasters</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="42"/>
+        <location filename="../processing/index_archive.py" line="31"/>
         <source>Search and ask</source>
         <translation>Recherche et interrogation</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="48"/>
+        <location filename="../processing/index_archive.py" line="37"/>
         <source>archive,index,retrieval,search,query,stac,vrt,mosaic,scenes,ray,cluster,batch,clip,embedding</source>
         <translation>archive,index,indexer,recherche,requête,stac,vrt,mosaïque,scènes,ray,cluster,lot,clip,plongement,retrieval,search,query,mosaic,scenes,batch,embedding</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="52"/>
+        <location filename="../processing/index_archive.py" line="41"/>
         <source>Builds one retrieval index over the tiles of many rasters (an archive of scenes, the sheets of an orthophoto mosaic), and finds the tiles of all of them that best match a text query.
 
 The archive is a STAC ItemCollection JSON of COGs, a VRT (its source files), a text list of raster paths (one per line), a folder of rasters, or raster layers. Each tile of the index records its source raster: the index&apos;s layer archive_tiles shows it with the raster&apos;s path.
@@ -1477,139 +1547,64 @@ Les tuiles sont encodées sur Ray : une instance Ray locale sur cette machine, o
 Sorties : les k meilleures tuiles pour la requête (si une requête est donnée) avec leur raster, et l'index (un GeoPackage).</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="66"/>
-        <source>Archive: STAC ItemCollection, VRT or list of rasters</source>
-        <translation>Archive : STAC ItemCollection, VRT ou liste de rasters</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="66"/>
-        <source>A STAC ItemCollection (or Item) JSON, a VRT, or a text file with one raster path per line. Or give a folder, or raster layers, below.</source>
-        <translation>Un JSON STAC ItemCollection (ou Item), un VRT, ou un fichier texte avec un chemin de raster par ligne. Ou bien indiquez un dossier, ou des couches raster, ci-dessous.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="70"/>
-        <source>Or a folder of rasters</source>
-        <translation>Ou un dossier de rasters</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="72"/>
-        <source>Or raster layers</source>
-        <translation>Ou des couches raster</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="74"/>
+        <location filename="../processing/index_archive.py" line="56"/>
         <source>Query text</source>
         <translation>Texte de la requête</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="74"/>
+        <location filename="../processing/index_archive.py" line="56"/>
         <source>What to find across the archive; leave empty to build the index only.</source>
         <translation>Ce qu'il faut trouver dans toute l'archive ; laissez vide pour seulement construire l'index.</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="76"/>
+        <location filename="../processing/index_archive.py" line="58"/>
         <source>Negative text</source>
         <translation>Texte négatif</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="78"/>
+        <location filename="../processing/index_archive.py" line="60"/>
         <source>Number of results</source>
         <translation>Nombre de résultats</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="80"/>
-        <source>Ray address</source>
-        <translation>Adresse Ray</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="80"/>
-        <source>ray://host:10001 or auto for a Ray cluster; empty: RAY_ADDRESS, else a local Ray instance on this machine; {}: no Ray, in the GeoVL runtime itself.</source>
-        <translation>ray://host:10001 ou auto pour un cluster Ray ; vide : RAY_ADDRESS, sinon une instance Ray locale sur cette machine ; {} : sans Ray, dans l'environnement d'exécution de GeoVL lui-même.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="85"/>
-        <source>Ray workers</source>
-        <translation>Workers Ray</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="85"/>
-        <source>Copies of the model on Ray; 0: one per GPU of the cluster, else one per CPU.</source>
-        <translation>Nombre de copies du modèle sur Ray ; 0 : une par GPU du cluster, sinon une par CPU.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="89"/>
-        <source>STAC asset</source>
-        <translation>Asset STAC</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="89"/>
-        <source>The key of the STAC items&apos; asset to read; default: visual, else the first image asset.</source>
-        <translation>La clé de l'asset des items STAC à lire ; par défaut : visual, sinon le premier asset image.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="92"/>
-        <source>Bands</source>
-        <translation>Bandes</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="92"/>
-        <source>1 band for grey, or 3 for red, green, blue (1,2,3); default: each raster&apos;s RGB colour interpretation, else its first three bands.</source>
-        <translation>1 bande pour du gris, ou 3 pour rouge, vert, bleu (1,2,3) ; par défaut : l'interprétation des couleurs RVB de chaque raster, sinon ses trois premières bandes.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="96"/>
+        <location filename="../processing/index_archive.py" line="63"/>
         <source>Batch size</source>
         <translation>Taille des lots</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="98"/>
+        <location filename="../processing/index_archive.py" line="65"/>
         <source>Matching tiles</source>
         <translation>Tuiles correspondantes</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="100"/>
+        <location filename="../processing/index_archive.py" line="67"/>
         <source>Archive index (default: kept in the GeoVL cache)</source>
         <translation>Index de l'archive (par défaut : conservé dans le cache GeoVL)</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="100"/>
+        <location filename="../processing/index_archive.py" line="67"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="103"/>
+        <location filename="../processing/index_archive.py" line="70"/>
         <source>Tiles in the index</source>
         <translation>Tuiles dans l'index</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="104"/>
+        <location filename="../processing/index_archive.py" line="71"/>
         <source>Rasters in the index</source>
         <translation>Rasters dans l'index</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="109"/>
-        <source>Give the archive one way: a STAC ItemCollection, VRT or list file (INPUT), a folder (FOLDER), or raster layers (LAYERS).</source>
-        <translation>Donnez l'archive d'une seule façon : un STAC ItemCollection, un VRT ou un fichier de liste (INPUT), un dossier (FOLDER), ou des couches raster (LAYERS).</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="116"/>
-        <source>Archive jobs run on Ray, not on a GeoVL server: in Plugins › GeoVL › Runtime… choose Local, and give the Ray address of a cluster (RAY_ADDRESS) to use more machines.</source>
-        <translation>Les traitements d'archive tournent sur Ray, pas sur un serveur GeoVL : dans Extensions › GeoVL › Environnement d'exécution…, choisissez Cet ordinateur, et indiquez l'adresse Ray d'un cluster (RAY_ADDRESS) pour utiliser plusieurs machines.</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="124"/>
+        <location filename="../processing/index_archive.py" line="80"/>
         <source>indexing the archive</source>
         <translation>indexation de l'archive</translation>
     </message>
     <message>
-        <location filename="../processing/index_archive.py" line="136"/>
+        <location filename="../processing/index_archive.py" line="85"/>
         <source>{} tiles of {} rasters in the index ({} embedded in this run, {} by an earlier one).</source>
         <translation>{} tuiles de {} rasters dans l'index ({} encodées lors de cette exécution, {} lors d'une exécution précédente).</translation>
-    </message>
-    <message>
-        <location filename="../processing/index_archive.py" line="163"/>
-        <source>The layer {} is not a raster file (a web or virtual layer): an archive is made of files. Export it (Raster › Conversion › Translate) or index it with geovl:retrieve.</source>
-        <translation>La couche {} n'est pas un fichier raster (c'est une couche web ou virtuelle) : une archive est faite de fichiers. Exportez-la (Raster › Conversion › Traduire) ou indexez-la avec geovl:retrieve.</translation>
     </message>
 </context>
 <context>
@@ -2037,72 +2032,72 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>Couche raster</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="95"/>
+        <location filename="../processing/segment.py" line="114"/>
         <source>SAM checkpoint type</source>
         <translation>Type du fichier de poids SAM</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="117"/>
+        <location filename="../processing/segment.py" line="87"/>
         <source>Segments</source>
         <translation>Objets segmentés</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="119"/>
+        <location filename="../processing/segment.py" line="89"/>
         <source>Class raster</source>
         <translation>Raster de classes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="121"/>
+        <location filename="../processing/segment.py" line="135"/>
         <source>Road centre lines</source>
         <translation>Axes des routes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="130"/>
+        <location filename="../processing/segment.py" line="144"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="139"/>
+        <location filename="../processing/segment.py" line="153"/>
         <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
         <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="204"/>
+        <location filename="../processing/segment.py" line="222"/>
         <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="211"/>
+        <location filename="../processing/segment.py" line="229"/>
         <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
         <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="229"/>
+        <location filename="../processing/segment.py" line="247"/>
         <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
         <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="248"/>
+        <location filename="../processing/segment.py" line="266"/>
         <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
         <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="253"/>
+        <location filename="../processing/segment.py" line="270"/>
         <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
         <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="257"/>
+        <location filename="../processing/segment.py" line="274"/>
         <source>The prompt layer has no features with a geometry.</source>
         <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="136"/>
+        <location filename="../processing/segment.py" line="150"/>
         <source>The prompt layer (PROMPTS) has no features with a geometry: add points, polygons or lines on what to segment, or give a prior class raster (PRIOR) or text concepts (TEXT).</source>
         <translation>La couche d'invites (PROMPTS) n'a aucune entité avec une géométrie : ajoutez des points, polygones ou lignes sur ce qu'il faut segmenter, ou donnez un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="201"/>
+        <location filename="../processing/segment.py" line="219"/>
         <source>The prompt layer has no features.</source>
         <translation>La couche d'invites n'a aucune entité.</translation>
     </message>
@@ -2117,109 +2112,164 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>segmenter,segmentation,sam,segment anything,geosam,masque,routes,trottoirs,invites,points,boîtes,polygones,extraction,roads,sidewalks,prompts</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="75"/>
+        <location filename="../processing/segment.py" line="95"/>
         <source>Prompts</source>
         <translation>Invites</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="75"/>
+        <location filename="../processing/segment.py" line="95"/>
         <source>A vector layer: points on the objects, polygons (their bounding boxes) or lines (points along them, e.g. road centre lines).</source>
         <translation>Une couche vecteur : des points sur les objets, des polygones (leurs rectangles englobants) ou des lignes (des points le long de celles-ci, par ex. des axes de routes).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="79"/>
+        <location filename="../processing/segment.py" line="99"/>
         <source>Label field</source>
         <translation>Champ d'étiquette</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="79"/>
+        <location filename="../processing/segment.py" line="99"/>
         <source>1 for a point on an object, 0 for a background point; default: every prompt is an object.</source>
         <translation>1 pour un point sur un objet, 0 pour un point de fond ; par défaut : chaque invite est un objet.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="82"/>
+        <location filename="../processing/segment.py" line="102"/>
         <source>Class field</source>
         <translation>Champ de classe</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="82"/>
+        <location filename="../processing/segment.py" line="102"/>
         <source>The class of each prompt (road, sidewalk); default: one class.</source>
         <translation>La classe de chaque invite (road, sidewalk) ; par défaut : une seule classe.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="85"/>
+        <location filename="../processing/segment.py" line="76"/>
         <source>Prior class raster</source>
         <translation>Raster de classes a priori</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="85"/>
+        <location filename="../processing/segment.py" line="76"/>
         <source>A class raster (an earlier GeoVL result): sparse point prompts are sampled from it per class and tile, as GeoSAM does.</source>
         <translation>Un raster de classes (un résultat GeoVL antérieur) : des invites ponctuelles éparses y sont échantillonnées par classe et par tuile, comme le fait GeoSAM.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="90"/>
+        <location filename="../processing/segment.py" line="109"/>
         <source>Text concepts (SAM 3)</source>
         <translation>Concepts textuels (SAM 3)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="90"/>
+        <location filename="../processing/segment.py" line="109"/>
         <source>Concepts to segment, separated by ; (&quot;road; sidewalk&quot;); a SAM 3 model only.</source>
         <translation>Concepts à segmenter, séparés par ; (« road; sidewalk ») ; avec un modèle SAM 3 uniquement.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="97"/>
+        <location filename="../processing/segment.py" line="116"/>
         <source>Refine masks (second pass)</source>
         <translation>Affiner les masques (seconde passe)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="97"/>
+        <location filename="../processing/segment.py" line="116"/>
         <source>Decode each mask a second time with the first pass&apos;s result as a dense prompt.</source>
         <translation>Décode chaque masque une seconde fois, avec le résultat de la première passe comme invite dense.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="100"/>
+        <location filename="../processing/segment.py" line="119"/>
         <source>Smallest polygon (m²)</source>
         <translation>Plus petit polygone (m²)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="100"/>
+        <location filename="../processing/segment.py" line="119"/>
         <source>Polygons smaller than this are dropped; not set: the area of {} pixels at the raster&apos;s resolution; 0 keeps them all.</source>
         <translation>Les polygones plus petits sont écartés ; non défini : la surface de {} pixels à la résolution du raster ; 0 les garde tous.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="105"/>
+        <location filename="../processing/segment.py" line="124"/>
         <source>Simplify (map units)</source>
         <translation>Simplification (unités de carte)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="105"/>
+        <location filename="../processing/segment.py" line="124"/>
         <source>Simplification tolerance of the polygons, in the raster&apos;s map units; 0: none.</source>
         <translation>Tolérance de simplification des polygones, dans les unités de carte du raster ; 0 : aucune.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="110"/>
+        <location filename="../processing/segment.py" line="82"/>
         <source>Line prompt spacing (m)</source>
         <translation>Espacement sur les invites linéaires (m)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="110"/>
+        <location filename="../processing/segment.py" line="82"/>
         <source>Metres between the points sampled along line prompts; 0: every 32 pixels.</source>
         <translation>Mètres entre les points échantillonnés le long des invites linéaires ; 0 : tous les 32 pixels.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="114"/>
+        <location filename="../processing/segment.py" line="130"/>
         <source>Centre-line class</source>
         <translation>Classe des axes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="114"/>
+        <location filename="../processing/segment.py" line="130"/>
         <source>The class whose centre lines the optional centre-line output draws.</source>
         <translation>La classe dont la sortie facultative des axes trace les axes.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="150"/>
+        <location filename="../processing/segment.py" line="164"/>
         <source>segmenting</source>
         <translation>segmentation</translation>
+    </message>
+</context>
+<context>
+    <name>SegmentArchiveAlgorithm</name>
+    <message>
+        <location filename="../processing/segment_archive.py" line="21"/>
+        <source>Prompted segmentation of an archive (SAM)</source>
+        <translation>Segmentation guidée par invites d'une archive (SAM)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="24"/>
+        <source>segment,segmentation,sam,archive,mosaic,sheets,stac,vrt,roads,ray,cluster,batch</source>
+        <translation>segmenter,segmentation,sam,archive,mosaïque,dalles,stac,vrt,routes,ray,cluster,lot,segment,mosaic,sheets,roads,batch</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="27"/>
+        <source>Segments objects such as roads with Segment Anything over every raster of an archive (the sheets of an orthophoto mosaic, the scenes of a STAC ItemCollection), into one layer.
+
+Each raster is segmented as Prompted segmentation (SAM) segments one raster, with the prompts that fall on it: points, polygons (their bounding boxes) or lines of the prompt layer, or text concepts for a SAM 3 model. Every polygon records its raster.
+
+The rasters are segmented on Ray: a local Ray instance on this machine, or the cluster at the Ray address (ray://host:10001; default RAY_ADDRESS), one raster per task and one copy of the model per worker. A run that is cancelled or stopped goes on, when run again, with the rasters it had not finished.
+
+Outputs: polygons with their raster, class, score, area in m² and prompt; optionally the centre lines of the road class.</source>
+        <translation>Segmente des objets tels que les routes avec Segment Anything sur chacun des rasters d'une archive (les dalles d'une mosaïque d'orthophotos, les scènes d'un STAC ItemCollection), dans une seule couche.
+
+Chaque raster est segmenté comme le fait Segmentation guidée par invites (SAM) pour un seul raster, avec les invites situées sur son emprise : les points, polygones (leurs rectangles englobants) ou lignes de la couche d'invites, ou des concepts textuels pour un modèle SAM 3. Chaque polygone enregistre son raster.
+
+Les rasters sont segmentés sur Ray : une instance Ray locale sur cette machine, ou le cluster à l'adresse Ray (ray://host:10001 ; par défaut RAY_ADDRESS), avec un raster par tâche et une copie du modèle par worker. Une exécution annulée ou interrompue reprend, quand on la relance, avec les rasters qu'elle n'avait pas terminés.
+
+Sorties : des polygones avec leur raster, leur classe, leur score, leur surface en m² et leur invite ; en option, les axes de la classe des routes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="46"/>
+        <source>Segments</source>
+        <translation>Objets segmentés</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="49"/>
+        <source>Rasters segmented</source>
+        <translation>Rasters segmentés</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="57"/>
+        <source>Give something to segment: a prompt layer (PROMPTS) or text concepts (TEXT, with a SAM 3 model).</source>
+        <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="62"/>
+        <source>segmenting the archive</source>
+        <translation>segmentation de l'archive</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment_archive.py" line="71"/>
+        <source>{} regions from {} rasters ({} segmented in this run, {} by an earlier one).</source>
+        <translation>{} zones issues de {} rasters ({} segmentés lors de cette exécution, {} lors d'une exécution précédente).</translation>
     </message>
 </context>
 </TS>

@@ -8,6 +8,8 @@ Ray is imported here only, so the rest of GeoVL runs without it.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from typing import Iterator
 
 import numpy as np
@@ -71,18 +73,40 @@ def connect(cluster: str, feedback: Feedback) -> None:
         if address:
             feedback.info(f"Connecting to the Ray cluster at {address}.")
             # the workers get this GeoVL with the job; its packages (torch, ...) must be theirs
-            ray.init(address=address, log_to_driver=False, configure_logging=False,
-                     runtime_env={"py_modules": [package], "excludes": _NOT_SHIPPED})
+            _init_in_lasting_thread(address=address, log_to_driver=False, configure_logging=False,
+                                    runtime_env={"py_modules": [package], "excludes": _NOT_SHIPPED})
         else:
             feedback.info("Starting a local Ray instance (set a Ray address, or RAY_ADDRESS, to use a cluster).")
-            ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                     runtime_env={"env_vars": {"PYTHONPATH": os.path.dirname(package)}})
+            _init_in_lasting_thread(address="local", include_dashboard=False, log_to_driver=False,
+                                    configure_logging=False, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                                    runtime_env={"env_vars": {"PYTHONPATH": os.path.dirname(package)}})
     except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
         raise InputError(f"Cannot reach the Ray cluster at {address or 'this machine'}: {exc}. Check the address "
                          "(ray://host:10001, or auto for the cluster this machine belongs to) and that the cluster "
                          "runs (`ray status` on its head node).") from exc
     _connected_to = address
+
+
+def _init_in_lasting_thread(**arguments) -> None:
+    """ray.init in a thread that lives as long as the process. The processes of a local
+    instance are started with Linux's parent-death signal, which fires when the *thread*
+    that started them ends: started from a job's thread (the runtime worker runs each job
+    in one), the instance would die with the job."""
+    ray, started = _import_ray(), queue.Queue()
+
+    def keep():
+        try:
+            ray.init(**arguments)
+        except BaseException as exc:   # handed to the caller
+            started.put(exc)
+            return
+        started.put(None)
+        threading.Event().wait()
+
+    threading.Thread(target=keep, daemon=True, name="geovl-ray").start()
+    failure = started.get()
+    if failure is not None:
+        raise failure
 
 
 def _import_ray():

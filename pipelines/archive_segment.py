@@ -24,6 +24,7 @@ from shapely.geometry import LineString, Point, box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
+from ..folders import cache_root
 from ..geo import archive_index
 from ..geo.archive_features import ArchiveFeaturesWriter
 from ..geo.archive_inputs import ArchiveRaster, list_rasters
@@ -50,6 +51,7 @@ class SegmentJob:
     model_type: str = "auto"
     refine: bool = True
     min_area_m2: float = 0.0
+    min_area_pixels: int = 0       # or, if larger, this many pixels of each raster
     simplify: float = 0.0
     centerlines: bool = False
     road_class: str = "road"
@@ -66,9 +68,10 @@ class ArchiveSegmentResult:
     centerline_count: int
 
 
-def segment_archive(source: str, job: SegmentJob, output_path: str, asset: str = "", cluster: str = "",
-                    workers: int = 0, feedback: Feedback | None = None) -> ArchiveSegmentResult:
-    """Segment every raster of `source` with `job`, into the GeoPackage `output_path`.
+def segment_archive(source: str, job: SegmentJob, output_path: str | None = None, asset: str = "",
+                    cluster: str = "", workers: int = 0, feedback: Feedback | None = None) -> ArchiveSegmentResult:
+    """Segment every raster of `source` with `job`, into the GeoPackage `output_path`
+    (default: named by the job in the GeoVL cache, so a run that stops goes on there).
     `cluster` and `workers` as for archive.index_archive."""
     feedback = feedback or QuietFeedback()
     if not job.prompts and not job.texts:
@@ -77,9 +80,6 @@ def segment_archive(source: str, job: SegmentJob, output_path: str, asset: str =
         raise InputError("An archive is segmented whole: an extent does not apply. Clip the rasters, or list only "
                          "those you want.")
     rasters = list_rasters(source, asset)
-    output_path = os.path.abspath(output_path)
-    if output_path in {r.path for r in rasters}:
-        raise InputError(f"The output {output_path} is one of the archive's rasters: choose another file name.")
     crss = []
     for raster in rasters:
         with RasterSource(raster.path) as opened:
@@ -88,6 +88,10 @@ def segment_archive(source: str, job: SegmentJob, output_path: str, asset: str =
     settings = {"version": SEGMENT_ARCHIVE_VERSION, "kind": "segment-archive", "job": _job_settings(job),
                 "rasters": [raster_fingerprint(r.path) for r in rasters]}
     meta = {"key": cache_key(settings), **settings, "crs_wkt": crs.to_wkt(), "source": source}
+    output_path = os.path.abspath(output_path or os.path.join(cache_root(), "archives", f"segments-{meta['key']}.gpkg"))
+    if output_path in {r.path for r in rasters}:
+        raise InputError(f"The output {output_path} is one of the archive's rasters: choose another file name.")
+    os.makedirs(os.path.dirname(output_path), exist_ok=True)
     partial = archive_index.resume_path(output_path)
     if os.path.exists(partial) and archive_index.read_meta(partial).get("key") != meta["key"]:
         feedback.info(f"Starting {output_path} afresh: the unfinished output beside it was made from other rasters "
@@ -134,7 +138,8 @@ def _job_settings(job: SegmentJob) -> dict:
             "prompts": [[p.kind, p.coords, p.label, p.class_name, p.prompt_id] for p in job.prompts],
             "prompts_crs": job.prompts_crs, "texts": list(job.texts), "tiling": [
                 job.tiling.tile_size, job.tiling.overlap, job.tiling.resolution, job.tiling.bands],
-            "options": [job.model_type, job.refine, job.min_area_m2, job.simplify, job.centerlines, job.road_class]}
+            "options": [job.model_type, job.refine, job.min_area_m2, job.min_area_pixels, job.simplify, job.centerlines,
+                        job.road_class]}
 
 
 def _rows(batch: dict[str, np.ndarray]) -> list[dict]:
@@ -188,8 +193,13 @@ class RasterSegmenter:
         prompts = prompts_on(path, job.prompts, job.prompts_crs)
         if not prompts and not job.texts:
             return None
+        min_area = job.min_area_m2
+        if job.min_area_pixels:
+            with RasterSource(path) as source:
+                resolution = job.tiling.resolution or source.metres_per_pixel()
+            min_area = max(min_area, job.min_area_pixels * resolution ** 2)
         return segment(path, job.model, prompts=prompts, texts=job.texts, tiling=job.tiling, model_type=job.model_type,
-                       refine=job.refine, min_area_m2=job.min_area_m2, simplify=job.simplify,
+                       refine=job.refine, min_area_m2=min_area, simplify=job.simplify,
                        centerlines=job.centerlines, road_class=job.road_class)
 
 

@@ -72,6 +72,26 @@ class SegmentAlgorithm(GeoVLAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster layer")))
+        self.add_prompt_parameters()
+        self.addParameter(with_help(QgsProcessingParameterRasterLayer(
+            self.PRIOR, self.tr("Prior class raster"), optional=True),
+            self.tr("A class raster (an earlier GeoVL result): sparse point prompts are sampled from it per class "
+                    "and tile, as GeoSAM does.")))
+        self.add_segment_options()
+        self.add_tiling_parameters()
+        self._advanced(with_help(QgsProcessingParameterNumber(
+            self.LINE_SPACING, self.tr("Line prompt spacing (m)"), type=QgsProcessingParameterNumber.Type.Double,
+            minValue=0.0, defaultValue=0.0),
+            self.tr("Metres between the points sampled along line prompts; 0: every 32 pixels.")))
+        self.add_road_class_parameter()
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Segments"),
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_MASK, self.tr("Class raster"), optional=True, createByDefault=True))
+        self.add_centerline_output()
+
+    def add_prompt_parameters(self) -> None:
+        """PROMPTS with its LABEL_FIELD and CLASS_FIELD."""
         self.addParameter(with_help(QgsProcessingParameterFeatureSource(
             self.PROMPTS, self.tr("Prompts"), [QgsProcessing.SourceType.TypeVectorAnyGeometry], optional=True),
             self.tr("A vector layer: points on the objects, polygons (their bounding boxes) or lines (points along "
@@ -82,10 +102,9 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         self.addParameter(with_help(QgsProcessingParameterField(
             self.CLASS_FIELD, self.tr("Class field"), parentLayerParameterName=self.PROMPTS, optional=True),
             self.tr("The class of each prompt (road, sidewalk); default: one class.")))
-        self.addParameter(with_help(QgsProcessingParameterRasterLayer(
-            self.PRIOR, self.tr("Prior class raster"), optional=True),
-            self.tr("A class raster (an earlier GeoVL result): sparse point prompts are sampled from it per class "
-                    "and tile, as GeoSAM does.")))
+
+    def add_segment_options(self) -> None:
+        """TEXT, the model, MODEL_TYPE, REFINE, MIN_AREA and SIMPLIFY."""
         # Enabled in the dialog for SAM 3 models only: the others take no text.
         text = with_help(QgsProcessingParameterString(self.TEXT, self.tr("Text concepts (SAM 3)"), optional=True),
                          self.tr("Concepts to segment, separated by ; (\"road; sidewalk\"); a SAM 3 model only."))
@@ -106,18 +125,13 @@ class SegmentAlgorithm(GeoVLAlgorithm):
             self.SIMPLIFY, self.tr("Simplify (map units)"), type=QgsProcessingParameterNumber.Type.Double,
             minValue=0.0, defaultValue=0.0),
             self.tr("Simplification tolerance of the polygons, in the raster's map units; 0: none.")))
-        self.add_tiling_parameters()
-        self._advanced(with_help(QgsProcessingParameterNumber(
-            self.LINE_SPACING, self.tr("Line prompt spacing (m)"), type=QgsProcessingParameterNumber.Type.Double,
-            minValue=0.0, defaultValue=0.0),
-            self.tr("Metres between the points sampled along line prompts; 0: every 32 pixels.")))
+
+    def add_road_class_parameter(self) -> None:
         self._advanced(with_help(QgsProcessingParameterString(
             self.ROAD_CLASS, self.tr("Centre-line class"), defaultValue="road"),
             self.tr("The class whose centre lines the optional centre-line output draws.")))
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Segments"),
-                                                            QgsProcessing.SourceType.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_MASK, self.tr("Class raster"), optional=True, createByDefault=True))
+
+    def add_centerline_output(self) -> None:
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT_CENTERLINES, self.tr("Road centre lines"), QgsProcessing.SourceType.TypeVectorLine,
             optional=True, createByDefault=False))
@@ -128,8 +142,8 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.tr("Choose a raster layer (INPUT)."))
-        prompts = self._prompts(parameters, context, layer, feedback)
-        texts = [t.strip() for t in self.parameterAsString(parameters, self.TEXT, context).split(";") if t.strip()]
+        prompts = self.prompts(parameters, context, layer.crs(), feedback)
+        texts = self.texts(parameters, context)
         prior_layer = self.parameterAsRasterLayer(parameters, self.PRIOR, context)
         if not prompts and not texts and prior_layer is None:
             if parameters.get(self.PROMPTS):
@@ -191,9 +205,13 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         x_m, y_m = ground_metres_per_unit(raster.crs(), raster.extent().center(), context.transformContext())
         return MIN_AREA_PIXELS * raster.rasterUnitsPerPixelX() * x_m * raster.rasterUnitsPerPixelY() * y_m
 
-    def _prompts(self, parameters, context, layer, feedback):
+    def texts(self, parameters, context) -> list[str]:
+        """TEXT's concepts."""
+        return [t.strip() for t in self.parameterAsString(parameters, self.TEXT, context).split(";") if t.strip()]
+
+    def prompts(self, parameters, context, crs, feedback) -> list[dict]:
         """The prompt layer's features as the job's prompts (pipelines.segment.MapPrompt's
-        fields), in the raster's CRS."""
+        fields), in `crs` (the raster's)."""
         source = self.parameterAsSource(parameters, self.PROMPTS, context)
         if source is None:
             return []
@@ -213,7 +231,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                     field, name, ", ".join(source.fields().names())))
         # Transformed here, not by the request: a feature the request cannot transform comes
         # back without its geometry, and would be skipped as if it had none.
-        transform = QgsCoordinateTransform(source.sourceCrs(), layer.crs(), context.transformContext())
+        transform = QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext())
         prompts, unprojectable = [], []
         for feature in source.getFeatures():
             if not feature.hasGeometry():
@@ -247,8 +265,7 @@ class SegmentAlgorithm(GeoVLAlgorithm):
         if unprojectable and not prompts:
             raise QgsProcessingException(self.tr(
                 "None of the prompts can be transformed from the prompt layer's CRS ({}) to the raster's ({}). "
-                "Check that the prompt layer's CRS is right.").format(source.sourceCrs().authid(),
-                                                                      layer.crs().authid()))
+                "Check that the prompt layer's CRS is right.").format(source.sourceCrs().authid(), crs.authid()))
         if unprojectable:
             feedback.pushWarning(self.tr(
                 "Features {} of the prompt layer cannot be transformed to the raster's CRS and were skipped.").format(

@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             prompts, crs = read_prompts(args.prompts) if args.prompts else ([], "EPSG:4326")
             job = SegmentJob(ModelOptions(args.model, args.device, args.precision), tuple(prompts), crs,
                              tuple(t.strip() for t in args.text.split(";") if t.strip()), _tiling(args),
-                             args.model_type, not args.no_refine, args.min_area, args.simplify, args.centerlines,
-                             args.road_class)
+                             args.model_type, not args.no_refine, args.min_area, 0, args.simplify,
+                             args.centerlines, args.road_class)
             result = segment_archive(args.archive, job, args.output, asset=args.asset, cluster=args.ray,
                                      workers=args.workers, feedback=feedback)
             print(f"{result.output_path}: {result.region_count} regions and {result.centerline_count} centre lines "

@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..geo.gpkg import FeatureTable, write_feature_tables
 from ..geo.raster import file_fingerprint
 from ..pipelines.archive import ArchiveHit, index_archive
+from ..pipelines.archive_segment import SegmentJob, segment_archive
 from ..pipelines.ask import ask
 from ..pipelines.change import detect_changes
 from ..pipelines.feedback import Feedback
@@ -112,6 +113,18 @@ def _index_archive(a: dict, feedback: Feedback) -> dict:
     return {"features": a["features"], "index_path": result.index_path, "crs_wkt": result.crs_wkt,
             "tile_count": result.tile_count, "raster_count": result.raster_count,
             "tiles_embedded": result.tiles_embedded, "tiles_resumed": result.tiles_resumed}
+
+
+def _segment_archive(a: dict, feedback: Feedback) -> dict:
+    job = SegmentJob(_model(a["model"]), tuple(_prompts(a)), a.get("prompts_crs", "EPSG:4326"),
+                     tuple(a.get("texts", [])), _tiling(a["tiling"]), a.get("model_type", "auto"),
+                     bool(a.get("refine", True)), float(a.get("min_area_m2", 0.0)), int(a.get("min_area_pixels", 0)),
+                     float(a.get("simplify", 0.0)), bool(a.get("centerlines")), a.get("road_class", "road"))
+    result = segment_archive(a["archive"], job, asset=a.get("asset", ""), cluster=a.get("cluster", ""),
+                             workers=int(a.get("workers", 0)), feedback=feedback)
+    return {"features": result.output_path, "crs_wkt": result.crs_wkt, "raster_count": result.raster_count,
+            "rasters_segmented": result.rasters_segmented, "rasters_resumed": result.rasters_resumed,
+            "region_count": result.region_count}
 
 
 def hits_table(hits: list[ArchiveHit]) -> FeatureTable:
@@ -253,6 +266,6 @@ def _models(a: dict, feedback: Feedback) -> dict:
 
 
 JOBS: dict[str, Callable[[dict, Feedback], dict]] = {
-    "retrieve": _retrieve, "index_archive": _index_archive, "segment": _segment, "ask": _ask, "change": _change,
-    "models": _models,
+    "retrieve": _retrieve, "index_archive": _index_archive, "segment": _segment, "segment_archive": _segment_archive,
+    "ask": _ask, "change": _change, "models": _models,
     "segment_tiles": _segment_tiles, "segment_object": _segment_object}

@@ -1,6 +1,7 @@
 """The regression test for the desktop crash: in the real QGIS desktop (Xvfb, Mesa GL,
-libLLVM-15 loaded by the GUI), geovl:retrieve and geovl:segment run with tiny models
-through processing.run in the GUI process, complete, and QGIS exits 0. torch in the GUI
+libLLVM-15 loaded by the GUI), geovl:retrieve, geovl:segment and geovl:index_archive (on
+a local Ray instance in the worker) run with tiny models through processing.run in the
+GUI process, complete, and QGIS exits 0. torch in the GUI
 process crashed it (signal 11, triton against Mesa's LLVM), so the GUI process must not
 have imported torch afterwards: the models run in the GeoVL worker."""
 from __future__ import annotations
@@ -61,6 +62,10 @@ out = run("geovl:segment", {"INPUT": P["raster"], "PROMPTS": P["prompts"], "MODE
                             "REFINE": False, "OUTPUT": P["segments"], "OUTPUT_MASK": P["mask"]})
 results["segment"] = {"output": out["OUTPUT"], "features": features(P["segments"]), "mask": out["OUTPUT_MASK"]}
 QgsProject.instance().addMapLayer(QgsVectorLayer(P["segments"], "segments", "ogr"))
+
+out = run("geovl:index_archive", {"FOLDER": P["sheets"], "QUERY": "storage tanks", "MODEL": P["clip"],
+                                  "TILE_SIZE": 64, "TOP_K": 3, "WORKERS": 1, "OUTPUT": P["archive_hits"]})
+results["index_archive"] = {"tiles": out["TILE_COUNT"], "features": features(P["archive_hits"])}
 screenshot("2-after-runs")
 '''
 
@@ -97,7 +102,11 @@ def test_retrieve_and_segment_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt, rgb_r
              "prompts": point_prompts(str(tmp_path / "prompts.geojson"),
                                       [(500100.5, 4649920.5), (500220.5, 4649850.5)]),
              "hits": str(tmp_path / "hits.gpkg"), "segments": str(tmp_path / "segments.gpkg"),
-             "mask": str(tmp_path / "classes.tif")}
+             "mask": str(tmp_path / "classes.tif"), "sheets": str(tmp_path / "sheets"),
+             "archive_hits": str(tmp_path / "archive-hits.gpkg")}
+    os.makedirs(paths["sheets"])
+    for sheet in ("a.tif", "b.tif"):
+        shutil.copyfile(rgb_raster, os.path.join(paths["sheets"], sheet))
     run = run_desktop(f"PATHS = {paths!r}\n" + SCRIPT, str(tmp_path / "qgis"), TIMEOUT_S,
                       env={"GEOVL_CACHE_DIR": str(tmp_path / "cache")})
     keep_artifacts(run, ARTIFACTS)  # whatever the outcome
@@ -113,6 +122,7 @@ def test_retrieve_and_segment_in_the_desktop(tiny_clip_dir, tiny_sam_ckpt, rgb_r
     assert results["retrieve"]["features"] == 5 and os.path.isfile(paths["hits"]), results["retrieve"]
     assert results["segment"]["features"] > 0 and os.path.isfile(paths["segments"]), results["segment"]
     assert os.path.isfile(paths["mask"]), results["segment"]
+    assert results["index_archive"] == {"tiles": 40, "features": 3}, results["index_archive"]
 
     assert [os.path.basename(p) for p in run.screenshots] == ["1-raster-loaded.png", "2-after-runs.png"]
     for png in run.screenshots:  # the map canvas shows the raster (and then the results)

@@ -48,6 +48,16 @@ def test_a_folder_on_the_local_ray_instance(plugin, tiny_clip_dir, tmp_path, cac
     view = None
 
 
+def test_a_second_ray_job_finds_the_instance_the_first_started(plugin, tiny_clip_dir, tmp_path, cache_dir):
+    """The runtime runs each job in a thread of its own, and a local Ray instance dies with
+    the thread that started it (Linux's parent-death signal): the second job would find
+    it gone and take the runtime down."""
+    for run_number in range(2):
+        write_archive(tmp_path / f"sheets{run_number}")
+        result = run(tiny_clip_dir, FOLDER=str(tmp_path / f"sheets{run_number}"), WORKERS=1)
+        assert result["TILE_COUNT"] == 8
+
+
 def test_raster_layers_in_the_runtime_itself(plugin, tiny_clip_dir, tmp_path, cache_dir):
     rasters = write_archive(tmp_path / "sheets", 3)
     layers = [QgsRasterLayer(path, os.path.basename(path), "gdal") for path in rasters]
@@ -77,3 +87,30 @@ def test_a_geovl_server_is_refused(plugin, tiny_clip_dir, tmp_path, cache_dir, m
     monkeypatch.setenv("GEOVL_SERVER_TOKEN", "x" * 32)
     with pytest.raises(QgsProcessingException, match="Archive jobs run on Ray, not on a GeoVL server"):
         run(tiny_clip_dir, FOLDER=str(tmp_path / "sheets"))
+
+
+def test_segmenting_sheets_with_a_prompt_layer(plugin, tiny_sam_ckpt, tmp_path, cache_dir):
+    import processing
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    sheets = write_archive(tmp_path / "sheets", 3)
+    prompts = QgsVectorLayer("Point?crs=EPSG:32633&field=class:string", "prompts", "memory")
+    on_sheets = [(500_040.5, 4_649_960.5), (500_128.0 + 70.5, 4_649_930.5)]     # on sheets 0 and 1, none on 2
+    for x, y in on_sheets:
+        feature = QgsFeature(prompts.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        feature.setAttributes(["road"])
+        prompts.dataProvider().addFeature(feature)
+    result = processing.run("geovl:segment_archive", {
+        "FOLDER": str(tmp_path / "sheets"), "PROMPTS": prompts, "CLASS_FIELD": "class", "MODEL": tiny_sam_ckpt,
+        "MIN_AREA": 0.0, "OUTPUT": "memory:", "WORKERS": 1})
+    layer = result["OUTPUT"]
+    assert result["RASTER_COUNT"] == 3 and layer.crs().authid() == "EPSG:32633"
+    found = list(layer.getFeatures())
+    assert found and {f["raster"] for f in found} <= set(sheets[:2]) and {f["class"] for f in found} == {"road"}
+    for feature in found:      # each polygon lies on its sheet and holds its prompt
+        sheet = QgsRasterLayer(feature["raster"], "sheet", "gdal")
+        assert sheet.extent().contains(feature.geometry().boundingBox())
+    assert {f["prompt_id"] for f in found} <= {1, 2}
+    sheet = None
+    prompts = None
