@@ -124,8 +124,8 @@ def index_archive(source: str, model: ModelOptions, tiling: TilingOptions = Tili
         embedded = resumed = 0
     else:
         explain_rebuild(index_path, chosen, found, feedback)
-        meta = {"key": key, **settings, "model_name": embedder.name, "crs_wkt": crs.to_wkt(), "epsg": crs.to_epsg(), "source": source,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        meta = {"key": key, **settings, "model_name": embedder.name, "crs_wkt": crs.to_wkt(), "epsg": crs.to_epsg(),
+                "source": source, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         execution = Execution(model, list(tiling.bands) if tiling.bands else None, batch_size, cluster, workers)
         embedded, resumed = _build(index_path, planned, crs, meta, embedder, execution, feedback)
     meta = tile_index.read_meta(index_path)

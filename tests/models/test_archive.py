@@ -44,7 +44,8 @@ def cells(index: str) -> dict[tuple[int, int, int], bytes]:
     """(source_id, row, col) -> float16 embedding blob of every tile of an archive index."""
     import sqlite3
     with sqlite3.connect(index) as con:
-        return {(s, r, c): e for s, r, c, e in con.execute("SELECT source_id, grid_row, grid_col, embedding FROM tiles")}
+        rows = con.execute("SELECT source_id, grid_row, grid_col, embedding FROM tiles")
+        return {(s, r, c): e for s, r, c, e in rows}
 
 
 def test_each_tile_is_embedded_as_retrieve_embeds_its_raster(tiny_clip_dir, tmp_path, cache_dir):

@@ -17,7 +17,7 @@ from geovl.errors import Cancelled, InputError
 from geovl.geo.gpkg import blob_geometry
 from geovl.pipelines.archive import IN_PROCESS
 from geovl.pipelines.archive_segment import SegmentJob, prompts_on, read_prompts, segment_archive
-from geovl.pipelines.options import ModelOptions, TilingOptions
+from geovl.pipelines.options import ModelOptions
 from geovl.pipelines.segment import MapPrompt, segment
 
 from ..conftest import write_raster
@@ -106,7 +106,8 @@ def test_geojson_prompts(tmp_path):
          "geometry": {"type": "LineString", "coordinates": [[2, 48, 10], [2.5, 48.5, 11]]}}]}))
     prompts, crs = read_prompts(str(path))
     assert crs == "EPSG:4326"
-    assert prompts == [MapPrompt("point", ((2.0, 48.0),), 1, "road", 7), MapPrompt("point", ((2.1, 48.1),), 1, "road", 7),
+    assert prompts == [MapPrompt("point", ((2.0, 48.0),), 1, "road", 7),
+                       MapPrompt("point", ((2.1, 48.1),), 1, "road", 7),
                        MapPrompt("box", ((2.0, 48.0), (3.0, 49.0)), 0, "", 2),
                        MapPrompt("line", ((2.0, 48.0), (2.5, 48.5)), 1, "", 3)]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
