@@ -17,7 +17,6 @@ from shapely.geometry import Polygon
 from ..errors import InputError, ModelError
 from ..geo import ann_index, tile_index
 from ..geo.files import atomic_path, sweep_leftovers
-from ..geo.gpkg import wkb_2d
 from ..geo.georef import window_footprint
 from ..geo.grid import TileGrid
 from ..geo.output import write_float_raster
@@ -42,10 +41,6 @@ class Hit:
     row: int
     col: int
     footprint: Polygon
-
-    @property
-    def footprint_wkb(self) -> bytes:
-        return wkb_2d(self.footprint)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from geovl.errors import InputError
+from geovl.errors import InputError, ModelError
 from geovl.geo.tile_index import check_index, load_embeddings, read_cells, read_meta
 from geovl.models.resolver import load_embedder
 from geovl.pipelines.options import ModelOptions, TilingOptions
@@ -50,6 +50,18 @@ def test_damaged_cache_index_is_rebuilt_with_a_warning(rgb_raster, clip_options,
     assert third.tiles_embedded == 0 and not quiet.warnings
 
 
+def test_a_cache_index_replaced_by_another_database_says_so(rgb_raster, clip_options, cache_dir):
+    first = retrieve(rgb_raster, clip_options, "a road", tiling=TILING)
+    os.remove(first.index_path)
+    with sqlite3.connect(first.index_path) as con:
+        con.execute("CREATE TABLE roads (fid INTEGER PRIMARY KEY)")
+    feedback = Recorder()
+    again = retrieve(rgb_raster, clip_options, "a road", tiling=TILING, feedback=feedback)
+    assert again.tiles_embedded == TILES
+    assert [w for w in feedback.warnings if "is damaged (it is not a GeoVL index): rebuilding it" in w], \
+        feedback.warnings
+
+
 @pytest.mark.parametrize("content", [b"my notes, not an index\n", "geopackage"])
 def test_chosen_file_that_is_not_an_index_is_refused_and_unchanged(rgb_raster, clip_options, cache_dir, tmp_path,
                                                                    content):
@@ -64,7 +76,8 @@ def test_chosen_file_that_is_not_an_index_is_refused_and_unchanged(rgb_raster, c
     else:
         path.write_bytes(content)
     before = path.read_bytes()
-    with pytest.raises(InputError, match="exists and is not a GeoVL index.*leaves it as it is"):
+    why = "another kind of file" if content == "geopackage" else "cannot be read"
+    with pytest.raises(InputError, match=f"exists and is not a GeoVL index \\(.*{why}.*\\).*leaves it as it is"):
         retrieve(rgb_raster, clip_options, "a road", tiling=TILING, index_path=str(path))
     assert path.read_bytes() == before
     assert leftovers(tmp_path) == []
@@ -177,6 +190,26 @@ def test_non_finite_embeddings_are_warned_about_and_left_out(tmp_path, cache_dir
     again = Recorder()
     reused = retrieve(raster, options, "a road", tiling=TILING, feedback=again)
     assert reused.tiles_embedded == 0 and [w for w in again.warnings if "2 of 6 tiles" in w]
+
+
+def test_as_many_non_finite_tiles_as_finite_ones_still_make_an_index(tmp_path, cache_dir, overflowing_clip_dir):
+    """One white tile (NaN) and one grey: an index of the grey tile and a warning, not a
+    refusal as if every tile were nodata."""
+    data = np.broadcast_to(GREY[:, None, None], (3, 64, 128)).copy()
+    data[:, :, :64] = 255
+    feedback = Recorder()
+    result = retrieve(write_raster(tmp_path / "half.tif", data), ModelOptions(overflowing_clip_dir, "cpu", "fp32"),
+                      "a road", tiling=TILING, feedback=feedback)
+    assert result.tile_count == 1 and [(h.row, h.col) for h in result.hits] == [(0, 1)]
+    assert any("1 of 2 tiles" in w for w in feedback.warnings)
+
+
+def test_every_tile_non_finite_is_a_model_error_and_leaves_no_index(tmp_path, cache_dir, overflowing_clip_dir):
+    white = np.full((3, 64, 128), 255, np.uint8)
+    with pytest.raises(ModelError, match="Every tile's embedding is non-finite.*fp32"):
+        retrieve(write_raster(tmp_path / "white.tif", white), ModelOptions(overflowing_clip_dir, "cpu", "fp32"),
+                 "a road", tiling=TILING)
+    assert not [n for n in os.listdir(cache_dir / "retrieval") if n.endswith(".gpkg")]
 
 
 def test_the_overflowing_model_really_gives_nan_on_white(overflowing_clip_dir):

@@ -86,6 +86,16 @@ def test_top_k_is_the_head_of_the_full_ranking(rgb_raster, clip_options, cache_d
     assert [(h.row, h.col, h.score) for h in top.hits] == [(h.row, h.col, h.score) for h in full.hits[:3]]
 
 
+def test_defaults_return_ten_hits_and_top_k_below_one_is_refused(rgb_raster, clip_options, cache_dir):
+    """TOP_K defaults to 10; 0 is an InputError; all tiles but one is the head of the ranking."""
+    assert len(retrieve(rgb_raster, clip_options, "a road", tiling=TILING).hits) == 10
+    with pytest.raises(InputError, match="at least 1"):
+        retrieve(rgb_raster, clip_options, "a road", tiling=TILING, top_k=0)
+    full = retrieve(rgb_raster, clip_options, "a road", tiling=TILING, top_k=100)
+    almost = retrieve(rgb_raster, clip_options, "a road", tiling=TILING, top_k=ROWS * COLS - 1)
+    assert [(h.row, h.col) for h in almost.hits] == [(h.row, h.col) for h in full.hits[:-1]]
+
+
 def test_index_stores_each_tile_at_its_place(rgb_raster, clip_options, clip, cache_dir):
     """Every stored embedding equals embed_images of the tile read at its grid window; footprints are the hand boxes."""
     result = retrieve(rgb_raster, clip_options, "a road", tiling=TILING, top_k=100)
@@ -122,6 +132,24 @@ def test_negative_text_subtracts_its_cosine(rgb_raster, clip_options, clip, cach
     for hit in result.hits:
         assert hit.score == pytest.approx(by_cell[(hit.row, hit.col)], abs=1e-5)
     np.testing.assert_allclose([h.score for h in result.hits], sorted(by_cell.values(), reverse=True), atol=1e-5)
+
+
+def test_text_and_example_are_one_unit_query_minus_the_negative(rgb_raster, clip_options, clip, cache_dir):
+    """A text and an example: the query is the unit mean of the two (their mean is shorter than
+    1), minus the negative text's direction: score = cos(tile, q) - cos(tile, negative)."""
+    bounds = tile_box(1, 2).bounds
+    result = retrieve(rgb_raster, clip_options, "a road", negative="a forest", examples=[bounds], tiling=TILING,
+                      top_k=100)
+    _, matrix = load_embeddings(result.index_path)
+    rows, cols = read_cells(result.index_path)
+    with RasterSource(rgb_raster) as source:
+        example = clip.embed_images([source.read_bounds(bounds, clip.input_size)])[0]
+    mean = (clip.embed_query("a road") + example) / 2
+    assert np.linalg.norm(mean) < 0.99
+    expected = matrix @ (mean / np.linalg.norm(mean)) - cosine(matrix, clip.embed_query("a forest"))
+    by_cell = {(r, c): s for r, c, s in zip(rows, cols, expected)}
+    for hit in result.hits:
+        assert hit.score == pytest.approx(by_cell[(hit.row, hit.col)], abs=1e-4)
 
 
 def test_query_by_example_ranks_that_tile_first(rgb_raster, clip_options, cache_dir):
