@@ -154,6 +154,15 @@ def test_points_with_class_and_label_fields(plugin, tiny_sam_ckpt, tiny_sam_fact
         assert line["length"] == pytest.approx(line.geometry().length())
     assert near_road.contains(QgsGeometry.collectGeometry([line.geometry() for line in centre_lines]))
 
+    # ROAD_CLASS names the class whose centre lines are drawn.
+    walks = run_segment(raster, tiny_sam_ckpt, layer, LABEL_FIELD="label", CLASS_FIELD="cls", ROAD_CLASS="sidewalk",
+                        OUTPUT_CENTERLINES="memory:")["OUTPUT_CENTERLINES"]
+    walk_area = QgsGeometry.unaryUnion([f.geometry() for f in features if f["class"] == "sidewalk"])
+    walk_lines = list(walks.getFeatures())
+    assert walk_lines and {line["class"] for line in walk_lines} == {"sidewalk"}
+    assert walk_area.buffer(SEGMENT_PIXEL, 4).contains(QgsGeometry.collectGeometry([line.geometry()
+                                                                                    for line in walk_lines]))
+
 
 def test_without_fields_one_class_and_no_centerlines_unless_asked(plugin, tiny_sam_ckpt, tiny_sam_factory,
                                                                    tmp_path, cache_dir):
