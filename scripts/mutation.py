@@ -59,7 +59,7 @@ MODULE_TESTS = {
     "processing/segment.py": ["tests/qgis/test_segment_processing.py", "tests/qgis/test_segment_bad_input.py",
                               "tests/qgis/test_segment_labels.py"],
     "pipelines/retrieve.py": ["tests/models/test_retrieve_pipeline.py", "tests/models/test_retrieve_query.py",
-                              "tests/models/test_index_damage.py"],
+                              "tests/models/test_index_damage.py", "tests/models/test_retrieve_ann.py"],
     "pipelines/segment.py": ["tests/models/test_segment_pipeline.py", "tests/models/test_segment_prior.py",
                              "tests/models/test_segment_outputs.py", "tests/models/test_segment_routing.py"],
     "pipelines/ask.py": ["tests/models/test_ask_pipeline.py", "tests/models/test_ask_limits.py"],

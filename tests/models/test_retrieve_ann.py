@@ -61,3 +61,20 @@ def test_a_damaged_or_stale_ann_file_is_rebuilt(raster, tiny_clip_dir, tmp_path,
     assert any("approximate-search index of 80 tiles" in line for line in feedback.infos)
     assert [p.name for p in tmp_path.glob("ann.gpkg.*.ann")] == [os.path.basename(ann_file(index, read_meta(index)))] != \
         [os.path.basename(path)]
+
+
+@pytest.mark.parametrize("threshold, approximate", [(80, True), (81, False)])
+def test_the_threshold_is_the_first_size_searched_approximately(raster, tiny_clip_dir, tmp_path, monkeypatch,
+                                                                 threshold, approximate):
+    monkeypatch.setenv("GEOVL_ANN_MIN_TILES", str(threshold))       # the raster has 80 tiles
+    feedback = Recorder()
+    result = run(raster, tiny_clip_dir, str(tmp_path / "index.gpkg"), feedback)
+    assert bool(list(tmp_path.glob("index.gpkg.*.ann"))) is approximate
+    assert any("approximate-search index" in line for line in feedback.infos) is approximate
+    assert len(result.hits) == 5
+    for path in tmp_path.glob("index.gpkg.*.ann"):    # a query at the threshold reads the ANN file
+        with open(path, "r+b") as damaged:
+            damaged.truncate(200)
+        again = Recorder()
+        run(raster, tiny_clip_dir, str(tmp_path / "index.gpkg"), again)
+        assert any("is damaged; building it again" in line for line in again.warnings)
