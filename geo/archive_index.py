@@ -86,7 +86,7 @@ class ArchiveIndexWriter:
     def finish(self, extra_meta: dict) -> int:
         """Record the tile count and embedding size (what makes the index whole, see
         tile_index.check_index), `extra_meta`, the R-tree triggers and the view; returns
-        the tile count."""
+        the tile count. Again on a finished file (killed before its rename) it changes nothing."""
         count, length = self._con.execute(f'SELECT count(*), max(length(embedding)) FROM "{TABLE}"').fetchone()
         for key, value in {**extra_meta, "tile_count": count, "embedding_dim": (length or 0) // 2}.items():
             set_meta(self._con, key, value)
@@ -96,12 +96,12 @@ class ArchiveIndexWriter:
         return count
 
     def _add_view(self) -> None:
-        self._con.execute(f'CREATE VIEW "{VIEW}" AS SELECT t.fid AS fid, t.geom AS geom, s.path AS raster, '
+        self._con.execute(f'CREATE VIEW IF NOT EXISTS "{VIEW}" AS SELECT t.fid AS fid, t.geom AS geom, s.path AS raster, '
                           f's.name AS name, t.grid_row AS grid_row, t.grid_col AS grid_col '
                           f'FROM "{TABLE}" t JOIN "{SOURCES_TABLE}" s ON s.fid = t.source_id')
-        self._con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+        self._con.execute("INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
                           "VALUES (?, 'features', ?, ?)", (VIEW, VIEW, self._srs_id))
-        self._con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POLYGON', ?, 0, 0)",
+        self._con.execute("INSERT OR REPLACE INTO gpkg_geometry_columns VALUES (?, 'geom', 'POLYGON', ?, 0, 0)",
                           (VIEW, self._srs_id))
 
 

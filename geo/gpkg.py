@@ -84,25 +84,25 @@ def add_feature_table(con: sqlite3.Connection, table: str, columns: str, srs_id:
 # The GeoPackage R-tree extension's triggers (spec annex F.3, simplified to the cases of
 # non-empty geometries), so edits made later in QGIS keep the spatial index right.
 _RTREE_TRIGGERS = """
-CREATE TRIGGER "rtree_{t}_geom_insert" AFTER INSERT ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_insert" AFTER INSERT ON "{t}"
 WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
 BEGIN INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
   (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
-CREATE TRIGGER "rtree_{t}_geom_update1" AFTER UPDATE OF geom ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_update1" AFTER UPDATE OF geom ON "{t}"
 WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
 BEGIN INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
   (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
-CREATE TRIGGER "rtree_{t}_geom_update2" AFTER UPDATE OF geom ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_update2" AFTER UPDATE OF geom ON "{t}"
 WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
 BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; END;
-CREATE TRIGGER "rtree_{t}_geom_update3" AFTER UPDATE ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_update3" AFTER UPDATE ON "{t}"
 WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
 BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES
   (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
-CREATE TRIGGER "rtree_{t}_geom_update4" AFTER UPDATE ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_update4" AFTER UPDATE ON "{t}"
 WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
 BEGIN DELETE FROM "rtree_{t}_geom" WHERE id IN (OLD.fid, NEW.fid); END;
-CREATE TRIGGER "rtree_{t}_geom_delete" AFTER DELETE ON "{t}"
+CREATE TRIGGER IF NOT EXISTS "rtree_{t}_geom_delete" AFTER DELETE ON "{t}"
 WHEN old.geom NOT NULL
 BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; END;
 """

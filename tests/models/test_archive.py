@@ -198,3 +198,13 @@ def test_the_command_line_queries_an_archive_index(tiny_clip_dir, tmp_path, cach
         assert con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'hits'").fetchone()[0] == 32633
     assert main(["query", str(tmp_path / "nothing.gpkg"), "a field"]) == 1
     assert "is not a complete GeoVL archive index (it does not exist)" in capsys.readouterr().err
+
+
+def test_a_run_killed_between_finishing_and_renaming_goes_on(tiny_clip_dir, tmp_path, cache_dir):
+    write_archive(tmp_path / "archive", 2)
+    index = tmp_path / "archive.gpkg"
+    whole = cells(run(tmp_path / "archive", tiny_clip_dir, index).index_path)
+    os.replace(index, archive_index.resume_path(str(index)))      # finished, not yet renamed
+    again = run(tmp_path / "archive", tiny_clip_dir, index)
+    assert (again.tiles_resumed, again.tiles_embedded, again.tile_count) == (40, 0, 40)
+    assert cells(str(index)) == whole and tile_index.check_index(str(index)).problem == ""
