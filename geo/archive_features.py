@@ -8,13 +8,12 @@ the rasters it finished, and the next run with the same key does the others.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 
 from shapely.geometry import LineString, Polygon
 
 from . import gpkg
-from .tile_index import META_TABLE, set_meta
+from .archive_index import open_resume_file
 
 REGIONS, CENTERLINES, DONE = "regions", "centerlines", "geovl_done"
 _REGION_COLUMNS = ["source_id", "raster", "name", "class", "score", "area_m2", "prompt_id"]
@@ -26,25 +25,14 @@ class ArchiveFeaturesWriter:
     or opened to go on when it is there (the caller removes one of another key)."""
 
     def __init__(self, path: str, crs_wkt: str, epsg: int | None, meta: dict):
-        if os.path.exists(path):
-            self._con = sqlite3.connect(path)
-            self._srs_id = self._con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
-                                             (REGIONS,)).fetchone()[0]
-            return
-        self._con, self._srs_id = gpkg.create(path, crs_wkt, epsg)
-        try:
-            gpkg.add_feature_table(self._con, REGIONS, 'source_id INTEGER, raster TEXT, name TEXT, "class" TEXT, '
-                                   'score REAL, area_m2 REAL, prompt_id INTEGER', self._srs_id)
-            gpkg.add_feature_table(self._con, CENTERLINES, 'source_id INTEGER, raster TEXT, name TEXT, "class" TEXT, '
-                                   'length REAL', self._srs_id, "LINESTRING")
-            gpkg.add_attribute_table(self._con, DONE, "source_id INTEGER UNIQUE NOT NULL")
-            gpkg.add_attribute_table(self._con, META_TABLE, "key TEXT UNIQUE NOT NULL, value TEXT")
-            for key, value in meta.items():
-                set_meta(self._con, key, value)
-            self._con.commit()
-        except BaseException:
-            self._con.close()
-            raise
+        def create(con: sqlite3.Connection, srs_id: int) -> None:
+            gpkg.add_feature_table(con, REGIONS, 'source_id INTEGER, raster TEXT, name TEXT, "class" TEXT, '
+                                   'score REAL, area_m2 REAL, prompt_id INTEGER', srs_id)
+            gpkg.add_feature_table(con, CENTERLINES, 'source_id INTEGER, raster TEXT, name TEXT, "class" TEXT, '
+                                   'length REAL', srs_id, "LINESTRING")
+            gpkg.add_attribute_table(con, DONE, "source_id INTEGER UNIQUE NOT NULL")
+
+        self._con, self._srs_id = open_resume_file(path, crs_wkt, epsg, meta, REGIONS, create)
 
     def __enter__(self) -> "ArchiveFeaturesWriter":
         return self

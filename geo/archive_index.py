@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import sqlite3
+from typing import Callable
 
 import numpy as np
 from shapely.geometry import Polygon
@@ -36,33 +37,43 @@ def resume_path(index_path: str) -> str:
     return os.path.join(folder, f".{name}.resume")
 
 
+def open_resume_file(path: str, crs_wkt: str, epsg: int | None, meta: dict, table: str,
+                     create: Callable[[sqlite3.Connection, int], None]) -> tuple[sqlite3.Connection, int]:
+    """(connection, srs_id) of the resume file at `path`: opened as it is when it is there,
+    else created with the tables `create(connection, srs_id)` adds and `meta`. `table` is
+    one of its feature tables (its SRS is the file's)."""
+    if os.path.exists(path):
+        con = sqlite3.connect(path)
+        return con, con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
+                                (table,)).fetchone()[0]
+    con, srs_id = gpkg.create(path, crs_wkt, epsg)
+    try:
+        create(con, srs_id)
+        gpkg.add_attribute_table(con, META_TABLE, "key TEXT UNIQUE NOT NULL, value TEXT")
+        for key, value in meta.items():
+            set_meta(con, key, value)
+        con.commit()
+    except BaseException:
+        con.close()
+        raise
+    return con, srs_id
+
+
 class ArchiveIndexWriter:
     """Writes the archive index at `path` (a resume file), created with `meta` and the
     `sources` (dicts of path, name, fingerprint) or, when it holds the same meta key,
     opened to go on. `done()` says which tiles it holds."""
 
     def __init__(self, path: str, crs_wkt: str, epsg: int | None, meta: dict, sources: list[dict]):
-        self.resumed = os.path.exists(path)
-        if self.resumed:
-            self._con = sqlite3.connect(path)
-            self._srs_id = self._con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
-                                             (TABLE,)).fetchone()[0]
-            return
-        self._con, self._srs_id = gpkg.create(path, crs_wkt, epsg)
-        try:
-            gpkg.add_feature_table(self._con, TABLE, "source_id INTEGER NOT NULL, grid_row INTEGER, "
-                                   "grid_col INTEGER, embedding BLOB", self._srs_id)
-            self._con.execute(f'CREATE UNIQUE INDEX "{TABLE}_cell" ON "{TABLE}" (source_id, grid_row, grid_col)')
-            gpkg.add_attribute_table(self._con, SOURCES_TABLE, "path TEXT NOT NULL, name TEXT, fingerprint TEXT")
-            self._con.executemany(f'INSERT INTO "{SOURCES_TABLE}" (fid, path, name, fingerprint) VALUES (?, ?, ?, ?)',
-                                  [(i, s["path"], s["name"], s["fingerprint"]) for i, s in enumerate(sources)])
-            gpkg.add_attribute_table(self._con, META_TABLE, "key TEXT UNIQUE NOT NULL, value TEXT")
-            for key, value in meta.items():
-                set_meta(self._con, key, value)
-            self._con.commit()
-        except BaseException:
-            self._con.close()
-            raise
+        def create(con: sqlite3.Connection, srs_id: int) -> None:
+            gpkg.add_feature_table(con, TABLE, "source_id INTEGER NOT NULL, grid_row INTEGER, grid_col INTEGER, "
+                                   "embedding BLOB", srs_id)
+            con.execute(f'CREATE UNIQUE INDEX "{TABLE}_cell" ON "{TABLE}" (source_id, grid_row, grid_col)')
+            gpkg.add_attribute_table(con, SOURCES_TABLE, "path TEXT NOT NULL, name TEXT, fingerprint TEXT")
+            con.executemany(f'INSERT INTO "{SOURCES_TABLE}" (fid, path, name, fingerprint) VALUES (?, ?, ?, ?)',
+                            [(i, s["path"], s["name"], s["fingerprint"]) for i, s in enumerate(sources)])
+
+        self._con, self._srs_id = open_resume_file(path, crs_wkt, epsg, meta, TABLE, create)
 
     def __enter__(self) -> "ArchiveIndexWriter":
         return self
