@@ -182,6 +182,9 @@ def test_florence2_polygons_equal_the_processor(florence2_processor):
 def test_florence2_malformed_runs_are_counted():
     parsed = parse_florence2("ship<loc_10><loc_10><loc_10><loc_20><loc_30>dock<loc_5><loc_6>", 1000, 1000)
     assert parsed.boxes == [] and parsed.dropped == 3  # zero-width box, leftover bin, two-bin run
+    parsed = parse_florence2("ship<loc_100><loc_100><loc_300><loc_300><loc_5><loc_6>", 1000, 1000)
+    assert [(b.x0, b.y0, b.x1, b.y1) for b in parsed.boxes] == [(100.0, 100.0, 300.0, 300.0)]
+    assert parsed.dropped == 1  # one box and two leftover bins: the leftover part counts once
     parsed = parse_florence2("<loc_1><loc_2><loc_3><loc_4><sep><poly><loc_1></poly>", 100, 100, segmentation=True)
     assert parsed.polygons == [] and parsed.dropped == 2  # a two-point polygon, a one-bin one
 
