@@ -357,14 +357,17 @@ def parse_kosmos2_text(text: str, width: int, height: int) -> Parsed:
 # PaliGemma
 
 def parse_paligemma(text: str, width: int, height: int) -> Parsed:
-    """`<locY1><locX1><locY2><locX2> label ; ...`, values / 1024 of the size, y first."""
+    """`<locY1><locX1><locY2><locX2> label ; ...`, values / 1024 of the size, y first. As
+    the PaliGemma demo's parser reads a run of more than four loc tokens: the label after
+    the run names only a box whose four tokens end it; the others are unnamed."""
     boxes = []
     for match in _PALIGEMMA_RUN.finditer(text):
         label = _label(_PALIGEMMA_LABEL.match(text, match.end()).group())
         values = [float(v) / 1024 for v in _PALIGEMMA_LOC.findall(match.group())]
         for i in range(0, len(values) - 3, 4):
             y0, x0, y1, x1 = values[i:i + 4]
-            boxes.append(_box(label, (x0 * width, y0 * height, x1 * width, y1 * height), width, height))
+            named = label if i + 4 == len(values) else ""
+            boxes.append(_box(named, (x0 * width, y0 * height, x1 * width, y1 * height), width, height))
         boxes += [None] * (len(values) % 4 > 0)
     kept, dropped = _collect(boxes)
     return Parsed(kept, dropped, _label(_PALIGEMMA_RUN.sub(" ", text)))

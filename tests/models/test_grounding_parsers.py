@@ -119,6 +119,22 @@ def test_geochat_box_without_phrase_and_truncation():
     assert parsed.boxes == [GroundedBox("", 0.0, 0.0, 32.0, 32.0)] and parsed.dropped == 1
 
 
+@pytest.mark.parametrize("theta", [0, 30, 90, 120, -45])
+@pytest.mark.parametrize("turns", [13, -20, 2777])
+def test_geochat_whole_turns_are_the_same_box(theta, turns):
+    """θ and θ plus whole turns (any integer the grammar admits) give the same box."""
+    def box(angle):
+        return parse_geochat(f"{{<10><20><30><40>|<{angle}>}}", 200, 100).boxes
+    assert box(theta + 360 * turns) == box(theta)
+
+
+def test_grounded_boxes_are_values():
+    box = GroundedBox("ship", 1.0, 2.0, 3.0, 4.0)
+    assert {box, GroundedBox("ship", 1.0, 2.0, 3.0, 4.0)} == {box}
+    with pytest.raises(AttributeError):
+        box.x0 = 0.0
+
+
 # Florence-2
 
 @pytest.fixture(scope="module")
@@ -189,6 +205,13 @@ def test_florence2_malformed_runs_are_counted():
     assert parsed.polygons == [] and parsed.dropped == 2  # a two-point polygon, a one-bin one
 
 
+def test_florence2_polygons_of_one_phrase_share_its_label():
+    text = ("pond<loc_100><loc_100><loc_300><loc_100><loc_300><loc_300><sep>"
+            "<loc_600><loc_600><loc_900><loc_600><loc_900><loc_900> road<loc_0><loc_0><loc_9><loc_0><loc_9><loc_9>")
+    parsed = parse_florence2(text, 1000, 1000, segmentation=True)
+    assert [label for label, _ in parsed.polygons] == ["pond", "pond", "road"]
+
+
 # Qwen2.5-VL / Qwen3-VL
 
 QWEN_FENCED = ('Here are the planes.\n```json\n[\n\t{"bbox_2d": [100, 50, 504, 252], "label": "plane"},\n'
@@ -235,6 +258,29 @@ def test_qwen_malformed_objects_are_counted():
     assert parsed.boxes == [GroundedBox("b", 1.0, 1.0, 9.0, 9.0)] and parsed.dropped == 3
 
 
+def test_qwen_bare_object_at_the_start():
+    parsed = parse_qwen('{"bbox_2d": [10, 20, 30, 40], "label": "car"}', 100, 100)
+    assert (parsed.boxes, parsed.dropped, parsed.text) == ([GroundedBox("car", 10.0, 20.0, 30.0, 40.0)], 0, "")
+
+
+def test_qwen_prose_around_the_boxes_is_kept_whole():
+    text = 'Found [{"bbox_2d": [10, 20, 30, 40], "label": "car"}] near the [2, 3] gate.'
+    parsed = parse_qwen(text, 100, 100)
+    assert parsed.text == "Found near the [2, 3] gate." and len(parsed.boxes) == 1
+
+
+@pytest.mark.parametrize("text", ['{"bbox_2d": [10, 20, 3', '"bbox_2d": [10, 20, 3'])
+def test_qwen_truncated_first_object_leaves_no_prose(text):
+    parsed = parse_qwen(text, 100, 100)
+    assert (parsed.text, parsed.boxes, parsed.dropped) == ("", [], 1)
+
+
+@pytest.mark.parametrize("resized", [(0, 448), (448, 0), (0, 0)])
+def test_qwen_resized_with_no_size_is_not_resized(resized):
+    parsed = parse_qwen('[{"bbox_2d": [10, 20, 30, 40], "label": "car"}]', 100, 100, resized=resized)
+    assert parsed.boxes == [GroundedBox("car", 10.0, 20.0, 30.0, 40.0)]
+
+
 # Kosmos-2
 
 def test_kosmos2_text_equals_the_processor():
@@ -260,11 +306,23 @@ def test_kosmos2_cells_rows_and_several_objects():
     assert parsed.dropped == 1 and parsed.text == "cars a truck"
 
 
+def test_kosmos2_column_is_whole_cells():
+    # indices 1 and 65: column 1, rows 0 and 2 -> whole cells, as patch_index_to_coordinate
+    parsed = parse_kosmos2_text("<phrase> a mast</phrase><object><patch_index_0001><patch_index_0065></object>", 64, 64)
+    assert parsed.boxes == [GroundedBox("a mast", 2.0, 0.0, 4.0, 6.0)]
+
+
 def test_kosmos2_entities_malformed():
     entities = [("ship", (0, 4), [(0.1, 0.2, 0.3, 0.4), (0.5, 0.5, 0.5, 0.9), (float("nan"), 0, 1, 1), "abcd"]),
                 ("bad",), None]
     parsed = parse_kosmos2(entities, 100, 50)
     assert parsed.boxes == [GroundedBox("ship", 10.0, 10.0, 30.0, 20.0)] and parsed.dropped == 5
+
+
+def test_kosmos2_entities_without_boxes_or_phrase():
+    entities = [("car", (0, 3), None), ("<patch_index_0001><patch_index_0065>", (4, 4), [(0.0, 0.0, 0.5, 0.5)])]
+    parsed = parse_kosmos2(entities, 100, 50)
+    assert parsed.boxes == [GroundedBox("", 0.0, 0.0, 50.0, 25.0)] and parsed.dropped == 1
 
 
 # PaliGemma
@@ -283,6 +341,17 @@ def test_paligemma_detect_output():
 def test_paligemma_malformed():
     parsed = parse_paligemma("<loc0100><loc0100><loc0100><loc0200> a ; <loc0001><loc0002> b ; no boxes", 100, 100)
     assert parsed.boxes == [] and parsed.dropped == 2 and parsed.text == "a; b; no boxes"
+
+
+def test_paligemma_runs_longer_than_one_box():
+    """As the PaliGemma demo's regex reads them: the label after a run names the box whose
+    four tokens end the run; a box followed by more loc tokens is unnamed."""
+    two = parse_paligemma("<loc0000><loc0000><loc0512><loc0512><loc0512><loc0512><loc1024><loc1024> plane", 100, 100)
+    assert two.boxes == [GroundedBox("", 0.0, 0.0, 50.0, 50.0), GroundedBox("plane", 50.0, 50.0, 100.0, 100.0)]
+    assert two.dropped == 0
+    for extra in ["<loc0003>", "<loc0003><loc0004><loc0005>"]:
+        parsed = parse_paligemma(f"<loc0000><loc0000><loc0512><loc0512>{extra} plane", 100, 100)
+        assert parsed.boxes == [GroundedBox("", 0.0, 0.0, 50.0, 50.0)] and parsed.dropped == 1
 
 
 # Randomised malformed text: never an exception, every box inside the image
