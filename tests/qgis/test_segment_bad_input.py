@@ -75,21 +75,21 @@ def test_prompts_in_a_wrong_crs(plugin, tiny_sam_ckpt, raster, tmp_path, cache_d
 
 
 def test_prompts_that_cannot_be_transformed_are_skipped(plugin, tiny_sam_ckpt, raster, tmp_path, cache_dir):
-    """One prompt in EPSG:4326 on the raster, one that cannot be transformed: a warning
-    names the second, the first is segmented."""
+    """A prompt that cannot be transformed, then one in EPSG:4326 on the raster: a warning
+    names the first, and the features after it are still read."""
     import processing
 
     to_wgs84 = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:32631"),
                                       QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance())
     on_raster = QgsGeometry.fromPointXY(to_wgs84.transform(QgsPointXY(*to_map(100.5, 80.5))))
     garbage = QgsGeometry.fromPointXY(QgsPointXY(*to_map(100.5, 80.5)))
-    layer = prompt_layer("Point", [(on_raster, 1, "road"), (garbage, 1, "road")], crs="EPSG:4326")
+    layer = prompt_layer("Point", [(garbage, 1, "road"), (on_raster, 1, "road")], crs="EPSG:4326")
     feedback = QgsProcessingFeedback()
     result = processing.run("geovl:segment", {"INPUT": raster, "MODEL": tiny_sam_ckpt, "PROMPTS": layer,
                                               "OUTPUT": "memory:"}, feedback=feedback)
-    assert "Features 2 of the prompt layer cannot be transformed to the raster's CRS" in feedback.textLog()
+    assert "Features 1 of the prompt layer cannot be transformed to the raster's CRS" in feedback.textLog()
     features = list(result["OUTPUT"].getFeatures())
-    assert features and {f["prompt_id"] for f in features} == {1}
+    assert features and {f["prompt_id"] for f in features} == {2}
 
 
 def test_prompt_layer_without_crs(plugin, tiny_sam_ckpt, raster, tmp_path, cache_dir):

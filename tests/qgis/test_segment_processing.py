@@ -353,6 +353,7 @@ def test_outputs_to_files(plugin, tiny_sam_ckpt, tmp_path, cache_dir):
 @pytest.mark.parametrize("pixel, crs, resolution, given, expected", [
     ((2.0, 0.5), "EPSG:32633", 0.0, None, 16 * 2.0 * 0.5),        # 16 of the raster's own pixels
     ((1.0, 1.0), "EPSG:32633", 3.0, None, 16 * 9.0),              # 16 pixels of RESOLUTION
+    ((1.0, 1.0), "EPSG:32633", 0.25, None, 16 * 0.0625),          # ... finer than a metre too
     ((1.0, 1.0), "EPSG:32633", 0.0, 5.0, 5.0),                     # MIN_AREA as given
     ((1.0, 1.0), "EPSG:32633", 0.0, 0.0, 0.0),                     # 0 keeps every polygon
     # degrees at 60 N on WGS 84: a degree of the parallel is 55,800 m, of the meridian 111,412 m
