@@ -9,8 +9,8 @@ from qgis.core import (QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProcess
                        QgsMemoryProviderUtils, QgsWkbTypes)
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-                                 QPushButton, QToolButton, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                                 QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from ..processing.base import current_map_view, make_fields
 from ..processing.model_widget import CHECKPOINT_FILTER
@@ -61,6 +61,12 @@ class GeoVLSegmentDock(QgsDockWidget):
         self.output.setToolTip(tr("The polygon layer accepted objects are added to; empty: a new memory layer "
                                   "'{}' with the fields of geovl:segment.").format(OBJECTS_LAYER_NAME))
         form.addRow(tr("Add to"), self.output)
+        self.hover_preview = QCheckBox(tr("Preview under the cursor"))
+        self.hover_preview.setObjectName("GeoVLHoverPreview")
+        self.hover_preview.setChecked(True)
+        self.hover_preview.setToolTip(tr("Before the first click, show faintly what a click where the cursor rests "
+                                         "would segment (on tiles already encoded)."))
+        form.addRow(self.hover_preview)
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         self.progress = QProgressBar()

@@ -8,7 +8,9 @@ the decode). Enter accepts the object: its polygons are asked for then and added
 dock's polygon layer (the fields of geovl:segment). Esc clears the object, Backspace (or
 Ctrl+Z) takes back the last prompt.
 Resting the cursor on the raster encodes the tiles under it in the background (job
-segment_tiles), so the first click there only decodes. On a web layer the first click
+segment_tiles), so the first click there only decodes. Before the first click of an object,
+the cursor resting on an encoded tile previews, fainter, what a click there would give (the
+dock's "Preview under the cursor", Geo-SAM's preview mode): a decode only, never an encode. On a web layer the first click
 renders the map view, also in the background, and is placed once it is done. Clicks and previews are in the
 raster's CRS; the canvas may show another.
 """
@@ -31,9 +33,12 @@ from .background_jobs import BackgroundJobs
 DRAG_PX = 6
 # The cursor rests this long on the raster before the tiles under it are encoded.
 HOVER_ENCODE_MS = 400
+# ... and this long before the object under it is previewed (a decode: about 60 ms on 2 cores).
+HOVER_PREVIEW_MS = 150
 FIELDS = [("class", "string"), ("score", "double"), ("area_m2", "double"), ("prompt_id", "int"),
           ("model", "string"), ("source", "string"), ("version", "string")]
 PREVIEW_COLOUR = QColor(30, 144, 255, 110)
+HOVER_COLOUR = QColor(30, 144, 255, 70)
 
 
 def tr(text: str) -> str:
@@ -55,12 +60,12 @@ class Target:
                 "tiling": {"tile_size": 0, "overlap": 0, "resolution": 0.0, "extent": None, "bands": None}}
 
 
-def mask_image(mask: dict) -> QImage:
+def mask_image(mask: dict, colour: QColor = PREVIEW_COLOUR) -> QImage:
     """The mask bits of segment_object (rows of bits padded to 32) as a translucent picture."""
     width, height = mask["size"]
     bits = base64.b64decode(mask["bits"])
     image = QImage(bits, width, height, len(bits) // height, QImage.Format.Format_Mono)
-    image.setColorTable([QColor(0, 0, 0, 0).rgba(), PREVIEW_COLOUR.rgba()])
+    image.setColorTable([QColor(0, 0, 0, 0).rgba(), colour.rgba()])
     return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)   # a copy: `bits` may go
 
 
@@ -69,6 +74,7 @@ class MaskPreview(QgsMapCanvasItem):
 
     def __init__(self, canvas):
         super().__init__(canvas)
+        self.canvas = canvas
         self.image: QImage | None = None
         self.setZValue(10)
 
@@ -77,6 +83,11 @@ class MaskPreview(QgsMapCanvasItem):
         self.setRect(rect)
         self.show()
         self.update()
+
+    def show_bits(self, mask: dict, crs, colour: QColor = PREVIEW_COLOUR) -> None:
+        """segment_object's mask bits, in `crs` (the raster's), over the canvas."""
+        to_canvas = QgsCoordinateTransform(crs, self.canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        self.show_mask(mask_image(mask, colour), to_canvas.transformBoundingBox(QgsRectangle(*mask["bounds"])))
 
     def clear(self) -> None:
         self.image = None
@@ -91,6 +102,7 @@ class SegmentMapTool(QgsMapTool):
     """Prompts (map points and a box in the raster's CRS) of one object at a time."""
 
     previewChanged = pyqtSignal()      # a new preview is drawn (or cleared)
+    hoverPreviewChanged = pyqtSignal()   # the preview under the cursor is drawn (or cleared)
 
     def __init__(self, canvas, dock):
         super().__init__(canvas)
@@ -114,6 +126,13 @@ class SegmentMapTool(QgsMapTool):
         self._hover.setInterval(HOVER_ENCODE_MS)
         self._hover.timeout.connect(self._encode_under_cursor)
         self._hover_point: QgsPointXY | None = None
+        self._hover_preview = QTimer(self)
+        self._hover_preview.setSingleShot(True)
+        self._hover_preview.setInterval(HOVER_PREVIEW_MS)
+        self._hover_preview.timeout.connect(self._preview_under_cursor)
+        self.hover_mask: dict | None = None       # the mask under the resting cursor, before any click
+        self.hover = MaskPreview(canvas)
+        self.hover.setZValue(9)
         self.preview = MaskPreview(canvas)
         self.box_band = self._band(QgsWkbTypes.GeometryType.PolygonGeometry, QColor(255, 200, 0), QColor(0, 0, 0, 0))
         self.object_points = self._band(QgsWkbTypes.GeometryType.PointGeometry, QColor(0, 170, 0), None)
@@ -123,6 +142,7 @@ class SegmentMapTool(QgsMapTool):
         dock.undo_button.clicked.connect(self.undo)
         dock.clear_button.clicked.connect(self.clear)
         dock.cancel_button.clicked.connect(self.cancel_background_work)
+        dock.hover_preview.toggled.connect(lambda on: None if on else self._clear_hover())
 
     def _band(self, kind, stroke: QColor, fill: QColor | None) -> QgsRubberBand:
         band = QgsRubberBand(self.canvas(), kind)
@@ -149,6 +169,8 @@ class SegmentMapTool(QgsMapTool):
             return
         self._hover_point = event.mapPoint()
         self._hover.start()
+        if self.dock.hover_preview.isChecked() and not self.prompts:
+            self._hover_preview.start()
 
     def canvasReleaseEvent(self, event) -> None:
         if self._pressed_at is None:
@@ -188,6 +210,7 @@ class SegmentMapTool(QgsMapTool):
 
     def deactivate(self) -> None:
         self._hover.stop()
+        self._clear_hover()
         super().deactivate()
 
     def cancel_background_work(self) -> None:
@@ -263,6 +286,7 @@ class SegmentMapTool(QgsMapTool):
         return len(features)
 
     def _prompts_changed(self) -> None:
+        self._clear_hover()
         self._draw_prompts()
         if not self.prompts or not any(p["label"] for p in self.prompts):
             self.jobs.cancel("decode")
@@ -291,10 +315,16 @@ class SegmentMapTool(QgsMapTool):
         if self.preview_mask is None:
             self.preview.clear()
         else:
-            to_canvas = QgsCoordinateTransform(self.target.layer.crs(), self.canvas().mapSettings().destinationCrs(),
-                                               QgsProject.instance())
-            self.preview.show_mask(mask_image(mask), to_canvas.transformBoundingBox(QgsRectangle(*mask["bounds"])))
+            self.preview.show_bits(mask, self.target.layer.crs())
         self.previewChanged.emit()
+
+    def _clear_hover(self) -> None:
+        self._hover_preview.stop()
+        self.jobs.cancel("hover")
+        if self.hover_mask is not None:
+            self.hover_mask = None
+            self.hover.clear()
+            self.hoverPreviewChanged.emit()
 
     # -- the runtime's answers -----------------------------------------------------
 
@@ -305,8 +335,19 @@ class SegmentMapTool(QgsMapTool):
             for then in waiting:
                 then()
             return
+        if lane == "hover":
+            if self.prompts or not self.dock.hover_preview.isChecked():
+                return       # an object was begun meanwhile
+            self.hover_mask = values if values["bounds"] else None
+            if self.hover_mask is None:
+                self.hover.clear()
+            else:
+                self.hover.show_bits(values, self.target.layer.crs(), HOVER_COLOUR)
+            self.hoverPreviewChanged.emit()
+            return
         if lane == "encode":
             self._open_areas += [QgsRectangle(*bounds) for bounds in values["bounds"]]
+            self._preview_under_cursor()     # the tiles under the cursor are open now
             if self.preview_mask is not None:
                 return       # the preview's line stays
             self.dock.set_idle(tr("Tiles ready: {} encoded now, the rest from the cache or already open.").format(
@@ -322,6 +363,9 @@ class SegmentMapTool(QgsMapTool):
             self.score, len(values["tiles"])))
 
     def _job_failed(self, lane: str, ticket: int, sentence: str) -> None:
+        if lane == "hover":       # nothing the user asked for: no sentence, no preview
+            self._clear_hover()
+            return
         if lane == "render":
             self._after_render = []
         if lane == "accept":
@@ -367,27 +411,49 @@ class SegmentMapTool(QgsMapTool):
                                            QgsProject.instance())
         return to_raster.transform(map_point)
 
-    def _encode_under_cursor(self) -> None:
-        """Encode the tiles under the resting cursor, unless they are open already or the
-        tool is busy (a click in flight comes first)."""
-        if self._hover_point is None or self.jobs.busy("encode") or self.decoding is not None:
-            return
+    def _resting_on(self) -> QgsPointXY | None:
+        """The resting cursor's point in the raster's CRS, with the target set to the
+        raster under it; None where there is none, or it is another raster than the
+        object's, or a web layer not rendered yet."""
+        if self._hover_point is None:
+            return None
         try:
             target = self.dock.target(self.target, self._hover_point)
         except ValueError:
-            return
+            return None
         if target is None or (target != self.target and self.prompts):
-            return      # a web layer not rendered yet, or another raster in the middle of an object
+            return None
         self._use(target)
-        at = self._to_raster(self._hover_point)
-        if any(area.contains(at) for area in self._open_areas):
+        return self._to_raster(self._hover_point)
+
+    def _encode_under_cursor(self) -> None:
+        """Encode the tiles under the resting cursor, unless they are open already or the
+        tool is busy (a click in flight comes first)."""
+        if self.jobs.busy("encode") or self.decoding is not None:
+            return
+        at = self._resting_on()
+        if at is None or any(area.contains(at) for area in self._open_areas):
             return
         self.dock.set_busy(tr("Encoding the tiles under the cursor…"))
-        self.jobs.submit("encode", "segment_tiles", {**target.arguments(), "at": [at.x(), at.y()]},
+        self.jobs.submit("encode", "segment_tiles", {**self.target.arguments(), "at": [at.x(), at.y()]},
                          tr("encoding tiles"))
+
+    def _preview_under_cursor(self) -> None:
+        """Preview the object a click at the resting cursor would give, before the first
+        click of an object, on tiles already open (the job decodes only)."""
+        if not self.dock.hover_preview.isChecked() or self.prompts or self.decoding is not None \
+                or self.accepting is not None:
+            return
+        at = self._resting_on()
+        if at is None:
+            return
+        self.jobs.submit("hover", "segment_object", {
+            **self.target.arguments(), "prompts": [{"kind": "point", "label": 1, "coords": [[at.x(), at.y()]]}],
+            "as": "mask", "encode": False}, tr("previewing"))
 
     def shut_down(self) -> None:
         self._hover.stop()
+        self._hover_preview.stop()
         self.jobs.shut_down()
-        for item in (self.preview, self.box_band, self.object_points, self.background_points):
+        for item in (self.hover, self.preview, self.box_band, self.object_points, self.background_points):
             self.canvas().scene().removeItem(item)

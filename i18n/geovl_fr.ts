@@ -494,7 +494,7 @@
         <translation>Demander</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="75"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="81"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
@@ -524,7 +524,7 @@
         <translation>Question posée à {} : {}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="199"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="222"/>
         <source>Cancelled.</source>
         <translation>Annulé.</translation>
     </message>
@@ -589,122 +589,122 @@
         <translation>Ajouter à</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="70"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="76"/>
         <source>Left click: object · right click: background · drag: box</source>
         <translation>Clic gauche : objet · clic droit : fond · glisser : boîte</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="74"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="80"/>
         <source>Accept</source>
         <translation>Accepter</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="74"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="80"/>
         <source>Undo</source>
         <translation>Défaire</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="76"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="82"/>
         <source>Add the object to the layer (Enter)</source>
         <translation>Ajouter l'objet à la couche (Enter)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="77"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="83"/>
         <source>Take back the last prompt (Backspace)</source>
         <translation>Retirer la dernière invite (Backspace)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="78"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="84"/>
         <source>Drop the object&apos;s prompts (Esc)</source>
         <translation>Effacer les invites de l'objet (Esc)</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="79"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="85"/>
         <source>Stop encoding</source>
         <translation>Arrêter l'encodage</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="88"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="94"/>
         <source>SAM checkpoint</source>
         <translation>Fichier de poids SAM</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="136"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="142"/>
         <source>Choose the raster to segment in the GeoVL Segment dock.</source>
         <translation>Choisissez le raster à segmenter dans le panneau Segmentation GeoVL.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="138"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="144"/>
         <source>Choose a model in the GeoVL Segment dock (e.g. sam-vit-b).</source>
         <translation>Choisissez un modèle dans le panneau Segmentation GeoVL (par ex. sam-vit-b).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="109"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="115"/>
         <source>The click is outside the raster &apos;{}&apos;.</source>
         <translation>Le clic est en dehors du raster « {} ».</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="121"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="127"/>
         <source>The map shows nothing to segment yet: zoom to the layer &apos;{}&apos;.</source>
         <translation>La carte n'affiche encore rien à segmenter : zoomez sur la couche « {} ».</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_dock.py" line="124"/>
+        <location filename="../geovl_plugin/segment_dock.py" line="130"/>
         <source>Rendering '{}' over the map view…</source>
         <translation>Rendu de « {} » sur l'emprise du canevas de carte…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="218"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="241"/>
         <source>Nothing to accept yet: click on an object and wait for its preview.</source>
         <translation>Rien à accepter pour l'instant : cliquez sur un objet et attendez son aperçu.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="256"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="279"/>
         <source>The layer &apos;{}&apos; did not take the object: {}</source>
         <translation>La couche « {} » n'a pas accepté l'objet : {}</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="256"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="279"/>
         <source>is it editable?</source>
         <translation>est-elle en mode édition ?</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="262"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="285"/>
         <source>Added the object to &apos;{}&apos; (press Save Layer Edits to keep it).</source>
         <translation>Objet ajouté à « {} » (cliquez sur Enregistrer les modifications de la couche pour le conserver).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="272"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="296"/>
         <source>Segmenting…</source>
         <translation>Segmentation…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="273"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="297"/>
         <source>segmenting</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="312"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="353"/>
         <source>Tiles ready: {} encoded now, the rest from the cache or already open.</source>
         <translation>Tuiles prêtes : {} encodées maintenant, les autres viennent du cache ou étaient déjà ouvertes.</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="312"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="353"/>
         <source>Tiles ready (from the cache).</source>
         <translation>Tuiles prêtes (depuis le cache).</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="321"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="362"/>
         <source>Score {:.2f} on {} tile(s) · Enter accepts, Esc clears, Backspace undoes</source>
         <translation>Score {:.2f} sur {} tuile(s) · Enter accepte, Esc efface, Backspace défait</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="385"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="437"/>
         <source>Encoding the tiles under the cursor…</source>
         <translation>Encodage des tuiles sous le curseur…</translation>
     </message>
     <message>
-        <location filename="../geovl_plugin/segment_tool.py" line="386"/>
+        <location filename="../geovl_plugin/segment_tool.py" line="438"/>
         <source>encoding tiles</source>
         <translation>encodage des tuiles</translation>
     </message>
@@ -1091,6 +1091,21 @@ Corrigez ce qu'elles signalent (souvent le réseau ou un proxy : les réglages p
         <location filename="../processing/archive.py" line="88"/>
         <source>The layer {} is not a raster file (a web or virtual layer): an archive is made of files. Export it (Raster › Conversion › Translate) or run the one-raster algorithm on it.</source>
         <translation>La couche {} n'est pas un fichier raster (c'est une couche web ou virtuelle) : une archive est faite de fichiers. Exportez-la (Raster › Conversion › Traduire) ou lancez dessus l'algorithme qui traite un seul raster.</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="64"/>
+        <source>Preview under the cursor</source>
+        <translation>Aperçu sous le curseur</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_dock.py" line="67"/>
+        <source>Before the first click, show faintly what a click where the cursor rests would segment (on tiles already encoded).</source>
+        <translation>Avant le premier clic, montrer en transparence ce qu’un clic là où repose le curseur segmenterait (sur les tuiles déjà encodées).</translation>
+    </message>
+    <message>
+        <location filename="../geovl_plugin/segment_tool.py" line="450"/>
+        <source>previewing</source>
+        <translation>aperçu</translation>
     </message>
 </context>
 <context>

@@ -148,15 +148,20 @@ class SegmentSession:
             self._open.popitem(last=False)
         return encoded
 
-    def segment(self, prompts: Sequence[MapPrompt], feedback: Feedback | None = None) -> ObjectMask:
+    def segment(self, prompts: Sequence[MapPrompt], feedback: Feedback | None = None,
+                encode: bool = True) -> ObjectMask | None:
         """The object the prompts mark. A single point asks SAM for three masks and keeps
-        the best (SamPredictor's advice for an ambiguous click); otherwise one mask."""
+        the best (SamPredictor's advice for an ambiguous click); otherwise one mask. Without
+        `encode`, None where a tile the prompts fall on is not open yet (the hover
+        preview: a decode only, never a 13 s encode)."""
         feedback = feedback or QuietFeedback()
         with self._lock:
             by_tile = self.object_prompts(prompts, feedback)
             if not by_tile:
                 raise InputError("No object point or box lies on the raster: left-click on the object (or drag a "
                                  "box around it); right clicks mark background only.")
+            if not encode and any(key not in self._open for key in by_tile):
+                return None
             cores = {key: self.grid.core(self.grid.tile(*key)) for key in by_tile}
             top = min(row_off for _, (row_off, _) in cores.values())
             left = min(col_off for _, (_, col_off) in cores.values())

@@ -198,12 +198,18 @@ def _segment_tiles(a: dict, feedback: Feedback) -> dict:
 def _segment_object(a: dict, feedback: Feedback) -> dict:
     """One object from the tool's clicks, in the result itself (a GeoPackage would cost
     more than the decode): with `"as": "mask"` (the preview) the mask's pixels, else its
-    polygons as hex WKB (the object accepted)."""
-    result = _SESSIONS.get(a, feedback).segment(_prompts(a), feedback)
+    polygons as hex WKB (the object accepted). With `"encode": false` (the hover preview)
+    no mask and no tiles where a tile is not open yet."""
+    result = _SESSIONS.get(a, feedback).segment(_prompts(a), feedback, encode=a.get("encode", True))
+    if result is None:
+        return {"score": 0.0, "tiles": [], **NO_MASK}
     values = {"score": result.score, "tiles": result.tiles}
     if a.get("as") == "mask":
         return {**values, **mask_bits(result.mask, result.transform)}
     return {**values, "polygons": [shapely.to_wkb(polygon, hex=True) for polygon in result.polygons]}
+
+
+NO_MASK = {"bits": "", "size": [0, 0], "bounds": None}   # mask_bits of an empty mask
 
 
 def mask_bits(mask: np.ndarray, transform: Affine) -> dict:
@@ -213,7 +219,7 @@ def mask_bits(mask: np.ndarray, transform: Affine) -> dict:
     units; size [0, 0] and no bounds for an empty mask."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(rows):
-        return {"bits": "", "size": [0, 0], "bounds": None}
+        return dict(NO_MASK)
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     cropped = mask[top:bottom, left:right]
     padded = np.zeros((cropped.shape[0], -(-cropped.shape[1] // 32) * 32), bool)

@@ -125,6 +125,26 @@ QgsApplication.processEvents()
 state("escaped")
 results["saved"] = layer.commitChanges()      # Save Layer Edits, as the dock's message asks
 
+step("hover preview")
+results["hover_checked"] = dock.hover_preview.isChecked()
+QTest.mouseMove(viewport, screen(100, 80))
+start = time.monotonic()
+while tool.hover_mask is None and time.monotonic() - start < 60:
+    QgsApplication.processEvents()
+    time.sleep(0.01)
+screenshot("4-hover-preview")
+at = tool._to_raster(tool._hover_point)
+results["hover"] = {"mask": tool.hover_mask, "prompts": list(tool.prompts), "preview": tool.preview_mask,
+                    "at": [at.x(), at.y()]}
+before = layer.featureCount()
+QTest.keyClick(canvas, Qt.Key.Key_Return)      # a hover preview is not an object to accept
+QgsApplication.processEvents()
+results["hover"]["enter_added"] = layer.featureCount() - before
+results["hover"]["status_after_enter"] = dock.status.text()
+dock.hover_preview.setChecked(False)
+QgsApplication.processEvents()
+results["hover"]["mask_when_unchecked"] = tool.hover_mask
+
 step("accept into a layer in another CRS")
 from qgis.core import QgsVectorLayer
 lonlat = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=class:string", "lon-lat objects", "memory")
@@ -221,6 +241,16 @@ def test_segment_tool_in_the_desktop(tiny_sam_ckpt, tiny_sam_factory, tmp_path):
     assert states["escaped"]["prompts"] == [] and states["escaped"]["preview"] is None
     assert results["saved"]
 
+    # The cursor resting on the open tile before any click: SamPredictor's mask for a
+    # click there; Enter does not take it; unchecking the box removes it.
+    hover = results["hover"]
+    assert results["hover_checked"] and hover["mask"] is not None, hover
+    expected, _ = predictor_mask(sam, image, [{"kind": "point", "label": 1, "coords": [hover["at"]]}])
+    np.testing.assert_array_equal(unpacked(hover["mask"], image.shape[:2]), expected)
+    assert hover["prompts"] == [] and hover["preview"] is None
+    assert hover["enter_added"] == 0 and "Nothing to accept yet" in hover["status_after_enter"]
+    assert hover["mask_when_unchecked"] is None
+
     # Into a layer in EPSG:4326: the same object, its geometry mapped to lon/lat.
     (lonlat,) = results["lonlat_features"]
     assert lonlat["class"] == "object"
@@ -231,7 +261,8 @@ def test_segment_tool_in_the_desktop(tiny_sam_ckpt, tiny_sam_factory, tmp_path):
     assert wkt.loads(lonlat["wkt"]).bounds[1] == pytest.approx(42.0, abs=0.1)   # degrees: a latitude near 42 N
 
     names = [os.path.basename(p) for p in run.screenshots]
-    assert names == ["0-raster.png", "1-point-preview.png", "2-point-and-box-preview.png", "3-accepted.png"]
+    assert names == ["0-raster.png", "1-point-preview.png", "2-point-and-box-preview.png", "3-accepted.png",
+                     "4-hover-preview.png"]
     for png in run.screenshots:
         assert drawn(png, results["canvas_in_screenshot"][os.path.basename(png)[:-4]]), png
     assert not results["torch_imported"] and results["modules"] == [], results["modules"]

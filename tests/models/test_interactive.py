@@ -125,6 +125,24 @@ def test_tiles_are_encoded_once_and_shared_with_geovl_segment(tiny_sam_ckpt, tmp
         session.close()
 
 
+def test_hover_preview_only_decodes(tiny_sam_ckpt, tmp_path, cache_dir):
+    """Without `encode` (the hover preview) a tile not open gives no mask and is not
+    encoded; once it is open, the same mask as a click."""
+    from geovl.runtime.jobs import NO_MASK, run_job
+
+    from .conftest import Recorder
+
+    raster = write_rgb(tmp_path / "hover.tif", scene(256, 512, seed=7))
+    common = {"raster": raster, "model": {"name": tiny_sam_ckpt, "device": "cpu", "precision": "fp32"},
+              "tiling": {}, "environment": {"GEOVL_CACHE_DIR": str(cache_dir)}, "as": "mask"}
+    hover = {**common, "prompts": [{"kind": "point", "coords": [to_map(300.5, 40.5)], "label": 1}], "encode": False}
+    feedback = Recorder()
+    assert run_job("segment_object", hover, feedback) == {"score": 0.0, "tiles": [], **NO_MASK}
+    assert run_job("segment_tiles", {**common, "at": to_map(300.5, 40.5)}, feedback)["encoded"] == 1   # not before
+    previewed = run_job("segment_object", hover, feedback)
+    assert previewed["bounds"] and previewed == run_job("segment_object", {**hover, "encode": True}, feedback)
+
+
 def test_bad_clicks_get_sentences(tiny_sam_ckpt, tmp_path, cache_dir):
     raster = write_rgb(tmp_path / "bad.tif", scene(256, 256, seed=4))
     session = SegmentSession(raster, options(tiny_sam_ckpt))
