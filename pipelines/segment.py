@@ -54,6 +54,8 @@ FLAT_BOX_ADVICE = (f"A box (a polygon prompt's bounding box) needs two distinct 
 # ms an object alone or in twos, 53-57 in fours and 90 in sixteens (memory traffic).
 DECODE_BATCH = 2
 DECODE_BATCH_POINTS = 1024  # ... fewer when they carry many points (attention memory grows with points)
+# From this many masks on a CPU, the log says what REFINE's second decode of each costs.
+REFINE_ADVICE_MASKS = 500
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ def segment(raster_path: str, model: ModelOptions, prompts: Sequence[MapPrompt] 
         routed = _route(grid, mapped, classes)
         if prompts and not routed and not prior_path and not texts:
             raise InputError(_nothing_routed(len(prompts), mapped, flat))
+        masks = sum(len(tile_prompts) for tile_prompts in routed.values())
+        if refine and masks >= REFINE_ADVICE_MASKS and segmenter.device.type == "cpu":
+            feedback.info(f"{masks:,} masks to decode, each twice: REFINE gives SAM its first mask as a dense "
+                          "prompt (as GeoSAM does). Without REFINE the decoding takes about half as long.")
         cache = embedding_cache(source, model, model_type, segmenter, grid)
         work_dir = tempfile.mkdtemp(prefix="geovl-segment-")
         try:

@@ -151,6 +151,22 @@ def test_second_run_only_decodes(tiny_sam_ckpt, tmp_path, cache_dir):
     np.testing.assert_array_equal(read_band(mask_cached), read_band(mask_fresh))
 
 
+@pytest.mark.parametrize("refine", [True, False])
+def test_many_masks_with_refine_are_announced(tiny_sam_ckpt, tmp_path, cache_dir, monkeypatch, refine):
+    """From REFINE_ADVICE_MASKS masks on a CPU, the log says REFINE decodes each twice."""
+    monkeypatch.setattr("geovl.pipelines.segment.REFINE_ADVICE_MASKS", 3)
+    raster = write_rgb(tmp_path / "many.tif", scene(256, 512, seed=3))
+    prompts = [MapPrompt("point", (to_map(30.5 + 100 * i, 40.5),), prompt_id=i) for i in range(3)]
+    feedback = Recorder()
+    segment(raster, options(tiny_sam_ckpt), prompts, refine=refine, feedback=feedback)
+    said = [m for m in feedback.infos if "each twice" in m]
+    assert said == (["3 masks to decode, each twice: REFINE gives SAM its first mask as a dense prompt (as GeoSAM "
+                     "does). Without REFINE the decoding takes about half as long."] if refine else [])
+    feedback = Recorder()
+    segment(raster, options(tiny_sam_ckpt), prompts[:2], refine=refine, feedback=feedback)
+    assert not [m for m in feedback.infos if "each twice" in m]
+
+
 def test_line_prompts_are_sampled_at_the_spacing():
     coords = [(0.0, 0.0), (30.0, 0.0), (30.0, 40.0)]  # length 70
     points = sample_line(coords, 10.0)
