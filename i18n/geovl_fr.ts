@@ -2062,57 +2062,57 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>Raster de classes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="135"/>
+        <location filename="../processing/segment.py" line="137"/>
         <source>Road centre lines</source>
         <translation>Axes des routes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="144"/>
+        <location filename="../processing/segment.py" line="146"/>
         <source>Choose a raster layer (INPUT).</source>
         <translation>Choisissez une couche raster (INPUT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="153"/>
+        <location filename="../processing/segment.py" line="155"/>
         <source>Give something to segment: a prompt layer (PROMPTS), a prior class raster (PRIOR) or text concepts (TEXT, with a SAM 3 model).</source>
         <translation>Indiquez quoi segmenter : une couche d'invites (PROMPTS), un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT, avec un modèle SAM 3).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="222"/>
+        <location filename="../processing/segment.py" line="224"/>
         <source>The prompt layer has no coordinate reference system. Set it (Layer Properties &gt; Source) and run again.</source>
         <translation>La couche d'invites n'a pas de système de coordonnées de référence. Définissez-le (Propriétés de la couche &gt; Source) puis relancez.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="229"/>
+        <location filename="../processing/segment.py" line="231"/>
         <source>The prompt layer has no field &apos;{}&apos; ({}); its fields are: {}.</source>
         <translation>La couche d'invites n'a pas de champ « {} » ({}) ; ses champs sont : {}.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="247"/>
+        <location filename="../processing/segment.py" line="249"/>
         <source>Feature {} has label {!r} in the field {}; use 1 for the object and 0 for background.</source>
         <translation>L'entité {} a l'étiquette {!r} dans le champ {} ; utilisez 1 pour l'objet et 0 pour le fond.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="266"/>
+        <location filename="../processing/segment.py" line="268"/>
         <source>None of the prompts can be transformed from the prompt layer&apos;s CRS ({}) to the raster&apos;s ({}). Check that the prompt layer&apos;s CRS is right.</source>
         <translation>Aucune invite ne peut être transformée du SCR de la couche d'invites ({}) vers celui du raster ({}). Vérifiez que le SCR de la couche d'invites est le bon.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="270"/>
+        <location filename="../processing/segment.py" line="272"/>
         <source>Features {} of the prompt layer cannot be transformed to the raster&apos;s CRS and were skipped.</source>
         <translation>Les entités {} de la couche d'invites ne peuvent pas être transformées vers le SCR du raster et ont été ignorées.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="274"/>
+        <location filename="../processing/segment.py" line="276"/>
         <source>The prompt layer has no features with a geometry.</source>
         <translation>La couche d'invites n'a aucune entité avec une géométrie.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="150"/>
+        <location filename="../processing/segment.py" line="152"/>
         <source>The prompt layer (PROMPTS) has no features with a geometry: add points, polygons or lines on what to segment, or give a prior class raster (PRIOR) or text concepts (TEXT).</source>
         <translation>La couche d'invites (PROMPTS) n'a aucune entité avec une géométrie : ajoutez des points, polygones ou lignes sur ce qu'il faut segmenter, ou donnez un raster de classes a priori (PRIOR) ou des concepts textuels (TEXT).</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="219"/>
+        <location filename="../processing/segment.py" line="221"/>
         <source>The prompt layer has no features.</source>
         <translation>La couche d'invites n'a aucune entité.</translation>
     </message>
@@ -2182,27 +2182,22 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>Affiner les masques (seconde passe)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="116"/>
-        <source>Decode each mask a second time with the first pass&apos;s result as a dense prompt.</source>
-        <translation>Décode chaque masque une seconde fois, avec le résultat de la première passe comme invite dense.</translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="119"/>
+        <location filename="../processing/segment.py" line="121"/>
         <source>Smallest polygon (m²)</source>
         <translation>Plus petit polygone (m²)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="119"/>
+        <location filename="../processing/segment.py" line="121"/>
         <source>Polygons smaller than this are dropped; not set: the area of {} pixels at the raster&apos;s resolution; 0 keeps them all.</source>
         <translation>Les polygones plus petits sont écartés ; non défini : la surface de {} pixels à la résolution du raster ; 0 les garde tous.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="124"/>
+        <location filename="../processing/segment.py" line="126"/>
         <source>Simplify (map units)</source>
         <translation>Simplification (unités de carte)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="124"/>
+        <location filename="../processing/segment.py" line="126"/>
         <source>Simplification tolerance of the polygons, in the raster&apos;s map units; 0: none.</source>
         <translation>Tolérance de simplification des polygones, dans les unités de carte du raster ; 0 : aucune.</translation>
     </message>
@@ -2217,19 +2212,24 @@ Sorties : des polygones avec leur classe, leur score (l'IoU prédite par le mod�
         <translation>Mètres entre les points échantillonnés le long des invites linéaires ; 0 : tous les 32 pixels.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="130"/>
+        <location filename="../processing/segment.py" line="132"/>
         <source>Centre-line class</source>
         <translation>Classe des axes</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="130"/>
+        <location filename="../processing/segment.py" line="132"/>
         <source>The class whose centre lines the optional centre-line output draws.</source>
         <translation>La classe dont la sortie facultative des axes trace les axes.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="164"/>
+        <location filename="../processing/segment.py" line="166"/>
         <source>segmenting</source>
         <translation>segmentation</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="116"/>
+        <source>Decode each mask a second time with the first pass&apos;s result as a dense prompt (GeoSAM&apos;s refinement). It doubles the decoding time: for thousands of prompts on a CPU without native bf16, turn it off.</source>
+        <translation>Décode chaque masque une seconde fois, avec le résultat de la première passe comme invite dense (le raffinement de GeoSAM). Cela double le temps de décodage : pour des milliers d’invites sur un processeur sans bf16 natif, désactivez-le.</translation>
     </message>
 </context>
 <context>

@@ -115,7 +115,9 @@ class SegmentAlgorithm(GeoVLAlgorithm):
                                                   options=MODEL_TYPES, defaultValue=0))
         self.addParameter(with_help(QgsProcessingParameterBoolean(
             self.REFINE, self.tr("Refine masks (second pass)"), defaultValue=True),
-            self.tr("Decode each mask a second time with the first pass's result as a dense prompt.")))
+            self.tr("Decode each mask a second time with the first pass's result as a dense prompt (GeoSAM's "
+                    "refinement). It doubles the decoding time: for thousands of prompts on a CPU without native "
+                    "bf16, turn it off.")))
         self.addParameter(with_help(QgsProcessingParameterNumber(
             self.MIN_AREA, self.tr("Smallest polygon (m²)"), type=QgsProcessingParameterNumber.Type.Double,
             minValue=0.0, optional=True),
