@@ -73,6 +73,28 @@ def write_rgb(path, image, nodata=None) -> str:
     return str(path)
 
 
+def virtual_raster(path: str, crs: str, extent: tuple[float, float, float, float], width: int, height: int,
+                   name: str):
+    """A QGIS 'virtualraster' layer (formula "r@1") of width x height px over `extent`
+    (xmin, ymin, xmax, ymax) from the file `path`: a raster layer with no file of its own."""
+    from qgis.core import (QgsCoordinateReferenceSystem, QgsProviderRegistry, QgsRasterDataProvider, QgsRasterLayer,
+                           QgsRectangle)
+
+    if "virtualraster" not in QgsProviderRegistry.instance().providerList():
+        pytest.skip("QGIS has no virtual raster provider")
+    params = QgsRasterDataProvider.VirtualRasterParameters()
+    params.crs = QgsCoordinateReferenceSystem(crs)
+    params.extent = QgsRectangle(*extent)
+    params.width, params.height = width, height
+    params.formula = '"r@1"'
+    source = QgsRasterDataProvider.VirtualRasterInputLayers()
+    source.name, source.uri, source.provider = "r", path, "gdal"
+    params.rInputLayers = [source]
+    layer = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), name, "virtualraster")
+    assert layer.isValid() and layer.providerType() == "virtualraster"
+    return layer
+
+
 def prompt_layer(geometry: str, features, crs: str | None = SEGMENT_CRS, label_type: str = "integer"):
     """A memory layer of prompts: `features` are (QgsGeometry, label, class name) triples;
     fields `label` and `cls`. Feature ids are 1, 2, ... in order."""

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import (QgsCoordinateReferenceSystem, QgsGeometry, QgsProcessingException, QgsProcessingFeedback,
-                       QgsProviderRegistry, QgsRasterDataProvider, QgsRasterLayer, QgsRectangle)
+from qgis.core import QgsGeometry, QgsProcessingException, QgsProcessingFeedback, QgsRasterLayer, QgsRectangle
 
-from .conftest import partial_files, tile_bounds
+from .conftest import partial_files, tile_bounds, virtual_raster
 
 pytestmark = pytest.mark.usefixtures("qgis_app")
 
@@ -13,19 +12,7 @@ pytestmark = pytest.mark.usefixtures("qgis_app")
 @pytest.fixture
 def virtual_layer(qgis_app, rgb_raster):
     """A 'virtualraster' layer (formula "r@1") over rgb_raster: 300 x 200 px of 1 m, no file of its own."""
-    if "virtualraster" not in QgsProviderRegistry.instance().providerList():
-        pytest.skip("QGIS has no virtual raster provider")
-    params = QgsRasterDataProvider.VirtualRasterParameters()
-    params.crs = QgsCoordinateReferenceSystem("EPSG:32633")
-    params.extent = QgsRectangle(500_000, 4_649_800, 500_300, 4_650_000)
-    params.width, params.height = 300, 200
-    params.formula = '"r@1"'
-    source = QgsRasterDataProvider.VirtualRasterInputLayers()
-    source.name, source.uri, source.provider = "r", rgb_raster, "gdal"
-    params.rInputLayers = [source]
-    layer = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), "virtual", "virtualraster")
-    assert layer.isValid() and layer.providerType() == "virtualraster"
-    return layer
+    return virtual_raster(rgb_raster, "EPSG:32633", (500_000, 4_649_800, 500_300, 4_650_000), 300, 200, "virtual")
 
 
 def run_retrieve(layer, model, **extra):

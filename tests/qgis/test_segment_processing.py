@@ -381,29 +381,19 @@ def test_min_area_defaults_to_sixteen_pixels_of_ground(plugin, tmp_path, pixel, 
 def test_prior_without_a_file_is_rendered_at_its_own_pixels(plugin, tiny_sam_ckpt, tmp_path, cache_dir):
     """A PRIOR that is a layer with no file of its own (a QGIS virtual raster of 0.5 m
     pixels) is rendered on its own grid, not resampled, before its classes give prompts."""
-    from qgis.core import QgsProviderRegistry, QgsRasterDataProvider
     from rasterio.transform import from_origin
 
     from ..conftest import write_raster
-    from .conftest import SEGMENT_CRS
+    from .conftest import SEGMENT_CRS, virtual_raster
 
-    if "virtualraster" not in QgsProviderRegistry.instance().providerList():
-        pytest.skip("QGIS has no virtual raster provider")
     raster = write_rgb(tmp_path / "one_tile.tif", scene(256, 256, seed=5))
     classes = np.zeros((1, 256, 256), np.uint8)
     classes[0, 60:120, 40:200] = 1
     prior_file = write_raster(tmp_path / "prior.tif", classes, crs=SEGMENT_CRS,
                               transform=from_origin(ORIGIN_X, ORIGIN_Y, SEGMENT_PIXEL, SEGMENT_PIXEL))
-    params = QgsRasterDataProvider.VirtualRasterParameters()
-    params.crs = QgsCoordinateReferenceSystem(SEGMENT_CRS)
-    params.extent = QgsRectangle(ORIGIN_X, ORIGIN_Y - 256 * SEGMENT_PIXEL, ORIGIN_X + 256 * SEGMENT_PIXEL, ORIGIN_Y)
-    params.width, params.height = 256, 256
-    params.formula = '"p@1"'
-    source = QgsRasterDataProvider.VirtualRasterInputLayers()
-    source.name, source.uri, source.provider = "p", prior_file, "gdal"
-    params.rInputLayers = [source]
-    prior = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), "prior", "virtualraster")
-    assert prior.isValid()
+    side = 256 * SEGMENT_PIXEL
+    prior = virtual_raster(prior_file, SEGMENT_CRS, (ORIGIN_X, ORIGIN_Y - side, ORIGIN_X + side, ORIGIN_Y), 256, 256,
+                           "prior")
     feedback = QgsProcessingFeedback()
     result = run_segment(raster, tiny_sam_ckpt, None, feedback=feedback, PRIOR=prior)
     assert "Rendering layer 'prior' to a 256 x 256 px GeoTIFF." in feedback.textLog()

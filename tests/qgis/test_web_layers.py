@@ -13,12 +13,11 @@ import math
 
 import pytest
 from qgis.core import (QgsCoordinateReferenceSystem, QgsNetworkAccessManager, QgsPointXY, QgsProcessingContext,
-                       QgsProcessingException, QgsProcessingFeedback, QgsProviderRegistry, QgsRasterDataProvider,
-                       QgsRasterLayer, QgsRectangle)
+                       QgsProcessingException, QgsProcessingFeedback, QgsRasterLayer, QgsRectangle)
 
 from .. import tile_server
 from ..tile_server import TILE_COLOUR
-from .conftest import partial_files
+from .conftest import partial_files, virtual_raster
 
 pytestmark = pytest.mark.usefixtures("qgis_app")
 
@@ -246,21 +245,9 @@ def geographic_virtual_layer(qgis_app, tmp_path):
 
     from ..conftest import write_raster
 
-    if "virtualraster" not in QgsProviderRegistry.instance().providerList():
-        pytest.skip("QGIS has no virtual raster provider")
     path = write_raster(tmp_path / "geo.tif", np.full((1, 100, 100), 7, np.uint8), crs="EPSG:4326",
                         transform=from_origin(9.995, 60.005, 0.0001, 0.0001))
-    params = QgsRasterDataProvider.VirtualRasterParameters()
-    params.crs = QgsCoordinateReferenceSystem("EPSG:4326")
-    params.extent = QgsRectangle(9.995, 59.995, 10.005, 60.005)
-    params.width, params.height = 100, 100
-    params.formula = '"g@1"'
-    source = QgsRasterDataProvider.VirtualRasterInputLayers()
-    source.name, source.uri, source.provider = "g", path, "gdal"
-    params.rInputLayers = [source]
-    layer = QgsRasterLayer(QgsRasterDataProvider.encodeVirtualRasterProviderUri(params), "geo", "virtualraster")
-    assert layer.isValid()
-    return layer
+    return virtual_raster(path, "EPSG:4326", (9.995, 59.995, 10.005, 60.005), 100, 100, "geo")
 
 
 def test_a_geographic_layer_renders_square_ground_pixels(geographic_virtual_layer, cache_dir):
