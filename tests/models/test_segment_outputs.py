@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from geovl.errors import InputError
-from geovl.pipelines.segment import MapPrompt, segment
+from geovl.geo.raster import RasterSource
+from geovl.pipelines.options import TilingOptions
+from geovl.pipelines.segment import LINE_SPACING_PX, MapPrompt, map_prompts, segment
+from geovl.pipelines.tiling import plan
 
 from .conftest import Recorder, scene
 from .test_segment_pipeline import PIXEL, options, to_map, write_rgb
@@ -51,6 +54,45 @@ def test_box_with_no_area_says_so(tiny_sam_ckpt, tmp_path, cache_dir, corners):
     point = MapPrompt("point", (to_map(100.5, 100.5),), prompt_id=6)
     result = segment(raster, options(tiny_sam_ckpt), [box, point], feedback=Recorder())
     assert {r.prompt_id for r in result.regions} == {6}
+
+
+def test_five_boxes_with_no_area_are_all_named(tiny_sam_ckpt, tmp_path, cache_dir):
+    raster = write_rgb(tmp_path / "input.tif", scene(256, 256, seed=3))
+    boxes = [MapPrompt("box", (to_map(30, 40 + i), to_map(90, 40 + i)), prompt_id=i) for i in range(1, 6)]
+    with pytest.raises(InputError) as refused:
+        segment(raster, options(tiny_sam_ckpt), boxes, feedback=Recorder())
+    assert "The box prompts (1, 2, 3, 4, 5) have no area" in str(refused.value)
+    with pytest.raises(InputError, match=r"The box prompts \(1, 2, 3, 4, 5, \.\.\.\) have no area"):
+        segment(raster, options(tiny_sam_ckpt), boxes + [MapPrompt("box", (to_map(30, 50), to_map(90, 50)),
+                                                                   prompt_id=6)], feedback=Recorder())
+
+
+def test_prompts_on_the_raster_edges(tmp_path):
+    """Points are on the raster from pixel 0 up to (not at) its width and height; a box
+    whose top is the raster's bottom edge is off it; a line without a spacing gets a point
+    every LINE_SPACING_PX (32) output pixels."""
+    raster = write_rgb(tmp_path / "edges.tif", scene(256, 256, seed=2))
+    on = [(0.0, 0.0), (0.25, 0.25), (255.75, 255.75)]
+    off = [(-0.25, 5.0), (5.0, -0.25), (-5.0, 5.0), (256.0, 5.0), (5.0, 256.0)]
+    prompts = [MapPrompt("point", (to_map(*p),), prompt_id=i) for i, p in enumerate(on + off)]
+    prompts += [MapPrompt("box", (to_map(10, 256), to_map(50, 300)), prompt_id=20),
+                MapPrompt("line", (to_map(10.5, 100.5), to_map(234.5, 100.5)), prompt_id=30)]
+    with RasterSource(raster) as source:
+        grid = plan(source, TilingOptions(), 256)
+        mapped, flat = map_prompts(source, grid, prompts, 0.0, Recorder())
+    assert [p.prompt_id for p, _ in mapped] == [0, 1, 2, 30] and flat == []
+    line = mapped[-1][1]
+    assert LINE_SPACING_PX == 32
+    np.testing.assert_allclose(line[:, 0], np.arange(10.5, 235, 32))
+    np.testing.assert_allclose(line[:, 1], 100.5)
+
+
+def test_each_region_names_the_prompt_that_made_it(whole_tile_sam_ckpt, tmp_path, cache_dir):
+    raster = write_rgb(tmp_path / "two.tif", scene(256, 512, seed=4) | 1)
+    prompts = [MapPrompt("point", (to_map(100.5, 100.5),), class_name="a", prompt_id=11),
+               MapPrompt("point", (to_map(400.5, 100.5),), class_name="b", prompt_id=22)]
+    result = segment(raster, options(whole_tile_sam_ckpt), prompts)
+    assert sorted((r.class_name, r.prompt_id) for r in result.regions) == [("a", 11), ("b", 22)]
 
 
 def test_all_nodata_raster_is_a_sentence(tiny_sam_ckpt, tmp_path, cache_dir):

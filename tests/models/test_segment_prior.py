@@ -70,7 +70,7 @@ def test_prior_points_lie_on_their_class_and_background_on_valid_pixels(tiny_sam
     assert len(seen) == 1
     points, labels = seen[0]
     fg, bg = points[labels == 1], points[labels == 0]
-    assert (len(fg), len(bg)) == PRIOR_POINTS
+    assert (len(fg), len(bg)) == PRIOR_POINTS == (32, 16)   # as the README says
     assert (fg[:, 0] > CLASS_COLS[0]).all() and (fg[:, 0] < CLASS_COLS[1]).all()
     assert (fg[:, 1] > CLASS_ROWS[0]).all() and (fg[:, 1] < CLASS_ROWS[1]).all()
     in_class = ((bg[:, 0] > CLASS_COLS[0]) & (bg[:, 0] < CLASS_COLS[1])

@@ -56,6 +56,13 @@ def test_box_is_clipped_to_each_tile_it_covers():
     assert found == {}
 
 
+@pytest.mark.parametrize("corners", [[[10.0, 20.0], [200.0, 21.0]], [[10.0, 20.0], [11.0, 150.0]]],
+                         ids=["1 px high", "1 px wide"])
+def test_box_thinner_than_the_least_side_has_no_parts(corners):
+    grid = plan_grid(Affine.identity(), Window(0, 0, 300, 200), 64, 16)
+    assert box_by_tile(grid, np.array(corners)) == {}
+
+
 def test_background_points_join_the_objects_of_their_class_on_their_tile():
     grid = plan_grid(Affine.identity(), Window(0, 0, 128, 64), 64)   # two tiles side by side
     classes = ["road", "sidewalk"]
