@@ -116,6 +116,35 @@ def test_identical_rasters_are_no_change_not_an_error(tmp_path):
         assert not found_mask(mask_path).any()
 
 
+def exact_otsu(values: np.ndarray) -> float:
+    """Otsu's threshold over every value (no histogram): the split of the sorted values
+    that maximises the between-class variance, halfway between its two sides."""
+    values = np.sort(values[np.isfinite(values)]).astype(np.float64)
+    n, below = len(values), np.arange(1, len(values))
+    sums = np.cumsum(values)
+    share = below / n
+    between = share * (1 - share) * (sums[:-1] / below - (sums[-1] - sums[:-1]) / (n - below)) ** 2
+    k = int(np.argmax(between))
+    return float(values[k] + values[k + 1]) / 2
+
+
+def test_cva_threshold_is_otsus_over_the_whole_magnitude_raster(tmp_path):
+    """On a pair whose change is spread, not planted (one mode, a long tail), the
+    automatic threshold is Otsu's over every pixel of the magnitude written, within one
+    bin of the 4096-bin histogram the tile pass builds."""
+    from geovl.pipelines.change import HISTOGRAM_BINS
+
+    rng = np.random.default_rng(5)
+    before = rng.normal(1000, 50, (4, SIZE, SIZE)).clip(0)
+    after = before + rng.normal(0, 40, (4, SIZE, SIZE)) * (1 + 2 * rng.random((1, SIZE, SIZE)))
+    paths = write_pair(tmp_path, before.astype(np.uint16), after.clip(0).astype(np.uint16))
+    result = detect_changes(*paths, magnitude_path=str(tmp_path / "magnitude.tif"))
+    with rasterio.open(tmp_path / "magnitude.tif") as dataset:
+        magnitudes = dataset.read(1)
+    bin_width = 1.5 * np.nanmax(magnitudes) / HISTOGRAM_BINS
+    assert result.threshold == pytest.approx(exact_otsu(magnitudes), abs=bin_width)
+
+
 def test_threshold_override(pair):
     low = detect_changes(*pair, threshold=0.01, min_area_m2=1e9)      # everything changed, nothing large enough
     assert low.regions == [] and low.threshold == 0.01
@@ -200,6 +229,57 @@ def test_upsample_bilinear_puts_values_at_cell_centres():
     # cell centres at pixels 0.5 and 2.5 of 4: pixel 0 and 3 hold the edge values, 1 and 2 blend
     np.testing.assert_allclose(up[0], [0, 0.25, 0.75, 1])
     np.testing.assert_allclose(up[:, 0], [0, 0.5, 1.5, 2])
+
+
+@pytest.mark.parametrize("cells, shape", [((7, 5), (32, 20)), ((14, 14), (224, 224)), ((3, 4), (3, 4))])
+def test_upsample_bilinear_equals_torch_interpolate(cells, shape):
+    """The same resampling as torch's bilinear interpolate with align_corners=False (how
+    patch-feature maps are upsampled upstream), on random values."""
+    import torch
+
+    from geovl.pipelines.change import upsample_bilinear
+
+    values = np.random.default_rng(3).normal(size=cells).astype(np.float32)
+    expected = torch.nn.functional.interpolate(torch.from_numpy(values)[None, None], size=shape, mode="bilinear",
+                                               align_corners=False)[0, 0].numpy()
+    np.testing.assert_allclose(upsample_bilinear(values, shape), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mask_colours_black_and_red(pair, tmp_path):
+    """The mask's colour table: 0 black, 1 red (a GeoTIFF palette keeps no alpha: 0 is made
+    transparent by the style QGIS applies, tests/qgis/test_styles.py)."""
+    mask_path = str(tmp_path / "mask.tif")
+    detect_changes(*pair, mask_path=mask_path)
+    with rasterio.open(mask_path) as dataset:
+        colours = dataset.colormap(1)
+    assert (colours[0][:3], colours[1][:3]) == ((0, 0, 0), (230, 30, 30))
+
+
+def test_caption_crop_is_centred_on_the_region_with_context(pair):
+    """A region's crop: a square centred on its box, twice its longer side, at least
+    CAPTION_CONTEXT_PX output pixels; the whole overlap for the overall caption."""
+    from shapely.geometry import box
+
+    from geovl.geo.grid import plan_grid
+    from geovl.geo.pair import RasterPair
+    from geovl.pipelines.change import CAPTION_CONTEXT_PX, _crop_window
+
+    with RasterPair(*pair) as raster_pair:
+        grid = plan_grid(raster_pair.before.dataset.transform, raster_pair.area, 128, 0, 1.0)
+        # BEFORE pixels: columns 100-300 (200 wide), rows 40-100: a square of 400 around (200, 70)
+        x0, y1 = to_map_xy(100, 40)
+        x1, y0 = to_map_xy(300, 100)
+        window = _crop_window(raster_pair, grid, box(x0, y0, x1, y1))
+        assert (window.col_off, window.row_off, window.width, window.height) == (0, -130, 400, 400)
+        small = _crop_window(raster_pair, grid, box(*to_map_xy(10, 20), *to_map_xy(20, 10)))
+        assert (small.width, small.height) == (CAPTION_CONTEXT_PX, CAPTION_CONTEXT_PX) == (256, 256)
+        assert (small.col_off, small.row_off) == (15 - 128, 15 - 128)
+        assert _crop_window(raster_pair, grid, None) == raster_pair.area
+
+
+def to_map_xy(col: float, row: float) -> tuple[float, float]:
+    """BEFORE's map coordinates of pixel position (col, row)."""
+    return ORIGIN[0] + col * PIXEL, ORIGIN[1] - row * PIXEL
 
 
 def test_valid_pixels_only_between_the_sample_windows(tmp_path):
