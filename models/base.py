@@ -155,14 +155,13 @@ class Answer:
 
 
 class GroundedVLM(ABC):
-    """A vision-language model that answers a question about an image and, where the
-    family can, grounds the objects it names (GeoChat, Florence-2, Qwen-VL, Kosmos-2)."""
+    """A vision-language model that answers a question about an image and grounds the
+    objects it names (GeoChat, Florence-2, Qwen-VL, Kosmos-2)."""
 
     name: str
     device: torch.device
     dtype: torch.dtype
     input_size: int        # the family's native input side, in pixels (tiles default to it)
-    can_ground: bool = True
     takes_image_pairs: bool = False  # has generate_images(images, text, max_new_tokens) -> str
 
     @abstractmethod

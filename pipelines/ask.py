@@ -100,11 +100,6 @@ def ask(raster_path: str, model: ModelOptions, question: str, mode: str = "boxes
     with RasterSource(raster_path, list(tiling.bands) if tiling.bands else None) as source:
         vlm = load_vlm(model.name, model.device, model.precision, log=feedback.info)
         feedback.info(f"Model {model.name} on {vlm.device} ({dtype_name(vlm.dtype)}).")
-        if mode != "answer" and not vlm.can_ground:
-            feedback.warning(f"The model '{model.name}' cannot ground objects, so it answers in text only and no "
-                             "boxes or masks are made. Use Florence-2, Qwen2.5-VL, Qwen3-VL, Kosmos-2 or GeoChat "
-                             "for boxes.")
-            mode = "answer"
         grid = (plan_one_tile if one_tile else plan)(source, tiling, vlm.input_size)
         if select == "all" and len(grid) > MANY_TILES:
             feedback.warning(f"Asking every one of the {len(grid):,} tiles: a VLM answers a few tiles a second at "
@@ -209,7 +204,7 @@ def _objects(grid: TileGrid, tile: Tile, label: str, answer: Answer, area: Polyg
     found = []
     for box in answer.boxes:
         polygon = box_polygon(transform, box.x0, box.y0, box.x1, box.y1, box.angle).intersection(area)
-        if polygon.is_empty or polygon.area == 0 or polygon.geom_type != "Polygon":
+        if polygon.is_empty or polygon.geom_type != "Polygon":   # touching the area only: a line or a point
             continue
         margin = min(box.x0, box.y0, grid.tile_size - box.x1, grid.tile_size - box.y1)
         priority = (box.score if box.score is not None else 0.0, margin)

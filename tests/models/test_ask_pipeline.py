@@ -159,6 +159,24 @@ def test_masks_come_from_sam_prompted_with_the_boxes(tiny_florence2_dir, whole_t
     assert all(o.polygon.intersects(covered) for o in masks.objects)
 
 
+def test_each_mask_keeps_the_label_score_and_tile_of_its_own_box(whole_tile_sam_ckpt, tmp_path, cache_dir):
+    """Two boxes on two tiles: each SAM mask carries what its own box carried."""
+    from geovl.pipelines.ask import GroundedObject, _masks
+
+    from .test_segment_pipeline import to_map as segment_map
+    from .test_segment_pipeline import write_rgb as segment_rgb
+
+    raster = segment_rgb(tmp_path / "two.tif", scene(256, 512, seed=4) | 1)
+    objects = [GroundedObject("roof", 0.9, 0.0, "0,0", box(*segment_map(20, 100), *segment_map(100, 20))),
+               GroundedObject("pool", 0.4, 0.0, "0,1", box(*segment_map(300, 100), *segment_map(400, 20)))]
+    masks = _masks(raster, objects, cpu(whole_tile_sam_ckpt), TilingOptions(), Recorder())
+    assert sorted((m.label, m.score, m.tile) for m in masks) == [("pool", 0.4, "0,1"), ("roof", 0.9, "0,0")]
+    for mask in masks:
+        own = next(o for o in objects if o.label == mask.label)
+        assert mask.polygon.contains(own.polygon) and not any(
+            mask.polygon.intersection(o.polygon).area for o in objects if o is not own)
+
+
 def test_cancel_between_tiles_writes_no_report(tiny_florence2_dir, raster, tmp_path, cache_dir):
     path = tmp_path / "report.html"
     with pytest.raises(Cancelled):

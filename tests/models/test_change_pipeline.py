@@ -145,6 +145,23 @@ def test_cva_threshold_is_otsus_over_the_whole_magnitude_raster(tmp_path):
     assert result.threshold == pytest.approx(exact_otsu(magnitudes), abs=bin_width)
 
 
+def test_overall_directions_are_the_area_weighted_shares_of_the_regions():
+    from shapely.geometry import box
+
+    from geovl.pipelines.change import ChangeRegion, _overall_facts
+    from geovl.pipelines.change_summary import Directions, overall_facts
+
+    regions = [ChangeRegion(1, box(0, 0, 3, 2), 6.0, 1.0, "north", Directions(brighter=1.0), ""),
+               ChangeRegion(2, box(5, 5, 6, 7), 2.0, 1.0, "south", Directions(darker=0.5, vegetation_loss=0.5), "")]
+    expected = Directions(brighter=0.75, darker=0.125, vegetation_loss=0.125)
+    assert _overall_facts(regions, 100.0) == overall_facts([6.0, 2.0], "north", expected, 100.0)
+
+
+def test_negative_threshold_is_refused(pair):
+    with pytest.raises(InputError, match="The threshold must be a positive change magnitude"):
+        detect_changes(*pair, threshold=-0.5)
+
+
 def test_threshold_override(pair):
     low = detect_changes(*pair, threshold=0.01, min_area_m2=1e9)      # everything changed, nothing large enough
     assert low.regions == [] and low.threshold == 0.01

@@ -60,7 +60,7 @@ def llava_expand2square(pil_img, background_color):
 def test_load_vlm_gives_the_adapter(vlm):
     assert isinstance(vlm, GeoChatVLM) and isinstance(vlm.model, LlavaForConditionalGeneration)
     assert vlm.input_size == 504 and vlm.background == CLIP_MEAN_COLOUR
-    assert vlm.can_ground and vlm.device == torch.device("cpu") and vlm.dtype == torch.float32
+    assert vlm.device == torch.device("cpu") and vlm.dtype == torch.float32
 
 
 @pytest.mark.parametrize("question, grounded, request_text", [

@@ -59,7 +59,7 @@ def test_load_vlm_gives_the_adapter(tiny_qwen2_5_vl_dir, tiny_qwen3_vl_dir):
         vlm = load_vlm(folder, device="cpu", precision="fp32")
         assert isinstance(vlm, QwenVLM) and isinstance(vlm.model, model_class)
         assert vlm.relative_1000 == relative_1000 and vlm.input_size == input_size
-        assert vlm.can_ground and vlm.device == torch.device("cpu") and vlm.dtype == torch.float32
+        assert vlm.device == torch.device("cpu") and vlm.dtype == torch.float32
         assert isinstance(vlm.processor.image_processor, Qwen2VLImageProcessorPil)
 
 
