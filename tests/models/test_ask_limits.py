@@ -43,6 +43,38 @@ def test_every_tile_of_a_large_grid_is_announced_with_the_top_k_alternative(tiny
     with pytest.raises(Exception, match="cancelled"):
         ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", feedback=feedback)
     assert any("every one of the 9 tiles" in w and "top-k" in w for w in feedback.warnings)
+    monkeypatch.setattr(ask_module, "MANY_TILES", 9)     # not more than MANY_TILES: not announced
+    feedback = Recorder(cancel_after_progress=1)
+    with pytest.raises(Exception, match="cancelled"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "airplanes", feedback=feedback)
+    assert not any("every one of" in w for w in feedback.warnings)
+
+
+def test_notes_say_what_was_asked_and_what_was_dropped():
+    feedback = Recorder()
+    notes = ask_module._notes([], 4, [], 3, feedback)
+    assert notes == ["Asked 0 of 4 tile(s); 0 object(s) after merging duplicates across tile overlaps.",
+                     "3 malformed or degenerate box(es) in the model's output were left out."]
+    assert (feedback.infos, feedback.warnings) == ([notes[0]], [notes[1]])
+    feedback = Recorder()
+    assert ask_module._notes([], 4, [], 0, feedback) == [notes[0]] and feedback.warnings == []
+
+
+@pytest.mark.parametrize("crs, transform, expected", [
+    ("EPSG:32631", from_origin(500_000.0, 4_650_000.0, 0.5, 0.5), "(500016.0, 4649984.0)"),
+    ("EPSG:4326", from_origin(10.0, 60.0, 0.0001, 0.0001), "(10.003200, 59.996800)")])
+def test_a_reply_names_its_tile_centre_in_the_crs_units(tmp_path, crs, transform, expected):
+    """Metres to a decimetre, degrees to six decimals (about 0.1 m)."""
+    from shapely.geometry import box
+
+    path = tmp_path / "centre.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs=crs,
+                       transform=transform) as dst:
+        dst.write(np.zeros((3, 64, 64), np.uint8))
+    (x0, y1), (x1, y0) = transform * (0, 0), transform * (64, 64)
+    with RasterSource(str(path)) as source:
+        reply = ask_module._reply(ask_module.AskedTile(0, 0, box(x0, y0, x1, y1), "a field", 0), None, source)
+    assert reply.location == expected
 
 
 def test_the_tiles_of_select_all_are_streamed_not_listed(tmp_path):
