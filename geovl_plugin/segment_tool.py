@@ -8,11 +8,12 @@ the decode). Enter accepts the object: its polygons are asked for then and added
 dock's polygon layer (the fields of geovl:segment). Esc clears the object, Backspace (or
 Ctrl+Z) takes back the last prompt.
 Resting the cursor on the raster encodes the tiles under it in the background (job
-segment_tiles), so the first click there only decodes. Before the first click of an object,
-the cursor resting on an encoded tile previews, fainter, what a click there would give (the
-dock's "Preview under the cursor", Geo-SAM's preview mode): a decode only, never an encode. On a web layer the first click
-renders the map view, also in the background, and is placed once it is done. Clicks and previews are in the
-raster's CRS; the canvas may show another.
+segment_tiles), so the first click there only decodes. Before the first click of an
+object, the cursor resting on an encoded tile previews, fainter, what a click there would
+give (the dock's "Preview under the cursor", Geo-SAM's preview mode): a decode only, never
+an encode. On a web layer the first click renders the map view, also in the background,
+and is placed once it is done. Clicks and previews are in the raster's CRS; the canvas may
+show another.
 """
 from __future__ import annotations
 
