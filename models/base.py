@@ -9,6 +9,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..errors import InputError
+
 
 class ImageTextEmbedder(ABC):
     """Embeds images and texts into one space; rows come back as unit float32 vectors.
@@ -172,6 +174,21 @@ class GroundedVLM(ABC):
     def caption(self, image: np.ndarray, max_new_tokens: int) -> str:
         """A short description of an (H, W, 3) uint8 RGB image (what is there)."""
         return self.ask(image, "", False, max_new_tokens).text
+
+    def model_inputs(self, inputs) -> dict:
+        """The processor's output on the model's device, pixels in its dtype. A prompt
+        longer than the model's position embeddings is refused with a sentence here,
+        not by an IndexError deep in the model."""
+        inputs = inputs.to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        config = self.model.config
+        limit = getattr(getattr(config, "text_config", None), "max_position_embeddings", None) or getattr(
+            config, "max_position_embeddings", None)
+        length = int(inputs["input_ids"].shape[-1])
+        if limit and length > limit:
+            raise InputError(f"The question is too long for {self.name}: with its prompt and image it is "
+                             f"{length:,} tokens, and the model reads at most {limit:,}. Ask a shorter question.")
+        return inputs
 
 
 class PatchFeatureExtractor(ABC):

@@ -53,8 +53,7 @@ class Florence2VLM(GroundedVLM):
     @torch.inference_mode()
     def generate(self, image: np.ndarray, text: str, max_new_tokens: int) -> str:
         """The raw generated text (special and location tokens kept), greedy."""
-        inputs = self.processor(images=image, text=text, return_tensors="pt").to(self.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        inputs = self.model_inputs(self.processor(images=image, text=text, return_tensors="pt"))
         ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         return self.processor.batch_decode(ids, skip_special_tokens=False)[0]
 

@@ -85,8 +85,7 @@ class GeoChatVLM(GroundedVLM):
     @torch.inference_mode()
     def generate(self, square: np.ndarray, text: str, max_new_tokens: int) -> str:
         """The reply to `text` about a square image: the new tokens only, greedy."""
-        inputs = self.processor(images=square, text=text, return_tensors="pt").to(self.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        inputs = self.model_inputs(self.processor(images=square, text=text, return_tensors="pt"))
         ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         new = ids[:, inputs["input_ids"].shape[1]:]
         return self.processor.batch_decode(new, skip_special_tokens=True)[0].strip()

@@ -58,8 +58,7 @@ class Kosmos2VLM(GroundedVLM):
     @torch.inference_mode()
     def generate(self, image: np.ndarray, prompt: str, max_new_tokens: int) -> str:
         """The decoded text, prompt included (post-processing keeps what follows `</image>`), greedy."""
-        inputs = self.processor(text=prompt, images=image, return_tensors="pt").to(self.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        inputs = self.model_inputs(self.processor(text=prompt, images=image, return_tensors="pt"))
         ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         # Grounding markup is made of added (not special) tokens, so it survives skip_special_tokens.
         return self.processor.batch_decode(ids, skip_special_tokens=True)[0]

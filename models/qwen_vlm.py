@@ -66,8 +66,7 @@ class QwenVLM(GroundedVLM):
         special tokens skipped), and the processor's (t, rows, columns) patch grid of each image."""
         content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
         chat = self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
-        inputs = self.processor(text=chat, images=images, return_tensors="pt").to(self.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        inputs = self.model_inputs(self.processor(text=chat, images=images, return_tensors="pt"))
         ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         generated = self.processor.batch_decode(ids[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)[0]
         return generated, inputs["image_grid_thw"]

@@ -15,7 +15,7 @@ from geovl.geo.grid import plan_grid
 from geovl.geo.raster import RasterSource
 from geovl.pipelines import ask as ask_module
 from geovl.pipelines.ask import ask
-from geovl.pipelines.options import ModelOptions, TilingOptions
+from geovl.pipelines.options import ModelOptions
 
 from .conftest import Recorder, scene
 
@@ -31,6 +31,55 @@ def test_a_question_of_100_kb_is_refused_with_its_length(tiny_florence2_dir, tmp
     raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
     with pytest.raises(InputError, match=r"The question is 102,400 characters long; ask in at most 2,000"):
         ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "x" * 102_400)
+
+
+def test_a_question_longer_than_the_model_reads_is_a_sentence(tiny_florence2_dir, tmp_path):
+    """The longest question allowed passes the length check, and reaches the model; the
+    tiny Florence-2 reads one token per character and has 256 positions, so the model's
+    own limit refuses it, with a sentence instead of an IndexError."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 64))
+    with pytest.raises(InputError, match=r"The question is too long for .*: with its prompt and image it is "
+                                         r"2,0\d\d tokens, and the model reads at most 256\. Ask a shorter"):
+        ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "x" * ask_module.MAX_QUESTION_CHARS,
+            mode="answer", max_new_tokens=4)
+
+
+class Progress(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.values = []
+
+    def progress(self, percent):
+        self.values.append(percent)
+
+
+def test_asking_tiles_reports_progress_up_to_100_and_nothing_dropped_in_text_mode(tiny_florence2_dir, tmp_path):
+    """Answers without grounding drop no box, so no note says so; the progress rises tile
+    by tile to 100 and never beyond."""
+    raster = write_rgb(tmp_path / "scene.tif", scene(64, 3 * 64))
+    feedback = Progress()
+    ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "fields", mode="answer", max_new_tokens=4,
+        feedback=feedback)
+    asked = [v for v in feedback.values if v < 100] + [100.0]
+    assert feedback.values[-1] == 100.0 and max(feedback.values) == 100.0
+    assert feedback.values == sorted(feedback.values)
+    assert asked[:3] == pytest.approx([100 / 3, 200 / 3, 100.0])
+    assert not any("malformed" in w for w in feedback.warnings)
+
+
+def test_merge_priority_is_the_score_then_the_margin():
+    from affine import Affine
+    from rasterio.windows import Window
+    from shapely.geometry import box
+
+    from geovl.models.base import Answer
+    from geovl.models.grounding import GroundedBox
+
+    grid = plan_grid(Affine.identity(), Window(0, 0, 64, 64), 64)
+    tile = next(iter(grid.tiles()))
+    answer = Answer("", [GroundedBox("car", 10.0, 5.0, 20.0, 30.0, score=0.7), GroundedBox("car", 40.0, 40.0, 60.0, 50.0)])
+    found = ask_module._objects(grid, tile, "0,0", answer, box(0, -64, 64, 64))
+    assert [priority for _, priority in found] == [(0.7, 5.0), (0.0, 4.0)]
 
 
 def test_every_tile_of_a_large_grid_is_announced_with_the_top_k_alternative(tiny_florence2_dir, tmp_path,
