@@ -26,10 +26,11 @@ def scene(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 class Recorder(QuietFeedback):
-    """Pipeline feedback that keeps the log and cancels after `cancel_after_progress` reports."""
+    """Pipeline feedback that keeps the log and the progress reported, and cancels after
+    `cancel_after_progress` reports."""
 
     def __init__(self, cancel_after_progress: int | None = None):
-        self.infos, self.warnings, self.progress_calls = [], [], 0
+        self.infos, self.warnings, self.percents, self.progress_calls = [], [], [], 0
         self.cancel_after = cancel_after_progress
 
     def info(self, message):
@@ -39,6 +40,7 @@ class Recorder(QuietFeedback):
         self.warnings.append(message)
 
     def progress(self, percent):
+        self.percents.append(percent)
         self.progress_calls += 1
 
     def cancelled(self):

@@ -44,25 +44,16 @@ def test_a_question_longer_than_the_model_reads_is_a_sentence(tiny_florence2_dir
             mode="answer", max_new_tokens=4)
 
 
-class Progress(Recorder):
-    def __init__(self):
-        super().__init__()
-        self.values = []
-
-    def progress(self, percent):
-        self.values.append(percent)
-
-
 def test_asking_tiles_reports_progress_up_to_100_and_nothing_dropped_in_text_mode(tiny_florence2_dir, tmp_path):
     """Answers without grounding drop no box, so no note says so; the progress rises tile
     by tile to 100 and never beyond."""
     raster = write_rgb(tmp_path / "scene.tif", scene(64, 3 * 64))
-    feedback = Progress()
+    feedback = Recorder()
     ask(raster, ModelOptions(tiny_florence2_dir, "cpu", "fp32"), "fields", mode="answer", max_new_tokens=4,
         feedback=feedback)
-    asked = [v for v in feedback.values if v < 100] + [100.0]
-    assert feedback.values[-1] == 100.0 and max(feedback.values) == 100.0
-    assert feedback.values == sorted(feedback.values)
+    asked = [v for v in feedback.percents if v < 100] + [100.0]
+    assert feedback.percents[-1] == 100.0 and max(feedback.percents) == 100.0
+    assert feedback.percents == sorted(feedback.percents)
     assert asked[:3] == pytest.approx([100 / 3, 200 / 3, 100.0])
     assert not any("malformed" in w for w in feedback.warnings)
 

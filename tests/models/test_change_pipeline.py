@@ -378,16 +378,7 @@ def test_nodata_is_nodata_in_every_output_and_never_compared(tmp_path):
 def test_progress_with_a_caption_model_rises_from_0_to_100(pair, memorised_change_qwen_dir):
     """Every stage reports within its share of the run, in order: the tile pass, the
     threshold pass, the captions of the regions (85-98 %), the end."""
-    class Progress(Recorder):
-        def __init__(self):
-            super().__init__()
-            self.percents = []
-
-        def progress(self, percent):
-            super().progress(percent)
-            self.percents.append(percent)
-
-    feedback = Progress()
+    feedback = Recorder()
     detect_changes(*pair, caption_model=ModelOptions(memorised_change_qwen_dir, "cpu", "fp32"), max_captions=2,
                    max_new_tokens=24, feedback=feedback)
     percents = feedback.percents
