@@ -164,6 +164,7 @@ class GroundedVLM(ABC):
     device: torch.device
     dtype: torch.dtype
     input_size: int        # the family's native input side, in pixels (tiles default to it)
+    model: torch.nn.Module  # the transformers model; its config bounds the prompt (model_inputs)
     takes_image_pairs: bool = False  # has generate_images(images, text, max_new_tokens) -> str
 
     @abstractmethod
